@@ -1,0 +1,23 @@
+# Segscope — the two quick-start commands and a few helpers. See README.md.
+SWIFT ?= swift
+BIN := .build/release/segscope
+
+.PHONY: demo test deps build clean
+
+## Install what is missing, build in release mode, and open Segscope on the demo dataset.
+demo: build
+	$(BIN) doctor
+
+## The whole test suite (release mode: numeric tests are 10-50x slower in debug).
+test: deps
+	$(SWIFT) build -c release
+	$(SWIFT) test -c release -Xswiftc -enable-testing
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build -c release
+
+clean:
+	rm -rf .build

@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+// Segscope — a terminal workbench for semantic segmentation.
+// Module map and dependency rules: ARCHITECTURE.md.
+import PackageDescription
+
+/// Numeric modules are compiled with full optimisation and without bounds checks in release.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Segscope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "segscope", targets: ["segscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian -dev packages; see scripts/install-deps.sh)
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses",
+                       providers: [.apt(["libncursesw5-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL",
+                       providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CSixel", path: "Sources/CSixel", pkgConfig: "libsixel",
+                       providers: [.apt(["libsixel-dev"])]),
+
+        // MARK: C shims for what Swift cannot call (setjmp/longjmp error handling, macros)
+        .target(name: "CImageIO", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageIO",
+                cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "CTerm", dependencies: ["CNcurses"], path: "Sources/CTerm"),
+
+        // MARK: Swift modules (lower never imports higher)
+        .target(name: "NN", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fastMath),
+        .target(name: "Models", dependencies: ["NN"], swiftSettings: fastMath),
+        .target(name: "Datasets", dependencies: ["CImageIO"], swiftSettings: fastMath),
+        .target(name: "Training",
+                dependencies: ["NN", "Models", "Datasets", .product(name: "TOMLKit", package: "TOMLKit")],
+                swiftSettings: fastMath),
+        .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"],
+                swiftSettings: fastMath),
+        .executableTarget(
+            name: "segscope",
+            dependencies: ["NN", "Models", "Datasets", "Training", "TUI",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["NN"], path: "Sources/TestSupport"),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Golden")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,3 @@
+import Datasets
+import Models
+import NN

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NN
+import TUI
+
+/// `segscope doctor`: what a user needs to know when something looks wrong.
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report libraries, CPU features, locale and terminal capabilities.")
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Option(help: "Seconds to wait for the terminal's answers to its queries.")
+    var probeTimeout: Double = 0.5
+
+    @Option(help: "Write the report to this file instead of stdout (the terminal is still probed when stdout is one).")
+    var output: String?
+
+    func run() throws {
+        let report = DoctorReport.collect(probeTimeout: probeTimeout)
+        let text: String
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            text = String(decoding: try encoder.encode(report), as: UTF8.self)
+        } else {
+            text = report.text
+        }
+        if let output {
+            do {
+                try (text + "\n").write(toFile: output, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write the report to \(output): \(error.localizedDescription)")
+            }
+        } else {
+            print(text)
+        }
+    }
+}
+
+struct DoctorReport: Codable {
+    struct Libraries: Codable {
+        var ncurses, libpng, libjpeg, openblas, onednn, libsixel: String
+    }
+    struct BLAS: Codable {
+        var threads: Int
+        var config: String
+        var onednnRuntime: String
+    }
+    struct Locale: Codable {
+        var lcAll: String?, lcCtype: String?, lang: String?
+        var codeset: String
+        var utf8: Bool
+    }
+    struct Terminal: Codable {
+        /// false when stdout (or stdin) is not a terminal: nothing was probed.
+        var probed: Bool
+        var note: String?
+        var term: String?
+        var colorterm: String?
+        var colors: Int?
+        var directColor: Bool?
+        var sixel: Bool?
+        var deviceAttributes: String?
+        var rows: Int?
+        var columns: Int?
+        var pixelWidth: Int?
+        var pixelHeight: Int?
+    }
+
+    var segscope: String
+    var libraries: Libraries
+    var blas: BLAS
+    var cpu: CPUFeatures
+    var locale: Locale
+    var terminal: Terminal
+
+    static func collect(probeTimeout: Double) -> DoctorReport {
+        let env = ProcessInfo.processInfo.environment
+        setlocale(LC_ALL, "")
+        let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
+        let dnnl = NativeLibraries.dnnlVersion
+        let terminal: Terminal
+        if TerminalProbe.isInteractive {
+            let caps = TerminalProbe.probe(timeout: probeTimeout)
+            terminal = Terminal(
+                probed: true,
+                note: caps.deviceAttributes == nil ? "the terminal did not answer DA1 within \(probeTimeout) s" : nil,
+                term: caps.term, colorterm: caps.colorterm, colors: caps.effectiveColors,
+                directColor: caps.directColor, sixel: caps.sixel, deviceAttributes: caps.deviceAttributes,
+                rows: caps.rows, columns: caps.columns, pixelWidth: caps.pixelWidth, pixelHeight: caps.pixelHeight)
+        } else {
+            terminal = Terminal(
+                probed: false, note: "stdout is not a terminal: terminal probes skipped",
+                term: env["TERM"], colorterm: env["COLORTERM"])
+        }
+        return DoctorReport(
+            segscope: Segscope.version,
+            libraries: Libraries(
+                ncurses: TerminalLibraries.ncursesVersion, libpng: ImageLibraries.pngVersion,
+                libjpeg: ImageLibraries.jpegVersion, openblas: NativeLibraries.openBLASVersion,
+                onednn: dnnl.version, libsixel: TerminalLibraries.sixelVersion),
+            blas: BLAS(threads: NativeLibraries.blasThreads, config: NativeLibraries.openBLASConfig,
+                       onednnRuntime: dnnl.runtime),
+            cpu: CPUFeatures.current,
+            locale: Locale(lcAll: env["LC_ALL"], lcCtype: env["LC_CTYPE"], lang: env["LANG"],
+                           codeset: codeset, utf8: codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8"),
+            terminal: terminal)
+    }
+
+    var text: String {
+        func yesNo(_ b: Bool?) -> String { b.map { $0 ? "yes" : "no" } ?? "—" }
+        var lines = ["segscope \(segscope)", "", "Libraries (loaded at run time)"]
+        lines += [
+            "  ncurses    \(libraries.ncurses)", "  libpng     \(libraries.libpng)",
+            "  libjpeg    \(libraries.libjpeg)", "  OpenBLAS   \(libraries.openblas)",
+            "  oneDNN     \(libraries.onednn) (\(blas.onednnRuntime) runtime)", "  libsixel   \(libraries.libsixel)",
+            "", "Compute",
+            "  CPU        \(cpu.model), \(cpu.logicalCores) logical cores",
+            "  features   AVX2 \(yesNo(cpu.avx2))  FMA \(yesNo(cpu.fma))  AVX-512 \(yesNo(cpu.avx512))  VNNI \(yesNo(cpu.avx512vnni))  AMX \(yesNo(cpu.amx))",
+            "  BLAS       \(blas.threads) threads (\(blas.config))",
+            "", "Locale",
+            "  codeset    \(locale.codeset) — \(locale.utf8 ? "UTF-8, good" : "not UTF-8: set LANG=C.UTF-8 for block and braille glyphs")",
+            "", "Terminal",
+        ]
+        if terminal.probed {
+            let colours = terminal.directColor == true ? "direct colour (24-bit)" : "\(terminal.colors ?? 0) colours"
+            lines += [
+                "  TERM       \(terminal.term ?? "(unset)")\(terminal.colorterm.map { ", COLORTERM=\($0)" } ?? "")",
+                "  colours    \(colours)",
+                "  sixel      \(yesNo(terminal.sixel))\(terminal.deviceAttributes.map { " (DA1 \($0))" } ?? "")",
+                "  size       \(terminal.columns ?? 0)×\(terminal.rows ?? 0) cells"
+                    + (terminal.pixelWidth.map { ", \($0)×\(terminal.pixelHeight ?? 0) px" } ?? ", pixel size not reported"),
+            ]
+            if let note = terminal.note { lines.append("  note       \(note)") }
+        } else {
+            lines.append("  \(terminal.note ?? "not probed") (TERM=\(terminal.term ?? "unset"))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
