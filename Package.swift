@@ -1,7 +1,18 @@
 // swift-tools-version:6.0
 // Segscope — a terminal workbench for semantic segmentation.
 // Module map and dependency rules: ARCHITECTURE.md.
+import Foundation
 import PackageDescription
+
+/// A test target is declared only once its directory holds Swift sources (an empty directory is
+/// not kept by git, and SwiftPM rejects a target without sources).
+func testTarget(_ name: String, _ dependencies: [Target.Dependency], resources: [String] = []) -> [Target] {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Tests/\(name)")
+    let files = FileManager.default.enumerator(atPath: root.path)?.allObjects as? [String] ?? []
+    guard files.contains(where: { $0.hasSuffix(".swift") }) else { return [] }
+    let present = resources.filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+    return [.testTarget(name: name, dependencies: dependencies, resources: present.map { .copy($0) })]
+}
 
 /// Numeric modules are compiled with full optimisation and without bounds checks in release.
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
@@ -52,11 +63,11 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["NN"], path: "Sources/TestSupport"),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Golden")]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
-        .testTarget(name: "TUITests", dependencies: ["TUI", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
+        + testTarget("NNTests", ["NN", "TestSupport"], resources: ["Golden"])
+        + testTarget("ModelsTests", ["Models", "NN", "TestSupport"], resources: ["Golden"])
+        + testTarget("DatasetsTests", ["Datasets", "TestSupport"])
+        + testTarget("TrainingTests", ["Training", "TestSupport"])
+        + testTarget("TUITests", ["TUI", "TestSupport"], resources: ["Golden"])
+        + testTarget("CLITests", ["TestSupport"])
 )
