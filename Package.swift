@@ -66,7 +66,7 @@ let package = Package(
     ]
         + testTarget("NNTests", ["NN", "TestSupport"], resources: ["Golden"])
         + testTarget("ModelsTests", ["Models", "NN", "TestSupport"], resources: ["Golden"])
-        + testTarget("DatasetsTests", ["Datasets", "TestSupport"])
+        + testTarget("DatasetsTests", ["Datasets", "TestSupport"], resources: ["Golden"])
         + testTarget("TrainingTests", ["Training", "TestSupport"])
         + testTarget("TUITests", ["TUI", "TestSupport"], resources: ["Golden"])
         + testTarget("CLITests", ["TestSupport"])

@@ -6,6 +6,9 @@ public struct Sample: Sendable {
     public let id: String
     public var image: RGBImage
     public var label: LabelMap
+    /// Problems found while loading that did not stop it (e.g. mask colours not in the palette,
+    /// mapped to 255). `data check` reports them; the loader logs them.
+    public var warnings: [String] = []
 
     public init(id: String, image: RGBImage, label: LabelMap) {
         self.id = id

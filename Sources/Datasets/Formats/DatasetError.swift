@@ -1,0 +1,96 @@
+import Foundation
+
+/// A dataset that cannot be opened or a sample that cannot be loaded. The message names the
+/// file or directory and says what was expected.
+public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension DatasetError: LocalizedError {
+    public var errorDescription: String? { message }
+}
+
+/// Options that apply when opening any dataset.
+public struct DatasetOptions: Sendable, Equatable {
+    /// What the Pets trimap's border value (3) becomes.
+    public enum PetsBorder: String, Sendable, Codable, CaseIterable {
+        /// Class 2, as the Keras Oxford-Pets example trains it (pet 0, background 1, border 2).
+        case separateClass = "class"
+        /// Void (255): ignored by losses and metrics.
+        case void
+    }
+
+    /// Read only the first N ids of each split (d2l's `max_num`); nil reads all.
+    public var limit: Int?
+    public var petsBorder: PetsBorder
+
+    public init(limit: Int? = nil, petsBorder: PetsBorder = .separateClass) {
+        self.limit = limit
+        self.petsBorder = petsBorder
+    }
+}
+
+extension SegmentationDataset {
+    /// Every id of every split, each once, in split order.
+    public func allIDs() throws -> [String] {
+        var seen = Set<String>()
+        var result: [String] = []
+        for split in splits {
+            for id in try ids(split: split) where seen.insert(id).inserted { result.append(id) }
+        }
+        return result
+    }
+}
+
+/// Small file-system helpers shared by the readers.
+enum DatasetFiles {
+    static func isDirectory(_ url: URL) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
+
+    /// Non-hidden regular file names in `dir`, sorted.
+    static func files(in dir: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// Reads a text file's lines, trimmed, without blanks and `#` comments.
+    static func lines(_ url: URL) throws -> [String] {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw DatasetError("\(url.path): cannot read the list file (\(error.localizedDescription))")
+        }
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+
+    /// FNV-1a of a string: a split assignment that stays put as files are added or removed.
+    static func stableHash(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in s.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h
+    }
+
+    /// The file stem → name map of a directory's files with one of `extensions`.
+    static func stems(in dir: URL, extensions: Set<String>) -> [String: String] {
+        var map: [String: String] = [:]
+        for name in files(in: dir) {
+            let url = URL(fileURLWithPath: name)
+            let ext = url.pathExtension.lowercased()
+            guard extensions.contains(ext) else { continue }
+            let stem = url.deletingPathExtension().lastPathComponent
+            if map[stem] == nil { map[stem] = name }
+        }
+        return map
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// A plain folder of pairs matched by file stem:
+///
+///     images/<name>.{jpg,jpeg,png}
+///     masks/<name>.png        paletted / gray indices, or RGB colours mapped through the palette
+///     classes.txt             optional (else the 21 VOC classes)
+///     {train,val,test}.txt    optional split lists; else a deterministic ~80/20 train/val split
+public struct FolderDataset: SegmentationDataset {
+    public let root: URL
+    public let splits: [Split]
+    public let classNames: [String]
+    public let palette: [RGB]
+    public let options: DatasetOptions
+    private let lists: [Split: [String]]
+    private let imageNames: [String: String]
+    private let maskNames: [String: String]
+    private let colorMap: ColorToLabel
+
+    public var format: DatasetFormat { .folder }
+    public var name: String { "image folder at \(root.path)" }
+    public var imagesDirectory: URL { root.appendingPathComponent("images") }
+    public var masksDirectory: URL { root.appendingPathComponent("masks") }
+
+    public init(root: URL, options: DatasetOptions = DatasetOptions()) throws {
+        self.root = root
+        self.options = options
+        let images = root.appendingPathComponent("images"), masks = root.appendingPathComponent("masks")
+        guard DatasetFiles.isDirectory(images), DatasetFiles.isDirectory(masks) else {
+            throw DatasetError("\(root.path): not a folder layout (expected images/ and masks/)")
+        }
+        let imageNames = DatasetFiles.stems(in: images, extensions: ["jpg", "jpeg", "png"])
+        let maskNames = DatasetFiles.stems(in: masks, extensions: ["png"])
+        self.imageNames = imageNames
+        self.maskNames = maskNames
+        var lists: [Split: [String]] = [:]
+        for split in ["train", "val", "test"] {
+            let url = root.appendingPathComponent("\(split).txt")
+            if DatasetFiles.exists(url) {
+                lists[split] = try DatasetFiles.lines(url).map { String($0.split(whereSeparator: \.isWhitespace)[0]) }
+            }
+        }
+        if lists.isEmpty {
+            let paired = imageNames.keys.filter { maskNames[$0] != nil }.sorted()
+            lists["train"] = paired.filter { DatasetFiles.stableHash($0) % 10 < 8 }
+            lists["val"] = paired.filter { DatasetFiles.stableHash($0) % 10 >= 8 }
+        }
+        self.lists = lists
+        splits = ["train", "val", "test"].filter { lists[$0] != nil }
+        let classes = try ClassList.find(in: [root]) ?? .voc
+        classNames = classes.names
+        palette = classes.palette
+        colorMap = ColorToLabel(colors: Array(classes.palette.prefix(classes.names.count)))
+    }
+
+    public func ids(split: Split) throws -> [String] {
+        guard let ids = lists[split] else {
+            throw DatasetError("\(root.path): no split '\(split)' (have \(splits.joined(separator: ", ")))")
+        }
+        if let limit = options.limit { return Array(ids.prefix(max(0, limit))) }
+        return ids
+    }
+
+    public func imageURL(id: String) -> URL { imagesDirectory.appendingPathComponent(imageNames[id] ?? "\(id).jpg") }
+    public func maskURL(id: String) -> URL { masksDirectory.appendingPathComponent(maskNames[id] ?? "\(id).png") }
+
+    public func sample(id: String) throws -> Sample {
+        let imageURL = imageURL(id: id), maskURL = maskURL(id: id)
+        for url in [imageURL, maskURL] where !DatasetFiles.exists(url) {
+            throw DatasetError("\(url.path): sample '\(id)' has no such file")
+        }
+        let image = try ImageCodec.readRGB(imageURL)
+        let png = try ImageCodec.readPNG(maskURL)
+        let (label, warnings) = MaskDecoding.labels(png, url: maskURL, classCount: classNames.count, colors: colorMap)
+        try MaskDecoding.checkSameSize(image, label, imageURL: imageURL, maskURL: maskURL)
+        var sample = Sample(id: id, image: image, label: label)
+        sample.warnings = warnings
+        return sample
+    }
+}

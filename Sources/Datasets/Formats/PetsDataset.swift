@@ -1,0 +1,104 @@
+import Foundation
+
+/// Oxford-IIIT Pet layout:
+///
+///     images/<Breed>_<n>.jpg
+///     annotations/trimaps/<Breed>_<n>.png     gray, 1 pet · 2 background · 3 border
+///     annotations/{trainval,test}.txt         "<name> <class-id> <species> <breed-id>"
+///
+/// Trimap values map to 0 pet, 1 background and 2 border (the Keras example's `y - 1`), or with
+/// `petsBorder: .void` the border becomes 255. Without list files the images are split
+/// deterministically (a hash of the name: ~80 % trainval, ~20 % test).
+public struct PetsDataset: SegmentationDataset {
+    public let root: URL
+    public let splits: [Split]
+    public let classNames: [String]
+    public let palette: [RGB]
+    public let options: DatasetOptions
+    private let lists: [Split: [String]]
+
+    public var format: DatasetFormat { .pets }
+    public var name: String { "Oxford-IIIT Pet at \(root.path)" }
+    public var imagesDirectory: URL { root.appendingPathComponent("images") }
+    public var trimapsDirectory: URL { root.appendingPathComponent("annotations/trimaps") }
+
+    public init(root: URL, options: DatasetOptions = DatasetOptions()) throws {
+        self.root = root
+        self.options = options
+        let images = root.appendingPathComponent("images")
+        let trimaps = root.appendingPathComponent("annotations/trimaps")
+        guard DatasetFiles.isDirectory(images), DatasetFiles.isDirectory(trimaps) else {
+            throw DatasetError("\(root.path): not an Oxford-IIIT Pet layout (expected images/ and annotations/trimaps/)")
+        }
+        var lists: [Split: [String]] = [:]
+        for split in ["trainval", "test"] {
+            let url = root.appendingPathComponent("annotations/\(split).txt")
+            if DatasetFiles.exists(url) {
+                lists[split] = try DatasetFiles.lines(url).map { String($0.split(whereSeparator: \.isWhitespace)[0]) }
+            }
+        }
+        if lists.isEmpty {
+            let stems = DatasetFiles.stems(in: images, extensions: ["jpg", "jpeg"]).keys.sorted()
+            lists["trainval"] = stems.filter { DatasetFiles.stableHash($0) % 10 < 8 }
+            lists["test"] = stems.filter { DatasetFiles.stableHash($0) % 10 >= 8 }
+        }
+        self.lists = lists
+        splits = ["trainval", "test"].filter { lists[$0] != nil }
+        switch options.petsBorder {
+        case .separateClass:
+            classNames = ["pet", "background", "border"]
+            palette = PetsDataset.makePalette([RGB(128, 0, 0), RGB(0, 0, 0), RGB(224, 224, 192)])
+        case .void:
+            classNames = ["pet", "background"]
+            palette = PetsDataset.makePalette([RGB(128, 0, 0), RGB(0, 0, 0)])
+        }
+    }
+
+    private static func makePalette(_ first: [RGB]) -> [RGB] {
+        var p = Palette.voc
+        for (i, c) in first.enumerated() { p[i] = c }
+        return p
+    }
+
+    public func ids(split: Split) throws -> [String] {
+        guard let ids = lists[split] else {
+            throw DatasetError("\(root.path): no split '\(split)' (have \(splits.joined(separator: ", ")))")
+        }
+        if let limit = options.limit { return Array(ids.prefix(max(0, limit))) }
+        return ids
+    }
+
+    public func imageURL(id: String) -> URL { imagesDirectory.appendingPathComponent("\(id).jpg") }
+    public func maskURL(id: String) -> URL { trimapsDirectory.appendingPathComponent("\(id).png") }
+
+    public func sample(id: String) throws -> Sample {
+        let imageURL = imageURL(id: id), maskURL = maskURL(id: id)
+        for url in [imageURL, maskURL] where !DatasetFiles.exists(url) {
+            throw DatasetError("\(url.path): listed sample '\(id)' has no such file")
+        }
+        let image = try ImageCodec.readRGB(imageURL)
+        let png = try ImageCodec.readPNG(maskURL)
+        guard png.kind != .rgb else {
+            throw DatasetError("\(maskURL.path): a trimap must be a gray PNG with values 1, 2, 3; this one is RGB")
+        }
+        let border: UInt8 = options.petsBorder == .void ? LabelMap.void : 2
+        var table = [UInt8](repeating: LabelMap.void, count: 256)
+        table[1] = 0
+        table[2] = 1
+        table[3] = border
+        var outside = 0
+        var values = png.samples
+        for i in 0..<values.count {
+            let v = values[i]
+            if v == 0 || v > 3 { outside += 1 }
+            values[i] = table[Int(v)]
+        }
+        let label = LabelMap(width: png.width, height: png.height, values: values)
+        try MaskDecoding.checkSameSize(image, label, imageURL: imageURL, maskURL: maskURL)
+        var sample = Sample(id: id, image: image, label: label)
+        if outside > 0 {
+            sample.warnings.append("\(maskURL.path): label values out of range (\(outside) pixels not 1, 2 or 3); mapped to void 255")
+        }
+        return sample
+    }
+}
