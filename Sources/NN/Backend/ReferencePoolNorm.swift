@@ -1,0 +1,161 @@
+import Foundation
+
+/// Per-channel batch statistics kept from forward to backward.
+final class BatchNormContext {
+    let mean: [Float]   // (C) batch mean (training) or running mean (inference)
+    let rstd: [Float]   // (C) 1 / sqrt(var + eps)
+    init(mean: [Float], rstd: [Float]) { self.mean = mean; self.rstd = rstd }
+}
+
+/// Max-pool winners: for each output element, the index of its input element within the plane.
+final class PoolContext {
+    let argmax: Storage  // (N·C·oh·ow) Int32 bit patterns
+    init(argmax: Storage) { self.argmax = argmax }
+}
+
+extension ReferenceBackend {
+    // MARK: Batch norm
+
+    public func batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                 settings: BatchNormSettings, training: Bool) -> (y: Tensor, context: AnyObject?) {
+        let (N, C, H, W) = x.dims4("batch_norm")
+        let plane = H * W, m = N * plane
+        let xs = x.nchwStorage.data
+        let y = Tensor(uninitialized: x.shape)
+        let yd = y.data, gd = gamma.data, bd = beta.data, rm = runningMean.data, rv = runningVar.data
+        var mean = [Float](repeating: 0, count: C), rstd = [Float](repeating: 0, count: C)
+        let eps = Double(settings.epsilon), f = settings.updateFraction
+        mean.withUnsafeMutableBufferPointer { meanP in
+            rstd.withUnsafeMutableBufferPointer { rstdP in
+                let mp = meanP.baseAddress!, rp = rstdP.baseAddress!
+                parallelFor(C) { channels in
+                    for c in channels {
+                        var mu: Double, v: Double
+                        if training {
+                            var s: Double = 0
+                            for n in 0..<N {
+                                let p = xs + (n * C + c) * plane
+                                var acc: Float = 0
+                                for i in 0..<plane { acc += p[i] }
+                                s += Double(acc)
+                            }
+                            mu = s / Double(m)
+                            let muF = Float(mu)
+                            var ss: Double = 0
+                            for n in 0..<N {
+                                let p = xs + (n * C + c) * plane
+                                var acc: Float = 0
+                                for i in 0..<plane { let d = p[i] - muF; acc += d * d }
+                                ss += Double(acc)
+                            }
+                            v = ss / Double(m)
+                            let runVar = settings.unbiasedRunningVariance && m > 1 ? v * Double(m) / Double(m - 1) : v
+                            rm[c] = (1 - f) * rm[c] + f * Float(mu)
+                            rv[c] = (1 - f) * rv[c] + f * Float(runVar)
+                        } else {
+                            mu = Double(rm[c]); v = Double(rv[c])
+                        }
+                        let r = Float(1 / (v + eps).squareRoot())
+                        mp[c] = Float(mu); rp[c] = r
+                        let scale = gd[c] * r, shift = bd[c] - Float(mu) * scale
+                        for n in 0..<N {
+                            let p = xs + (n * C + c) * plane, q = yd + (n * C + c) * plane
+                            for i in 0..<plane { q[i] = p[i] * scale + shift }
+                        }
+                    }
+                }
+            }
+        }
+        return (y, BatchNormContext(mean: mean, rstd: rstd))
+    }
+
+    public func batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, settings: BatchNormSettings, training: Bool,
+                                  context: AnyObject?) -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        guard let ctx = context as? BatchNormContext else { preconditionFailure("batch_norm backward: missing forward context") }
+        let (N, C, H, W) = x.dims4("batch_norm backward")
+        let plane = H * W, m = Float(N * plane)
+        let xs = x.nchwStorage.data, g = dy.nchwStorage.data, gd = gamma.data
+        let dx = Tensor(uninitialized: x.shape), dGamma = Tensor(uninitialized: [C]), dBeta = Tensor(uninitialized: [C])
+        let dxd = dx.data, dgd = dGamma.data, dbd = dBeta.data
+        ctx.mean.withUnsafeBufferPointer { meanP in
+            ctx.rstd.withUnsafeBufferPointer { rstdP in
+                parallelFor(C) { channels in
+                    for c in channels {
+                        let mu = meanP[c], r = rstdP[c]
+                        var sdy: Double = 0, sdyx: Double = 0
+                        for n in 0..<N {
+                            let p = xs + (n * C + c) * plane, q = g + (n * C + c) * plane
+                            var a: Float = 0, b: Float = 0
+                            for i in 0..<plane { a += q[i]; b += q[i] * (p[i] - mu) }
+                            sdy += Double(a); sdyx += Double(b)
+                        }
+                        let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * r
+                        dgd[c] = sumDyXhat
+                        dbd[c] = sumDy
+                        let k = gd[c] * r
+                        for n in 0..<N {
+                            let p = xs + (n * C + c) * plane, q = g + (n * C + c) * plane, o = dxd + (n * C + c) * plane
+                            if training {
+                                let meanDy = sumDy / m, coef = sumDyXhat / m * r
+                                for i in 0..<plane { o[i] = k * (q[i] - meanDy - (p[i] - mu) * coef) }
+                            } else {
+                                for i in 0..<plane { o[i] = k * q[i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (dx, dGamma, dBeta)
+    }
+
+    // MARK: Max pool
+
+    public func maxPoolForward(x: Tensor, geometry g: PoolGeometry) -> (y: Tensor, context: AnyObject?) {
+        let xs = x.nchwStorage.data
+        let y = Tensor(uninitialized: [g.batch, g.channels, g.outHeight, g.outWidth])
+        let arg = Storage(count: y.count, zeroed: false)
+        let yd = y.data
+        let ad = UnsafeMutableRawPointer(arg.data).assumingMemoryBound(to: Int32.self)
+        let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
+        parallelFor(g.batch * g.channels) { planes in
+            for p in planes {
+                let src = xs + p * ip, dst = yd + p * op, idx = ad + p * op
+                for oy in 0..<g.outHeight {
+                    let y0 = oy * g.strideH - g.padTop
+                    let ys = max(y0, 0), ye = min(y0 + g.kernelHeight, g.inHeight)
+                    for ox in 0..<g.outWidth {
+                        let x0 = ox * g.strideW - g.padLeft
+                        let xs0 = max(x0, 0), xe = min(x0 + g.kernelWidth, g.inWidth)
+                        var best = -Float.infinity, bi = ys * g.inWidth + xs0
+                        for iy in ys..<ye {
+                            let row = src + iy * g.inWidth
+                            for ix in xs0..<xe where row[ix] > best || row[ix].isNaN {
+                                best = row[ix]; bi = iy * g.inWidth + ix
+                            }
+                        }
+                        dst[oy * g.outWidth + ox] = best
+                        idx[oy * g.outWidth + ox] = Int32(bi)
+                    }
+                }
+            }
+        }
+        return (y, PoolContext(argmax: arg))
+    }
+
+    public func maxPoolBackward(dy: Tensor, x: Tensor, geometry g: PoolGeometry, context: AnyObject?) -> Tensor {
+        guard let ctx = context as? PoolContext else { preconditionFailure("max_pool2d backward: missing forward context") }
+        let gd = dy.nchwStorage.data
+        let dx = Tensor(zeros: x.shape)
+        let dxd = dx.data
+        let ad = UnsafeMutableRawPointer(ctx.argmax.data).assumingMemoryBound(to: Int32.self)
+        let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
+        parallelFor(g.batch * g.channels) { planes in
+            for p in planes {
+                let dst = dxd + p * ip, src = gd + p * op, idx = ad + p * op
+                for i in 0..<op { dst[Int(idx[i])] += src[i] }
+            }
+        }
+        return dx
+    }
+}

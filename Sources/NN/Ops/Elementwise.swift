@@ -1,0 +1,155 @@
+import Foundation
+
+/// Elementwise sum of two tensors of the same shape (residual connections).
+public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape == b.shape, "add: shapes differ, \(a.shape) vs \(b.shape)")
+    return addNoGrad(a, b).recording("add", [a, b]) { g in [g, g] }
+}
+
+public func + (a: Tensor, b: Tensor) -> Tensor { add(a, b) }
+
+/// `x · factor` elementwise.
+public func scale(_ x: Tensor, by factor: Float) -> Tensor {
+    let out = map(x) { $0 * factor }
+    return out.recording("scale", [x]) { g in [map(g) { $0 * factor }] }
+}
+
+/// A new tensor with `f` applied to every element (no autograd; keeps the layout).
+func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
+    let out = Tensor(shape: x.shape, storage: Storage(count: x.count, zeroed: false), layout: x.layout)
+    let s = x.storage.data, d = out.data
+    parallelFor(x.count, grain: elementwiseGrain) { r in for i in r { d[i] = f(s[i]) } }
+    return out
+}
+
+/// Rectified linear unit `max(x, 0)`.
+public func relu(_ x: Tensor) -> Tensor { leakyRelu(x, slope: 0) }
+
+/// `x` for x > 0, `slope·x` otherwise (Keras `LeakyReLU` default 0.3, PyTorch 0.01).
+public func leakyRelu(_ x: Tensor, slope: Float) -> Tensor {
+    let y = map(x) { $0 > 0 ? $0 : $0 * slope }
+    let saved = y.detached()
+    return y.recording(slope == 0 ? "relu" : "leaky_relu", [x]) { g in
+        let (gs, ys, layout) = matchedLayouts(g, saved)
+        let dx = Tensor(shape: g.shape, storage: Storage(count: g.count, zeroed: false), layout: layout)
+        let gd = gs.data, yd = ys.data, d = dx.data
+        parallelFor(g.count, grain: elementwiseGrain) { r in
+            for i in r { d[i] = yd[i] > 0 ? gd[i] : gd[i] * slope }
+        }
+        return [dx]
+    }
+}
+
+/// Concatenation along channels: `[N, C_i, H, W]` → `[N, ΣC_i, H, W]` (U-Net skip connections).
+public func concat(_ xs: [Tensor]) -> Tensor {
+    precondition(!xs.isEmpty, "concat: needs at least one tensor")
+    let (N, _, H, W) = xs[0].dims4("concat")
+    for x in xs {
+        let d = x.dims4("concat")
+        precondition(d.n == N && d.h == H && d.w == W,
+                     "concat: all inputs need the same N, H, W; got \(xs.map(\.shape))")
+    }
+    let channels = xs.map { $0.shape[1] }, total = channels.reduce(0, +), plane = H * W
+    let out = Tensor(uninitialized: [N, total, H, W])
+    let od = out.data
+    var offset = 0
+    for (x, c) in zip(xs, channels) {
+        let s = x.nchwStorage.data, off = offset
+        parallelFor(N) { r in
+            for n in r { (od + (n * total + off) * plane).update(from: s + n * c * plane, count: c * plane) }
+        }
+        offset += c
+    }
+    return out.recording("concat", xs) { g in
+        let gs = g.nchwStorage.data
+        var grads: [Tensor?] = []
+        var off = 0
+        for (x, c) in zip(xs, channels) {
+            if x.needsGrad {
+                let t = Tensor(uninitialized: x.shape)
+                let td = t.data, o = off
+                parallelFor(N) { r in
+                    for n in r { (td + n * c * plane).update(from: gs + (n * total + o) * plane, count: c * plane) }
+                }
+                grads.append(t)
+            } else {
+                grads.append(nil)
+            }
+            off += c
+        }
+        return grads
+    }
+}
+
+/// Inverted dropout: in training zeroes each element with probability `p` and scales the rest by
+/// `1 / (1 − p)`; identity otherwise.
+public func dropout(_ x: Tensor, p: Float, training: Bool, generator: Generator = .default) -> Tensor {
+    precondition(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
+    if !training || p == 0 { return x }
+    let mask = Storage(count: x.count, zeroed: false)
+    generator.fillUniform(mask.data, count: x.count, low: 0, high: 1)
+    let keep = 1 / (1 - p), m = mask.data
+    for i in 0..<x.count { m[i] = m[i] < p ? 0 : keep }
+    let out = Tensor(shape: x.shape, storage: Storage(count: x.count, zeroed: false), layout: x.layout)
+    let s = x.storage.data, d = out.data
+    // The mask is in the input's memory order, so the gradient must be too.
+    let layout = x.layout
+    parallelFor(x.count, grain: elementwiseGrain) { r in for i in r { d[i] = s[i] * m[i] } }
+    return out.recording("dropout", [x]) { g in
+        let gs: Storage
+        switch layout {
+        case .nchw: gs = g.nchwStorage
+        case .opaque(let l):
+            if case .opaque(let gl) = g.layout, gl === l { gs = g.storage } else { gs = l.fromNCHW(g.detached()).storage }
+        }
+        let dx = Tensor(shape: g.shape, storage: Storage(count: g.count, zeroed: false), layout: layout)
+        let gd = gs.data, dd = dx.data
+        parallelFor(g.count, grain: elementwiseGrain) { r in for i in r { dd[i] = gd[i] * m[i] } }
+        _ = mask
+        return [dx]
+    }
+}
+
+/// `Σ x·w` over all elements, a scalar (`w` is a constant of the same shape; gradient checks).
+public func weightedSum(_ x: Tensor, _ w: Tensor) -> Tensor {
+    precondition(x.shape == w.shape, "weightedSum: shapes differ, \(x.shape) vs \(w.shape)")
+    let xs = x.nchwStorage.data, ws = w.nchwStorage.data
+    var acc: Double = 0
+    for i in 0..<x.count { acc += Double(xs[i]) * Double(ws[i]) }
+    return Tensor(scalar: Float(acc)).recording("weighted_sum", [x]) { g in
+        let k = g.item
+        let dx = Tensor(uninitialized: x.shape)
+        let d = dx.data
+        for i in 0..<x.count { d[i] = ws[i] * k }
+        _ = w
+        return [dx]
+    }
+}
+
+/// Mean of all elements, a scalar.
+public func mean(_ x: Tensor) -> Tensor {
+    let xs = x.nchwStorage.data
+    var acc: Double = 0
+    for i in 0..<x.count { acc += Double(xs[i]) }
+    let n = Float(x.count)
+    return Tensor(scalar: Float(acc) / n).recording("mean", [x]) { g in
+        [Tensor(shape: x.shape, repeating: g.item / n)]
+    }
+}
+
+extension Tensor {
+    /// The same elements with another shape (same count); NCHW.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "reshape: \(shape) has \(count) elements, \(newShape) has \(newShape.reduce(1, *))")
+        let old = shape
+        return Tensor(shape: newShape, storage: nchwStorage).recording("reshape", [self]) { g in
+            [Tensor(shape: old, storage: g.nchwStorage)]
+        }
+    }
+
+    /// This tensor in plain NCHW memory order (itself when already NCHW), as an autograd op.
+    public func nchw() -> Tensor {
+        guard case .opaque(let l) = layout else { return self }
+        return l.toNCHW(self).recording("to_nchw", [self]) { g in [l.fromNCHW(g.detached())] }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// Per-pixel softmax cross-entropy of `logits` `[N, C, H, W]` against `targets` (N·H·W class
+/// indices, row-major `[N, H, W]`). Pixels equal to `ignoreIndex` (VOC's 255 border) count
+/// nowhere. With class `weights` (`[C]`) each pixel's loss is scaled by its class weight and the
+/// mean divides by the sum of the weights of counted pixels (PyTorch `cross_entropy`). A batch
+/// with no counted pixel gives loss 0 and zero gradient (PyTorch gives NaN).
+public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 = 255, weights: [Float]? = nil) -> Tensor {
+    let (N, C, H, W) = logits.dims4("cross_entropy")
+    let plane = H * W
+    precondition(targets.count == N * plane,
+                 "cross_entropy: \(targets.count) targets for logits \(logits.shape) (need N·H·W = \(N * plane))")
+    if let weights { precondition(weights.count == C, "cross_entropy: \(weights.count) class weights for \(C) classes") }
+    for t in targets where t != ignoreIndex {
+        precondition(t >= 0 && Int(t) < C, "cross_entropy: target class \(t) outside 0..<\(C) (and not ignore index \(ignoreIndex))")
+    }
+    let xs = logits.nchwStorage.data
+    // Per-image partial sums (loss, weight) in Double, then one reduction.
+    var lossSums = [Double](repeating: 0, count: N), weightSums = [Double](repeating: 0, count: N)
+    let w = weights ?? [Float](repeating: 1, count: C)
+    targets.withUnsafeBufferPointer { tp in
+        lossSums.withUnsafeMutableBufferPointer { lp in
+            weightSums.withUnsafeMutableBufferPointer { wp in
+                parallelFor(N) { images in
+                    for n in images {
+                        var loss: Double = 0, wsum: Double = 0
+                        let base = xs + n * C * plane
+                        for i in 0..<plane {
+                            let t = tp[n * plane + i]
+                            if t == ignoreIndex { continue }
+                            var m = -Float.infinity
+                            for c in 0..<C { m = max(m, base[c * plane + i]) }
+                            var s: Float = 0
+                            for c in 0..<C { s += Foundation.exp(base[c * plane + i] - m) }
+                            let lse = m + Foundation.log(s)
+                            let wt = w[Int(t)]
+                            loss += Double(wt) * Double(lse - base[Int(t) * plane + i])
+                            wsum += Double(wt)
+                        }
+                        lp[n] = loss; wp[n] = wsum
+                    }
+                }
+            }
+        }
+    }
+    let total = weightSums.reduce(0, +)
+    let value = total > 0 ? lossSums.reduce(0, +) / total : 0
+    return Tensor(scalar: Float(value)).recording("cross_entropy", [logits]) { g in
+        let dx = Tensor(zeros: logits.shape)
+        guard total > 0 else { return [dx] }
+        let k = g.item / Float(total)
+        let d = dx.data
+        targets.withUnsafeBufferPointer { tp in
+            parallelFor(N) { images in
+                for n in images {
+                    let base = xs + n * C * plane, out = d + n * C * plane
+                    for i in 0..<plane {
+                        let t = tp[n * plane + i]
+                        if t == ignoreIndex { continue }
+                        var m = -Float.infinity
+                        for c in 0..<C { m = max(m, base[c * plane + i]) }
+                        var s: Float = 0
+                        for c in 0..<C { s += Foundation.exp(base[c * plane + i] - m) }
+                        let f = k * w[Int(t)] / s
+                        for c in 0..<C { out[c * plane + i] = f * Foundation.exp(base[c * plane + i] - m) }
+                        out[Int(t) * plane + i] -= k * w[Int(t)]
+                    }
+                }
+            }
+        }
+        return [dx]
+    }
+}
+
+/// `crossEntropy` with `UInt8` masks (VOC / Pets labels as read from PNG).
+public func crossEntropy(_ logits: Tensor, targets: [UInt8], ignoreIndex: Int32 = 255, weights: [Float]? = nil) -> Tensor {
+    crossEntropy(logits, targets: targets.map { Int32($0) }, ignoreIndex: ignoreIndex, weights: weights)
+}
+
+/// Index of the largest channel per pixel: `[N, C, H, W]` → N·H·W class indices (row-major
+/// `[N, H, W]`); ties go to the lowest index.
+public func argmaxChannels(_ x: Tensor) -> [Int32] {
+    let (N, C, H, W) = x.dims4("argmax")
+    let plane = H * W
+    let xs = x.nchwStorage.data
+    var out = [Int32](repeating: 0, count: N * plane)
+    out.withUnsafeMutableBufferPointer { op in
+        let o = op.baseAddress!
+        parallelFor(N * plane, grain: 4096) { r in
+            for idx in r {
+                let n = idx / plane, i = idx % plane
+                let base = xs + n * C * plane + i
+                var best = base[0], bi: Int32 = 0
+                for c in 1..<max(C, 1) where base[c * plane] > best { best = base[c * plane]; bi = Int32(c) }
+                o[idx] = bi
+            }
+        }
+    }
+    return out
+}
