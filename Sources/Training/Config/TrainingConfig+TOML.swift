@@ -1,0 +1,119 @@
+import Foundation
+import NN
+import TOMLKit
+
+extension TrainingConfig {
+    /// Parses a TOML document; keys missing from it keep their defaults. Every unknown key,
+    /// wrongly typed value and invalid value is reported together, naming `source`.
+    public init(toml text: String, source: String = "config") throws {
+        self.init()
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigErrors([ConfigError(key: "(syntax)", message: "\(error.description) at \(error.source.begin)",
+                                            allowed: "TOML (https://toml.io)", source: source)])
+        }
+        var errors: [ConfigError] = []
+        for name in table.keys.sorted() {
+            guard let raw = table[name] else { continue }
+            guard let key = Self.key(named: name) else {
+                errors.append(Self.unknownKey(name, source: source))
+                continue
+            }
+            guard let value = Self.configValue(raw, for: key) else {
+                errors.append(ConfigError(key: name, message: "expected \(key.kind.rawValue), got a TOML \(raw.type)",
+                                          allowed: key.allowed, source: source))
+                continue
+            }
+            do throws(ConfigError) { try key.set(&self, value) } catch {
+                var error = error
+                error.source = source
+                errors.append(error)
+            }
+        }
+        for var problem in problems() {
+            problem.source = source
+            errors.append(problem)
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+    }
+
+    /// Reads a TOML file (see `init(toml:source:)`).
+    public init(contentsOf url: URL) throws {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw ConfigErrors([ConfigError(key: "(file)", message: "cannot read \(url.path): \(error.localizedDescription)",
+                                            allowed: "a readable UTF-8 TOML file")])
+        }
+        try self.init(toml: text, source: url.path)
+    }
+
+    private static func configValue(_ raw: TOMLValueConvertible, for key: ConfigKey) -> ConfigValue? {
+        switch key.kind {
+        case .string:
+            return raw.string.map(ConfigValue.string)
+        case .integer:
+            return raw.int.map(ConfigValue.integer)
+        case .float:
+            if let d = raw.double { return .float(d) }
+            return raw.int.map { .float(Double($0)) }
+        case .size:
+            if let n = raw.int { return .size(PixelSize(square: n)) }
+            guard let array = raw.array, array.count == 2, let h = array[0].int, let w = array[1].int else { return nil }
+            return .size(PixelSize(height: h, width: w))
+        }
+    }
+
+    /// The configuration as TOML: every key in table order, each with its help as a comment, so
+    /// the file documents itself and reproduces the run. (TOMLKit parses it back; its own
+    /// serialiser would sort the keys and drop the comments.)
+    public func tomlText(header: String? = nil) -> String {
+        var out = ""
+        if let header { out += header.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" }.joined(separator: "\n") + "\n\n" }
+        for key in Self.keys {
+            var comment = key.help
+            if let choices = key.choices { comment += " (\(choices.joined(separator: " | ")))" }
+            out += "# \(comment)\n"
+            out += "\(key.name) = \(Self.tomlLiteral(key.get(self)))\n"
+        }
+        return out
+    }
+
+    /// Writes `tomlText` atomically.
+    public func save(to url: URL, header: String? = nil) throws {
+        try AtomicFile.write(Data(tomlText(header: header).utf8), to: url)
+    }
+
+    static func tomlLiteral(_ value: ConfigValue) -> String {
+        switch value {
+        case .string(let s):
+            var out = "\""
+            for scalar in s.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\t": out += "\\t"
+                case "\r": out += "\\r"
+                default:
+                    if scalar.value < 0x20 || scalar.value == 0x7f {
+                        out += String(format: "\\u%04X", scalar.value)
+                    } else {
+                        out.unicodeScalars.append(scalar)
+                    }
+                }
+            }
+            return out + "\""
+        case .integer(let i): return String(i)
+        case .float(let d):
+            if d.isNaN { return "nan" }
+            if d.isInfinite { return d > 0 ? "inf" : "-inf" }
+            let text = "\(d)"
+            return text.contains(".") || text.contains("e") ? text : text + ".0"
+        case .size(let s): return "[\(s.height), \(s.width)]"
+        }
+    }
+}

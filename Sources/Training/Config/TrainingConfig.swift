@@ -1,0 +1,135 @@
+import Datasets
+import Foundation
+
+/// Height × width in pixels (crop, window, stride). TOML: `[h, w]`; command line: `HxW` or `N`.
+public struct PixelSize: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var height: Int
+    public var width: Int
+
+    public init(height: Int, width: Int) {
+        self.height = height
+        self.width = width
+    }
+
+    public init(square: Int) { self.init(height: square, width: square) }
+
+    public var description: String { "\(height)x\(width)" }
+
+    /// Parses `160x240` (height × width) or `160`.
+    public init?(parsing text: String) {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts.count == 1, let n = Int(parts[0]) {
+            self.init(square: n)
+        } else if parts.count == 2, let h = Int(parts[0]), let w = Int(parts[1]) {
+            self.init(height: h, width: w)
+        } else {
+            return nil
+        }
+    }
+}
+
+public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case sgd, adam, adamw, rmsprop }
+public enum ScheduleKind: String, Sendable, Codable, CaseIterable { case constant, step, poly, cosine }
+/// `best-and-last`: `checkpoints/last` at every evaluation and at the end, `checkpoints/best`
+/// whenever val mIoU improves (Keras `save_best_only`, MMEngine `save_best='mIoU'`).
+public enum CheckpointPolicy: String, Sendable, Codable, CaseIterable {
+    case bestAndLast = "best-and-last", last, none
+}
+/// Validation inference: the whole image at once, or MMSegmentation's sliding window.
+public enum InferenceMode: String, Sendable, Codable, CaseIterable { case whole, slide }
+/// `reference`: im2col + OpenBLAS; `fast`: oneDNN primitives.
+public enum BackendKind: String, Sendable, Codable, CaseIterable { case reference, fast }
+/// Images smaller than the crop: pad (image with the mean, label with 255) or drop them.
+public enum SmallImagePolicy: String, Sendable, Codable, CaseIterable { case pad, drop }
+
+/// Everything that defines a training run. Saved as the run directory's `config.toml`; loaded
+/// from `--config FILE`; individual keys overridden on the command line. Keys and their meaning:
+/// `TrainingConfig.keys` (one table drives TOML, overrides, validation and the help text).
+///
+/// The defaults train the default model (`xunet`) on the built-in demo set.
+public struct TrainingConfig: Sendable, Codable, Equatable {
+    public var model = "xunet"
+    /// Dataset directory; empty means the demo set in the user's cache directory.
+    public var data = ""
+    public var format: DatasetFormat = .auto
+    public var split = "train"
+    public var valSplit = "val"
+    public var crop = PixelSize(square: 160)
+    public var smallImages: SmallImagePolicy = .pad
+    public var batch = 8
+    /// Exactly one of `epochs` / `iterations` is positive; the other is 0.
+    public var epochs = 15
+    public var iterations = 0
+    public var optimizer: OptimizerKind = .adam
+    public var lr = 1e-3
+    public var schedule: ScheduleKind = .poly
+    public var polyPower = 0.9
+    /// For `schedule = "step"`: multiply by `stepGamma` every `stepSize` iterations.
+    public var stepSize = 0
+    public var stepGamma = 0.1
+    public var warmupIterations = 0
+    public var weightDecay = 0.0
+    public var momentum = 0.9
+    public var seed = 0
+    /// 0 = every core.
+    public var threads = 0
+    /// Evaluate every N epochs (when `epochs` is set) or N iterations (when `iterations` is set).
+    public var evalInterval = 1
+    public var evalMode: InferenceMode = .slide
+    /// Sliding-window stride; 0×0 means two thirds of the crop (MMSegmentation's 512 / 341).
+    public var evalStride = PixelSize(square: 0)
+    public var checkpoint: CheckpointPolicy = .bestAndLast
+    /// Stop when val mIoU has not improved for this many evaluations; 0 = never.
+    public var earlyStoppingPatience = 0
+    public var backend: BackendKind = .reference
+    /// Where run directories are created.
+    public var runsDir = "runs"
+    /// A `checkpoints/last.resume.safetensors` to continue from exactly; empty = a fresh run.
+    public var resume = ""
+
+    public init() {}
+
+    /// Models the engine can build (the Models registry will provide this list once wired).
+    public static let modelNames = ["xunet", "unet", "fcn-resnet18"]
+
+    /// The sliding-window stride in effect.
+    public var effectiveStride: PixelSize {
+        if evalStride.height > 0 && evalStride.width > 0 { return evalStride }
+        return PixelSize(height: max(1, (crop.height * 2 + 2) / 3), width: max(1, (crop.width * 2 + 2) / 3))
+    }
+
+    /// Whether the run is measured in epochs (else in iterations); eval interval uses the same unit.
+    public var countsEpochs: Bool { epochs > 0 }
+}
+
+// MARK: - Errors
+
+/// A bad configuration value: names the key, what is wrong, and the allowed values.
+public struct ConfigError: Error, Equatable, CustomStringConvertible {
+    public var key: String
+    public var message: String
+    /// The allowed values or range, e.g. "sgd, adam, adamw, rmsprop" or "an integer ≥ 1".
+    public var allowed: String
+    /// The file the value came from, when it came from one.
+    public var source: String?
+
+    public init(key: String, message: String, allowed: String, source: String? = nil) {
+        self.key = key
+        self.message = message
+        self.allowed = allowed
+        self.source = source
+    }
+
+    public var description: String {
+        let place = source.map { " in \($0)" } ?? ""
+        return "config key '\(key)'\(place): \(message); allowed: \(allowed)"
+    }
+}
+
+/// Several configuration problems, reported together.
+public struct ConfigErrors: Error, Equatable, CustomStringConvertible {
+    public var errors: [ConfigError]
+    public init(_ errors: [ConfigError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
