@@ -1,0 +1,72 @@
+import Datasets
+
+/// Everything that can happen to the interface, as one closed enum: input, time, and results of
+/// commands. (Engine events join here when the training screens arrive.)
+public enum Msg: Sendable {
+    case key(Key)
+    case mouse(MouseEvent)
+    case resize(columns: Int, rows: Int)
+    case tick
+    case dataset(DatasetEvent)
+}
+
+/// Results of dataset commands.
+public enum DatasetEvent: Sendable {
+    /// The ids of a split, or why they could not be read.
+    case ids(split: Split, Result<[String], MessageError>)
+    /// A decoded sample for the preview, or the error naming its file.
+    case sample(id: String, Result<Sample, MessageError>)
+    /// Scan results: per-sample sizes and class pixel counts.
+    case scanned([SampleInfo])
+    /// The scan of a split finished.
+    case scanFinished(split: Split)
+}
+
+/// An error as text, so messages stay `Sendable` and `Equatable`.
+public struct MessageError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+    public init(_ error: any Error) { description = String(describing: error) }
+}
+
+/// Side effects the update function asks for; the runtime performs them off the UI thread and
+/// answers with messages.
+public enum Command: Sendable, Equatable {
+    case quit
+    case loadIDs(split: Split)
+    case loadSample(id: String)
+    /// Decode every listed sample once to learn its size and classes (for the list and the
+    /// class-frequency pane). Ids already scanned are skipped by the performer.
+    case scan(split: Split, ids: [String])
+}
+
+/// What the scan learns about one sample.
+public struct SampleInfo: Sendable, Equatable {
+    public var id: String
+    public var width: Int
+    public var height: Int
+    /// Pixel count per label value (index 255 = void); empty when the sample could not be read.
+    public var counts: [Int]
+    public var error: String?
+
+    public init(id: String, width: Int, height: Int, counts: [Int], error: String? = nil) {
+        self.id = id
+        self.width = width
+        self.height = height
+        self.counts = counts
+        self.error = error
+    }
+
+    public init(sample: Sample) {
+        var counts = [Int](repeating: 0, count: 256)
+        for v in sample.label.values { counts[Int(v)] += 1 }
+        self.init(id: sample.id, width: sample.image.width, height: sample.image.height, counts: counts)
+    }
+
+    public static func failed(id: String, error: String) -> SampleInfo {
+        SampleInfo(id: id, width: 0, height: 0, counts: [], error: error)
+    }
+
+    /// Label values present, ascending (void included).
+    public var present: [Int] { counts.indices.filter { counts[$0] > 0 } }
+}

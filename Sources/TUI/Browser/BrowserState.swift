@@ -1,0 +1,146 @@
+import Datasets
+
+/// What the preview pane shows.
+public enum PreviewMode: String, Sendable, CaseIterable {
+    /// Image and mask side by side.
+    case split
+    case image
+    case mask
+    case overlay
+
+    var next: PreviewMode {
+        let all = PreviewMode.allCases
+        return all[(all.firstIndex(of: self)! + 1) % all.count]
+    }
+}
+
+/// A sample being shown: loading, loaded, or failed with the reader's message.
+public enum SampleSlot: Sendable {
+    case loading
+    case loaded(Sample)
+    case failed(String)
+}
+
+/// State of the dataset browser.
+public struct BrowserState: Sendable {
+    public var datasetName: String
+    public var classNames: [String]
+    public var palette: [RGB]
+    public var splits: [Split]
+    public var splitIndex = 0
+    /// Ids per split once read; a split that failed to list holds its error.
+    public var ids: [Split: Result<[String], MessageError>] = [:]
+    /// Scan results by sample id.
+    public var info: [String: SampleInfo] = [:]
+    /// Splits whose scan finished.
+    public var scannedSplits: Set<Split> = []
+    public var filter = ""
+    public var editingFilter = false
+    /// Indices into the split's ids that pass the filter.
+    public private(set) var visible: [Int] = []
+    /// Position of the selection in `visible`.
+    public var selection = 0
+    /// First visible row of the list.
+    public var scroll = 0
+    public var mode: PreviewMode = .split
+    public var opacity = 0.5
+    /// Enter: the preview takes the whole width.
+    public var zoomed = false
+    /// Recently loaded samples (the current one and a few neighbours), newest last.
+    public var samples: [(id: String, slot: SampleSlot)] = []
+    public static let sampleCacheSize = 6
+
+    public init(dataset: any SegmentationDataset) {
+        datasetName = dataset.name
+        classNames = dataset.classNames
+        palette = dataset.palette
+        splits = dataset.splits
+    }
+
+    public init(name: String, classNames: [String], palette: [RGB], splits: [Split]) {
+        datasetName = name
+        self.classNames = classNames
+        self.palette = palette
+        self.splits = splits
+    }
+
+    public var split: Split? { splits.indices.contains(splitIndex) ? splits[splitIndex] : nil }
+
+    /// Ids of the current split ([] while loading or after an error).
+    public var splitIDs: [String] {
+        guard let split, case .success(let list)? = ids[split] else { return [] }
+        return list
+    }
+
+    public var selectedID: String? {
+        let all = splitIDs
+        guard visible.indices.contains(selection) else { return nil }
+        let i = visible[selection]
+        return all.indices.contains(i) ? all[i] : nil
+    }
+
+    public func slot(for id: String) -> SampleSlot? { samples.last { $0.id == id }?.slot }
+
+    /// Name of class `v` ("void" for 255, "class v" beyond the list).
+    public func className(_ v: Int) -> String {
+        if v == Int(LabelMap.void) { return "void" }
+        return classNames.indices.contains(v) ? classNames[v] : "class \(v)"
+    }
+
+    /// Class names present in a scanned sample, background and void left out.
+    public func objectClasses(_ info: SampleInfo) -> [String] {
+        info.present.filter { $0 != Int(LabelMap.void) && !($0 == 0 && classNames.first == "background") }
+            .map { className($0) }
+    }
+
+    /// Recomputes `visible` from the filter: a sample passes when its id contains the text or
+    /// one of its classes starts with it (case-insensitive). Keeps the selected id when possible.
+    public mutating func applyFilter() {
+        let previous = selectedID
+        let all = splitIDs
+        let needle = filter.lowercased().trimmingCharacters(in: .whitespaces)
+        if needle.isEmpty {
+            visible = Array(all.indices)
+        } else {
+            visible = all.indices.filter { i in
+                let id = all[i]
+                if id.lowercased().contains(needle) { return true }
+                guard let info = info[id] else { return false }
+                return objectClasses(info).contains { $0.lowercased().hasPrefix(needle) }
+            }
+        }
+        if let previous, let i = visible.firstIndex(where: { all[$0] == previous }) {
+            selection = i
+        } else {
+            selection = 0
+            scroll = 0
+        }
+    }
+
+    /// Scan progress of the current split: (scanned, total).
+    public var scanProgress: (done: Int, total: Int) {
+        let all = splitIDs
+        return (all.reduce(0) { $0 + (info[$1] != nil ? 1 : 0) }, all.count)
+    }
+
+    /// Pixel counts per label value summed over the scanned samples of the split, and the
+    /// number of images each value appears in.
+    public var splitClassTotals: (pixels: [Int], images: [Int]) {
+        var pixels = [Int](repeating: 0, count: 256)
+        var images = [Int](repeating: 0, count: 256)
+        for id in splitIDs {
+            guard let info = info[id], info.counts.count == 256 else { continue }
+            for v in 0..<256 where info.counts[v] > 0 {
+                pixels[v] += info.counts[v]
+                images[v] += 1
+            }
+        }
+        return (pixels, images)
+    }
+
+    mutating func store(_ id: String, _ slot: SampleSlot) {
+        samples.removeAll { $0.id == id }
+        samples.append((id, slot))
+        if samples.count > Self.sampleCacheSize { samples.removeFirst(samples.count - Self.sampleCacheSize) }
+    }
+}

@@ -1,0 +1,208 @@
+import Datasets
+
+/// What browser keys do.
+public enum BrowserAction: Sendable, Equatable {
+    case up, down, pageUp, pageDown, first, last
+    case zoom, nextSplit, opacity, mode, filter, clearFilter, help, quit
+}
+
+extension App {
+    /// The browser's key table: the footer and the help overlay are generated from it.
+    public static let browserKeys = KeyTable<BrowserAction>([
+        KeyBinding([(.up, .up), (.down, .down), (.char("k"), .up), (.char("j"), .down)], label: "↑↓ j k",
+                   footer: "move", help: "Move the selection (the mouse wheel too; a click selects)"),
+        KeyBinding([(.pageUp, .pageUp), (.pageDown, .pageDown)], label: "PgUp PgDn", footer: "page",
+                   help: "Move a page up / down"),
+        KeyBinding([(.home, .first), (.end, .last), (.char("g"), .first), (.char("G"), .last)], label: "Home End g G",
+                   footer: nil, help: "First / last sample"),
+        KeyBinding([.enter], footer: "zoom", help: "Show the selected sample across the whole width (again: back)", action: .zoom),
+        KeyBinding([.tab], footer: "split", help: "Switch split (train, val, …)", action: .nextSplit,
+                   disabledReason: { $0.browser.splits.count < 2 ? "the dataset has one split" : nil }),
+        KeyBinding([.char("m")], footer: "mode", help: "View mode: image | mask side by side, image, mask, overlay", action: .mode),
+        KeyBinding([.char("o")], footer: "opacity", help: "Overlay opacity 25% → 50% → 75% → 100%", action: .opacity,
+                   disabledReason: { $0.browser.mode == .overlay ? nil : "only in overlay mode (m)" }),
+        KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name (Enter keeps, Esc clears)", action: .filter),
+        KeyBinding([.escape], footer: nil, help: "Clear the filter / close this help", action: .clearFilter),
+        KeyBinding([.char("?")], footer: "help", help: "Show / hide this help", action: .help),
+        KeyBinding([.char("q"), .ctrl("c")], label: "q", footer: "quit", help: "Quit", action: .quit),
+    ])
+
+    static func updateBrowser(_ state: inout AppState, _ msg: Msg) -> [Command] {
+        switch msg {
+        case .key(let key):
+            if state.browser.editingFilter { return editFilter(&state, key) }
+            guard let binding = browserKeys.binding(for: key), let action = binding.action(for: key),
+                  binding.disabledReason(state) == nil
+            else { return [] }
+            return perform(action, &state)
+        case .mouse(let event):
+            return mouse(event, &state)
+        case .dataset(let event):
+            return datasetEvent(event, &state)
+        case .resize, .tick:
+            clampScroll(&state)
+            return []
+        }
+    }
+
+    static func perform(_ action: BrowserAction, _ state: inout AppState) -> [Command] {
+        let page = max(1, BrowserLayout(columns: state.columns, rows: state.rows, zoomed: state.browser.zoomed).listRows - 1)
+        switch action {
+        case .up: return move(by: -1, &state)
+        case .down: return move(by: 1, &state)
+        case .pageUp: return move(by: -page, &state)
+        case .pageDown: return move(by: page, &state)
+        case .first: return move(by: Int.min / 2, &state)
+        case .last: return move(by: Int.max / 2, &state)
+        case .zoom:
+            state.browser.zoomed.toggle()
+            return []
+        case .nextSplit:
+            let b = state.browser
+            state.browser.splitIndex = (b.splitIndex + 1) % max(1, b.splits.count)
+            state.browser.selection = 0
+            state.browser.scroll = 0
+            return enterSplit(&state)
+        case .opacity:
+            let levels = [0.25, 0.5, 0.75, 1.0]
+            let i = levels.firstIndex { $0 > state.browser.opacity + 1e-9 } ?? 0
+            state.browser.opacity = levels[i]
+            return []
+        case .mode:
+            state.browser.mode = state.browser.mode.next
+            return []
+        case .filter:
+            state.browser.editingFilter = true
+            return []
+        case .clearFilter:
+            if !state.browser.filter.isEmpty {
+                state.browser.filter = ""
+                state.browser.applyFilter()
+                clampScroll(&state)
+                return selectionChanged(&state)
+            }
+            return []
+        case .help:
+            state.showHelp = true
+            return []
+        case .quit:
+            state.quit = true
+            return [.quit]
+        }
+    }
+
+    static func editFilter(_ state: inout AppState, _ key: Key) -> [Command] {
+        switch key {
+        case .enter:
+            state.browser.editingFilter = false
+            return []
+        case .escape:
+            state.browser.editingFilter = false
+            state.browser.filter = ""
+        case .backspace:
+            if !state.browser.filter.isEmpty { state.browser.filter.removeLast() }
+        case .char(let c):
+            state.browser.filter.unicodeScalars.append(c)
+        case .ctrl("c"):
+            state.quit = true
+            return [.quit]
+        case .up, .down:
+            return move(by: key == .up ? -1 : 1, &state)
+        default:
+            return []
+        }
+        state.browser.applyFilter()
+        clampScroll(&state)
+        return selectionChanged(&state)
+    }
+
+    static func move(by delta: Int, _ state: inout AppState) -> [Command] {
+        let count = state.browser.visible.count
+        guard count > 0 else { return [] }
+        let old = state.browser.selection
+        state.browser.selection = max(0, min(count - 1, old &+ delta))
+        clampScroll(&state)
+        return state.browser.selection == old ? [] : selectionChanged(&state)
+    }
+
+    /// Keeps the selection inside the list's visible rows.
+    static func clampScroll(_ state: inout AppState) {
+        let rows = max(1, BrowserLayout(columns: state.columns, rows: state.rows, zoomed: state.browser.zoomed).listRows)
+        var b = state.browser
+        if b.selection < b.scroll { b.scroll = b.selection }
+        if b.selection >= b.scroll + rows { b.scroll = b.selection - rows + 1 }
+        b.scroll = max(0, min(b.scroll, max(0, b.visible.count - rows)))
+        state.browser = b
+    }
+
+    /// Asks for the selected sample unless it is already loaded or loading.
+    static func selectionChanged(_ state: inout AppState) -> [Command] {
+        guard let id = state.browser.selectedID else { return [] }
+        if let slot = state.browser.slot(for: id) {
+            state.browser.store(id, slot)  // most recently used
+            return []
+        }
+        state.browser.store(id, .loading)
+        return [.loadSample(id: id)]
+    }
+
+    /// Commands to show the current split: its ids first, then its scan.
+    static func enterSplit(_ state: inout AppState) -> [Command] {
+        guard let split = state.browser.split else { return [] }
+        state.browser.applyFilter()
+        guard case .success(let ids)? = state.browser.ids[split] else {
+            return state.browser.ids[split] == nil ? [.loadIDs(split: split)] : []
+        }
+        var commands = selectionChanged(&state)
+        if !state.browser.scannedSplits.contains(split) { commands.append(.scan(split: split, ids: ids)) }
+        return commands
+    }
+
+    static func mouse(_ event: MouseEvent, _ state: inout AppState) -> [Command] {
+        let layout = BrowserLayout(columns: state.columns, rows: state.rows, zoomed: state.browser.zoomed)
+        switch event.kind {
+        case .press:
+            guard let row = layout.listRow(x: event.x, y: event.y) else { return [] }
+            let index = state.browser.scroll + row
+            guard index < state.browser.visible.count else { return [] }
+            return move(by: index - state.browser.selection, &state)
+        case .wheelUp, .wheelDown:
+            guard layout.list.contains(x: event.x, y: event.y) || layout.preview.contains(x: event.x, y: event.y)
+            else { return [] }
+            return move(by: event.kind == .wheelUp ? -3 : 3, &state)
+        case .other:
+            return []
+        }
+    }
+
+    static func datasetEvent(_ event: DatasetEvent, _ state: inout AppState) -> [Command] {
+        switch event {
+        case .ids(let split, let result):
+            state.browser.ids[split] = result
+            return split == state.browser.split ? enterSplit(&state) : []
+        case .sample(let id, let result):
+            switch result {
+            case .success(let sample):
+                state.browser.store(id, .loaded(sample))
+                if state.browser.info[id] == nil { state.browser.info[id] = SampleInfo(sample: sample) }
+            case .failure(let error) where error.description == DatasetPerformer.superseded:
+                state.browser.samples.removeAll { $0.id == id }
+                return id == state.browser.selectedID ? selectionChanged(&state) : []
+            case .failure(let error):
+                state.browser.store(id, .failed(error.description))
+                if state.browser.info[id] == nil { state.browser.info[id] = .failed(id: id, error: error.description) }
+            }
+            return []
+        case .scanned(let infos):
+            for info in infos { state.browser.info[info.id] = info }
+            if !state.browser.filter.isEmpty {
+                state.browser.applyFilter()
+                clampScroll(&state)
+            }
+            return []
+        case .scanFinished(let split):
+            state.browser.scannedSplits.insert(split)
+            return []
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import Datasets
+
+extension App {
+    /// Draws the browser and returns the graphics placements of its previews.
+    static func drawBrowser(_ grid: inout CellGrid, _ state: AppState) -> [GraphicPlacement] {
+        let b = state.browser
+        let styles = state.styles
+        let layout = BrowserLayout(columns: state.columns, rows: state.rows, zoomed: b.zoomed)
+        drawHeader(&grid, state, layout.header)
+        if !b.zoomed {
+            drawList(&grid, state, layout.list)
+            drawFrequency(&grid, state, layout.frequency)
+        }
+        let graphics = drawPreview(&grid, state, layout.preview)
+        drawLegend(&grid, state, layout.legend)
+        grid.footer(browserKeys.footerEntries(state), y: layout.footer.y, styles: styles)
+        return graphics
+    }
+
+    static func drawHeader(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
+        let b = state.browser
+        let s = state.styles
+        grid.fill(rect, with: Cell(" ", s.header))
+        var x = grid.put(" Segscope ", x: rect.x, y: rect.y, style: s.header)
+        x = grid.put("│ ", x: x, y: rect.y, style: s.header.with(fg: s.dim.fg))
+        let right = rightHeader(state)
+        let room = rect.width - x - TextWidth.width(right) - 2
+        let splitText = b.splits.map { $0 }.joined(separator: " ")
+        let nameRoom = max(8, room - TextWidth.width(splitText) - 4)
+        x = grid.put(TextWidth.truncate(b.datasetName, to: nameRoom), x: x, y: rect.y, style: s.header) + 1
+        x = grid.put("│", x: x, y: rect.y, style: s.header.with(fg: s.dim.fg)) + 1
+        for (i, split) in b.splits.enumerated() {
+            let style = i == b.splitIndex ? Style(fg: s.accent.fg, bg: s.header.bg, attributes: [.bold, .underline])
+                : Style(fg: s.footer.fg, bg: s.header.bg)
+            if x + TextWidth.width(split) >= rect.maxX - TextWidth.width(right) - 1 { break }
+            x = grid.put(split, x: x, y: rect.y, style: style) + 1
+        }
+        grid.put(right, x: rect.maxX - TextWidth.width(right) - 1, y: rect.y, style: s.header)
+    }
+
+    static func rightHeader(_ state: AppState) -> String {
+        let b = state.browser
+        switch b.mode {
+        case .split: return "image | mask"
+        case .image: return "image"
+        case .mask: return "mask"
+        case .overlay: return "overlay \(Int(b.opacity * 100))%"
+        }
+    }
+
+    static func sizeText(_ info: SampleInfo?) -> String {
+        guard let info else { return "…" }
+        if info.error != nil { return "unreadable" }
+        return "\(info.width)×\(info.height)"
+    }
+
+    static func drawList(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
+        let b = state.browser
+        let s = state.styles
+        let all = b.splitIDs
+        var title = "Samples · \(b.split ?? "—")"
+        title += b.filter.isEmpty ? " (\(all.count))" : " · “\(b.filter)” (\(b.visible.count)/\(all.count))"
+        var inner = grid.box(rect, title: title, border: s.focus, titleStyle: s.title)
+        guard inner.width > 0, inner.height > 0 else { return }
+        if b.editingFilter {
+            let y = inner.maxY - 1
+            grid.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), with: Cell(" ", s.overlay))
+            let end = grid.put("/ " + b.filter, x: inner.x, y: y, style: s.overlay, maxWidth: inner.width - 1)
+            grid.set(end, y, Cell("▏", s.overlayKey))
+            inner.height -= 1
+        }
+        guard let split = b.split else { return }
+        switch b.ids[split] {
+        case nil:
+            grid.put("reading the split list…", x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
+            return
+        case .failure(let error)?:
+            grid.wrapped(error.description, in: inner, style: s.error)
+            return
+        case .success?:
+            break
+        }
+        if b.visible.isEmpty {
+            let text = all.isEmpty ? "this split is empty" : "no sample matches “\(b.filter)”"
+            grid.put(text, x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
+            return
+        }
+        let idWidth = min(max(8, all.map { TextWidth.width($0) }.max() ?? 8), max(8, inner.width / 2))
+        let sizeWidth = 10
+        for row in 0..<inner.height {
+            let index = b.scroll + row
+            guard index < b.visible.count else { break }
+            let id = all[b.visible[index]]
+            let info = b.info[id]
+            let y = inner.y + row
+            let selected = index == b.selection
+            let base = selected ? s.selected : s.main
+            if selected { grid.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), with: Cell(" ", s.selected)) }
+            var x = grid.put(selected ? "▸" : " ", x: inner.x, y: y, style: base)
+            x = grid.put(TextWidth.pad(id, to: idWidth), x: x, y: y, style: base) + 1
+            let size = sizeText(info)
+            let sizeStyle = info?.error != nil ? (selected ? base : s.error) : (selected ? base : s.dim)
+            x = grid.put(TextWidth.pad(size, to: sizeWidth), x: x, y: y, style: sizeStyle)
+            if let info, info.error == nil {
+                let classes = b.objectClasses(info).joined(separator: " ")
+                grid.put(classes, x: x, y: y, style: selected ? base : s.accent.with(fg: s.main.fg),
+                         maxWidth: inner.maxX - x)
+            }
+            if TextWidth.width(id) > idWidth { grid.set(inner.x + idWidth, y, Cell("…", base)) }
+        }
+    }
+
+    static func drawFrequency(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
+        let b = state.browser
+        let s = state.styles
+        let progress = b.scanProgress
+        var title = "Classes · \(b.split ?? "—")"
+        if progress.done < progress.total { title += " · scanning \(progress.done)/\(progress.total)" }
+        let inner = grid.box(rect, title: title, border: s.border, titleStyle: s.title)
+        guard inner.width > 10, inner.height > 0 else { return }
+        let totals = b.splitClassTotals
+        let labelled = (0..<255).reduce(0) { $0 + totals.pixels[$1] }
+        guard labelled > 0 else {
+            grid.put(progress.total == 0 ? "no samples" : "scanning masks…", x: inner.x + 1, y: inner.y,
+                     style: s.dim, maxWidth: inner.width - 1)
+            return
+        }
+        let classes = (0..<255).filter { totals.pixels[$0] > 0 }.sorted {
+            totals.pixels[$0] != totals.pixels[$1] ? totals.pixels[$0] > totals.pixels[$1] : $0 < $1
+        }
+        let nameWidth = min(12, max(6, inner.width / 3))
+        let showImages = inner.width >= 40
+        let imagesWidth = showImages ? 8 : 0
+        let barWidth = max(1, inner.width - nameWidth - 8 - imagesWidth - 2)
+        // Bars are scaled to the largest object class, so a dominant background does not
+        // flatten every other bar (the background's own bar is simply full).
+        let hasBackground = b.classNames.first == "background"
+        let objectTop = classes.first { !(hasBackground && $0 == 0) }.map { totals.pixels[$0] } ?? totals.pixels[classes[0]]
+        let top = Double(objectTop) / Double(labelled)
+        for (row, v) in classes.prefix(inner.height).enumerated() {
+            let y = inner.y + row
+            let share = Double(totals.pixels[v]) / Double(labelled)
+            let name = row == inner.height - 1 && classes.count > inner.height
+                ? "+\(classes.count - inner.height + 1) more" : b.className(v)
+            grid.put(TextWidth.pad(name, to: nameWidth), x: inner.x + 1, y: y, style: s.main)
+            if name.hasPrefix("+") && classes.count > inner.height { continue }
+            let color = v < b.palette.count ? TermColor(b.palette[v]) : s.bar.fg
+            let barStyle = state.depth == .mono ? s.bar : Style(fg: color, bg: s.background)
+            grid.bar(x: inner.x + 1 + nameWidth, y: y, width: barWidth, fraction: top > 0 ? share / top : 0,
+                     style: barStyle, track: s.barTrack)
+            let pct = TextWidth.pad(Formatting.percent(share), to: 6)
+            var x = grid.put(" " + pct, x: inner.x + 1 + nameWidth + barWidth, y: y, style: s.dim)
+            if showImages {
+                x = grid.put(" \(totals.images[v]) img", x: x, y: y, style: s.dim, maxWidth: inner.maxX - x)
+            }
+        }
+    }
+
+    static func drawPreview(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) -> [GraphicPlacement] {
+        let b = state.browser
+        let s = state.styles
+        guard let id = b.selectedID else {
+            let inner = grid.box(rect, title: "Preview", border: s.border, titleStyle: s.title)
+            if inner.height > 0 { grid.centered("no sample selected", in: inner, y: inner.y + inner.height / 2, style: s.dim) }
+            return []
+        }
+        let inner = grid.box(rect, title: "\(id) · \(rightHeader(state))", border: s.border, titleStyle: s.title)
+        guard inner.width > 4, inner.height > 2 else { return [] }
+        switch b.slot(for: id) {
+        case nil, .loading?:
+            grid.centered("loading \(id)…", in: inner, y: inner.y + inner.height / 2, style: s.dim)
+            return []
+        case .failed(let message)?:
+            grid.put("cannot read this sample", x: inner.x + 1, y: inner.y, style: s.error, maxWidth: inner.width - 1)
+            grid.wrapped(message, in: Rect(x: inner.x + 1, y: inner.y + 2, width: inner.width - 2, height: inner.height - 2),
+                         style: s.main)
+            return []
+        case .loaded(let sample)?:
+            let palette = b.palette
+            let transparent: Set<UInt8> = b.classNames.first == "background" ? [0, LabelMap.void] : [LabelMap.void]
+            var panes: [(caption: String, content: PreviewContent, key: String)] = []
+            let size = "\(sample.image.width)×\(sample.image.height)"
+            switch b.mode {
+            case .split:
+                panes = [("image \(size)", .photo(sample.image), "\(id)/image"),
+                         ("mask", .mask(sample.label, palette: palette), "\(id)/mask")]
+            case .image:
+                panes = [("image \(size)", .photo(sample.image), "\(id)/image")]
+            case .mask:
+                panes = [("mask \(size)", .mask(sample.label, palette: palette), "\(id)/mask")]
+            case .overlay:
+                let content: PreviewContent
+                if sample.label.width == sample.image.width && sample.label.height == sample.image.height {
+                    content = .overlay(sample.image, sample.label, palette: palette, opacity: b.opacity, transparent: transparent)
+                } else {
+                    content = .photo(sample.image)
+                }
+                panes = [("overlay \(Int(b.opacity * 100))% \(size)", content, "\(id)/overlay/\(b.opacity)")]
+            }
+            var graphics: [GraphicPlacement] = []
+            let gap = 1
+            let paneWidth = (inner.width - gap * (panes.count - 1)) / panes.count
+            for (i, pane) in panes.enumerated() {
+                let area = Rect(x: inner.x + i * (paneWidth + gap), y: inner.y, width: paneWidth, height: inner.height)
+                grid.centered(pane.caption, in: area, y: area.y, style: s.dim)
+                let pictureArea = Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1)
+                let cells = HalfBlocks.draw(pane.content, in: pictureArea, grid: &grid, depth: state.depth,
+                                            background: s.background)
+                if state.graphics, !cells.isEmpty {
+                    graphics.append(GraphicPlacement(key: pane.key, rect: cells, image: pane.content.fullResolution,
+                                                     isMask: pane.content.isMask))
+                }
+            }
+            return graphics
+        }
+    }
+
+    static func drawLegend(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
+        let b = state.browser
+        let s = state.styles
+        let inner = grid.box(rect, title: "Legend", border: s.border, titleStyle: s.title)
+        guard inner.width > 10, inner.height > 0, let id = b.selectedID else { return }
+        guard let info = b.info[id], info.error == nil else {
+            if b.info[id]?.error != nil {
+                grid.put("no legend: the sample could not be read", x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
+            }
+            return
+        }
+        let total = max(1, info.counts.reduce(0, +))
+        let values = info.present.sorted { info.counts[$0] != info.counts[$1] ? info.counts[$0] > info.counts[$1] : $0 < $1 }
+        let columnWidth = 28
+        let columns = max(1, min(3, inner.width / columnWidth))
+        for (i, v) in values.enumerated() {
+            let column = i / inner.height, row = i % inner.height
+            guard column < columns else { break }
+            let x = inner.x + 1 + column * columnWidth
+            let y = inner.y + row
+            let color: TermColor = v == Int(LabelMap.void) ? TermColor(s.voidColor)
+                : v < b.palette.count ? TermColor(b.palette[v]) : .default
+            let swatch = state.depth == .mono ? Style(attributes: .reverse) : Style(fg: color, bg: s.background)
+            grid.put("██", x: x, y: y, style: swatch)
+            let name = v == Int(LabelMap.void) ? "void (ignored)" : b.className(v)
+            grid.put(TextWidth.pad(name, to: 15), x: x + 3, y: y, style: s.main)
+            grid.put(TextWidth.pad(Formatting.percent(Double(info.counts[v]) / Double(total)), to: 6), x: x + 19, y: y, style: s.dim)
+        }
+    }
+}
