@@ -1,0 +1,98 @@
+import Foundation
+import NN
+
+/// A segmentation network: maps images `[N, inChannels, H, W]` to per-pixel class logits
+/// `[N, classes, H, W]` (no softmax; the loss applies it). Parameters and buffers carry PyTorch
+/// `state_dict` names, so `stateDict()` is what checkpoints store.
+///
+/// Forward passes report each layer's output to `LayerTrace` (a no-op unless a summary is
+/// being recorded), which is how `ModelSummary` learns output shapes without a second
+/// description of the network.
+open class SegmentationModel: Module, Layer {
+    /// Registry name (`xunet`, `unet`, `fcn-resnet18`).
+    public let name: String
+    public let classes: Int
+    public let inChannels: Int
+
+    public init(name: String, classes: Int, inChannels: Int) {
+        self.name = name
+        self.classes = classes
+        self.inChannels = inChannels
+        super.init()
+    }
+
+    open func callAsFunction(_ x: Tensor) -> Tensor {
+        preconditionFailure("\(type(of: self)) must override callAsFunction")
+    }
+
+    /// Trainable scalars (weights, biases, batch-norm γ / β).
+    public var trainableCount: Int { namedParameters().reduce(0) { $0 + $1.tensor.count } }
+
+    /// Batch-norm running statistics (`running_mean`, `running_var`): the "non-trainable
+    /// parameters" Keras counts. `num_batches_tracked` counters are not statistics and are not
+    /// counted (Keras has no such variable).
+    public var batchNormStatisticsCount: Int {
+        namedBuffers().filter { $0.name.hasSuffix(".running_mean") || $0.name.hasSuffix(".running_var") }
+            .reduce(0) { $0 + $1.tensor.count }
+    }
+}
+
+/// Records the output of each layer during a forward pass, for the summary table.
+public final class LayerTrace: @unchecked Sendable {  // rows guarded by `lock`
+    public struct Row: Sendable, Equatable {
+        /// Dotted module path (`down.0.sep1`), or an operation label for parameter-free steps.
+        public var name: String
+        /// Layer kind (`Conv2d`, `BatchNorm2d`, `Add`, …).
+        public var kind: String
+        /// Output shape, NCHW.
+        public var outputShape: [Int]
+        public var trainable: Int
+        /// Batch-norm running statistics held by this layer.
+        public var statistics: Int
+    }
+
+    private var recorded: [Row] = []
+    private let lock = NSLock()
+    public var rows: [Row] { lock.withLock { recorded } }
+
+    /// The trace a forward pass reports to; nil outside `ModelSummary`'s recording pass.
+    @TaskLocal static var current: LayerTrace?
+
+    init() {}
+
+    /// Runs `body` with this trace active on the current task.
+    func recording<T>(_ body: () throws -> T) rethrows -> T {
+        try LayerTrace.$current.withValue(self) { try body() }
+    }
+
+    func append(name: String, module: Module?, kind: String?, output: Tensor) {
+        var trainable = 0, statistics = 0
+        if let module {
+            trainable = module.namedParameters().reduce(0) { $0 + $1.tensor.count }
+            statistics = module.namedBuffers()
+                .filter { $0.name.hasSuffix("running_mean") || $0.name.hasSuffix("running_var") }
+                .reduce(0) { $0 + $1.tensor.count }
+        }
+        let label = kind ?? module.map { String(describing: type(of: $0)) } ?? "Op"
+        let row = Row(name: name, kind: label, outputShape: output.shape, trainable: trainable, statistics: statistics)
+        lock.withLock { recorded.append(row) }
+    }
+}
+
+/// Reports `output` of the module at `path` to the active trace (if any) and returns it.
+@inline(__always)
+func traced(_ path: String, _ module: Module?, kind: String? = nil, _ output: Tensor) -> Tensor {
+    if let trace = LayerTrace.current { trace.append(name: path, module: module, kind: kind, output: output) }
+    return output
+}
+
+/// Joins a module path prefix and a child name (`"" + "x"` is `"x"`).
+func join(_ prefix: String, _ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
+
+/// A container with numbered children and no forward of its own (PyTorch `nn.ModuleList`).
+final class ModuleList: Module {
+    init(_ modules: [Module]) {
+        super.init()
+        for (i, m) in modules.enumerated() { register(String(i), m) }
+    }
+}

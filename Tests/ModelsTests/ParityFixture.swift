@@ -1,0 +1,112 @@
+import Foundation
+import NN
+import Models
+
+/// The golden files written by `scripts/golden/models_golden.py` for one model: the PyTorch
+/// `state_dict` layout with fill specs and checksums, the loss and per-parameter gradient
+/// summaries of one training step (`<model>.json`), and the tensors (`<model>.safetensors`:
+/// input, labels, logits in eval and train mode, BN running stats after the train forward).
+struct ParityFixture {
+    struct StateEntry: Decodable {
+        var name: String
+        var shape: [Int]
+        var dtype: String
+        var offset: Double?
+        var scale: Double?
+        var checksum_sum: Double?
+        var first: [Double]?
+    }
+
+    struct GradSummary: Decodable {
+        var name: String
+        var sum: Double
+        var abs_sum: Double
+        var sq_sum: Double
+        var max_abs: Double
+        var probe: Double
+        var first: [Double]
+    }
+
+    struct Document: Decodable {
+        var model: String
+        var classes: Int
+        var batch: Int
+        var size: [Int]
+        var loss: Double
+        var state_dict: [StateEntry]
+        var grads: [GradSummary]
+    }
+
+    let doc: Document
+    let tensors: SafetensorsFile
+
+    static var goldenDirectory: URL {
+        Bundle.module.url(forResource: "Golden", withExtension: nil)
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+    }
+
+    init(model: String) throws {
+        let dir = ParityFixture.goldenDirectory
+        doc = try JSONDecoder().decode(Document.self, from: Data(contentsOf: dir.appendingPathComponent("\(model).json")))
+        tensors = try SafetensorsFile.read(from: dir.appendingPathComponent("\(model).safetensors"))
+    }
+
+    func tensor(_ name: String) throws -> Tensor {
+        let entry = try tensors.entry(name)
+        return Tensor(shape: entry.shape, values: entry.floats())
+    }
+
+    var labels: [UInt8] {
+        get throws { [UInt8](try tensors.entry("labels").bytes) }
+    }
+
+    /// Fills every parameter and buffer of `model` by the script's formula (see ParityFill).
+    func fill(_ model: Module) {
+        let specs = Dictionary(uniqueKeysWithValues: doc.state_dict.map { ($0.name, $0) })
+        for (name, tensor) in model.stateDict() {
+            guard let spec = specs[name], let offset = spec.offset, let scale = spec.scale else {
+                tensor.fill(0)  // num_batches_tracked
+                continue
+            }
+            ParityFill.fill(tensor.data, count: tensor.count, name: name, offset: Float(offset), scale: Float(scale))
+        }
+    }
+}
+
+/// The name-seeded weight formula of `scripts/golden/models_golden.py`, bit for bit:
+///
+///     h = FNV-1a-32(name);  x = lowbias32(h + (i + 1)·0x9E3779B1);  u = (x >> 8) / 2^24 · 2 − 1
+///     value = offset + scale · u      (Float32 arithmetic)
+enum ParityFill {
+    static func fnv1a32(_ text: String) -> UInt32 {
+        var h: UInt32 = 2_166_136_261
+        for b in text.utf8 {
+            h ^= UInt32(b)
+            h = h &* 16_777_619
+        }
+        return h
+    }
+
+    @inline(__always)
+    static func unit(_ h: UInt32, _ i: Int) -> Float {
+        var x = UInt32(truncatingIfNeeded: UInt64(i + 1) &* 0x9E37_79B1) &+ h
+        x ^= x >> 16
+        x = x &* 0x7FEB_352D
+        x ^= x >> 15
+        x = x &* 0x846C_A68B
+        x ^= x >> 16
+        return Float(x >> 8) / 16_777_216 * 2 - 1
+    }
+
+    static func fill(_ p: UnsafeMutablePointer<Float>, count: Int, name: String, offset: Float, scale: Float) {
+        let h = fnv1a32(name)
+        for i in 0..<count { p[i] = offset + scale * unit(h, i) }
+    }
+
+    static func values(_ name: String, count: Int, offset: Float = 0, scale: Float = 1) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buf, n in
+            fill(buf.baseAddress!, count: count, name: name, offset: offset, scale: scale)
+            n = count
+        }
+    }
+}
