@@ -4,7 +4,7 @@
 The three networks are the PyTorch references of ../shared/bench/torch_reference.py (imported
 from there, or from $SEGSCOPE_TORCH_REFERENCE). Their weights are far too large to commit (unet
 alone is 108 MB), so every parameter and batch-norm buffer is filled by a formula that the Swift
-tests compute identically (Sources/Models/Weights/DeterministicFill.swift):
+tests compute identically (`ParityFill` in Tests/ModelsTests/ParityFixture.swift):
 
     h      = FNV-1a-32(UTF-8 bytes of the state_dict name)
     x      = lowbias32(h + (i + 1) * 0x9E3779B1)          (uint32 arithmetic, i = flat index)
@@ -23,7 +23,7 @@ commits, at a reduced input size:
 Usage (by hand; CI only reads the committed files):
     ~/torch-venv/bin/python scripts/golden/models_golden.py            # writes the fixtures
     ~/torch-venv/bin/python scripts/golden/models_golden.py --export /tmp/segscope-weights
-        # also writes the full filled weights of each model as <model>.safetensors (PyTorch
+        # writes (instead of the fixtures) the full filled weights of each model as <model>.safetensors (PyTorch
         # state_dict names) and a torchvision resnet18 state_dict as resnet18-torchvision.safetensors
     ~/torch-venv/bin/python scripts/golden/models_golden.py --check-load FILE --model xunet
         # loads a Segscope-written checkpoint into the PyTorch model with strict=True
@@ -101,7 +101,7 @@ def fill_spec(model, name, tensor):
         # Each output pixel sees in · (kh / sh) · (kw / sw) weights.
         fan_in = shape[0] * shape[2] * shape[3] / (owner.stride[0] * owner.stride[1])
     else:
-        fan_in = shape[1] * shape[2] * shape[3]
+        fan_in = shape[1] * int(np.prod(shape[2:]))
     # He-uniform (variance 2 / fan_in) keeps ReLU activations O(1) in the plain conv stacks;
     # xunet's residual sums (1×1 convs, depthwise → pointwise, no ReLU between) would grow
     # with it, so there LeCun-uniform (variance 1 / fan_in).
@@ -266,6 +266,11 @@ def check_load(path, model_name, classes):
     model.load_state_dict(sd, strict=True)
     n = sum(v.numel() for v in sd.values())
     print(f"{path}: {len(sd)} tensors, {n} values, loaded into {model_name} with strict=True")
+    original = os.path.join(os.path.dirname(path), model_name + ".safetensors")
+    if os.path.exists(original) and os.path.abspath(original) != os.path.abspath(path):
+        ref = load_file(original)
+        worst = max(float((model.state_dict()[k].double() - v.double()).abs().max()) for k, v in ref.items())
+        print(f"  max abs difference from {original}: {worst}")
 
 
 def main():
@@ -279,11 +284,12 @@ def main():
     if a.check_load:
         check_load(a.check_load, a.model or "xunet", a.classes)
         return
+    if a.export:
+        export(a.export)
+        return
     for name in ([a.model] if a.model else CASES):
         golden(name)
     resnet18_keys()
-    if a.export:
-        export(a.export)
 
 
 if __name__ == "__main__":
