@@ -53,6 +53,14 @@ enum DatasetFiles {
 
     static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
 
+    /// Throws one error naming every missing file of a listed sample.
+    static func requireFiles(_ urls: [URL], id: String) throws {
+        let missing = urls.filter { !exists($0) }
+        guard !missing.isEmpty else { return }
+        throw DatasetError(missing.map { "\($0.path): no such file" }.joined(separator: "; ")
+                           + " (listed sample '\(id)')")
+    }
+
     /// Non-hidden regular file names in `dir`, sorted.
     static func files(in dir: URL) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []

@@ -73,9 +73,7 @@ public struct PetsDataset: SegmentationDataset {
 
     public func sample(id: String) throws -> Sample {
         let imageURL = imageURL(id: id), maskURL = maskURL(id: id)
-        for url in [imageURL, maskURL] where !DatasetFiles.exists(url) {
-            throw DatasetError("\(url.path): listed sample '\(id)' has no such file")
-        }
+        try DatasetFiles.requireFiles([imageURL, maskURL], id: id)
         let image = try ImageCodec.readRGB(imageURL)
         let png = try ImageCodec.readPNG(maskURL)
         guard png.kind != .rgb else {
