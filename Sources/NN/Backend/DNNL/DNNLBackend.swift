@@ -1,0 +1,337 @@
+import Foundation
+@preconcurrency import CDNNL
+
+/// The oneDNN backend: convolution, transposed convolution, max pool and batch norm on oneDNN
+/// primitives (the library PyTorch's CPU path runs on).
+///
+/// - Layouts: every conv / deconv asks oneDNN for its preferred memory order
+///   (`dnnl_format_tag_any`; `nChw16c` on AVX-512) and returns its result in that order as an
+///   opaque `DNNLLayout`, so a chain conv → batch norm → ReLU → conv never converts to NCHW.
+///   Inputs in another order are reordered once on entry; weights (NCHW parameters) are reordered
+///   to the primitive's blocked order on every call, weight gradients back to NCHW.
+/// - Caching: primitive descriptors and compiled primitives are kept in a dictionary keyed by the
+///   op's geometry, stage and thread count, so after a model's first step no primitive is
+///   created again.
+/// - Fallback: a shape oneDNN has no implementation for runs on the reference backend (recorded
+///   in `fallbacks`, reported by benchmarks).
+/// - Threads: oneDNN's OpenMP runtime runs with NN's `Threads.count`.
+public final class DNNLBackend: Backend, @unchecked Sendable {
+    /// The process-wide instance, or nil when the library cannot create a CPU engine.
+    public static let shared: DNNLBackend? = try? DNNLBackend()
+    /// Why `shared` is nil (the error creating the engine), for `--backend dnnl` to report.
+    public static var unavailableReason: String? {
+        if shared != nil { return nil }
+        do { _ = try DNNLRuntime(); return nil } catch { return "\(error)" }
+    }
+
+    public let name = "dnnl (oneDNN primitives, blocked layouts)"
+
+    let runtime: DNNLRuntime
+    let lock = NSLock()
+    var layouts: [[Int64]: DNNLLayout] = [:]
+    private var primitives: [CacheKey: DNNLPrimitive] = [:]
+    private var failed: [CacheKey: String] = [:]
+    let reference = ReferenceBackend.shared
+
+    /// Keep results in oneDNN's blocked orders between layers (true) or convert every result to
+    /// NCHW (false; for measuring what the opaque layouts save).
+    public var keepsBlockedLayouts = true
+
+    init() throws {
+        runtime = try DNNLRuntime()
+    }
+
+    /// Ops that ran on the reference backend because oneDNN had no implementation: description → error.
+    public var fallbacks: [String: String] {
+        lock.lock(); defer { lock.unlock() }
+        var out: [String: String] = [:]
+        for (k, v) in failed { out["\(k.key)"] = v }
+        return out
+    }
+
+    /// Number of cached primitives (reorders included).
+    public var cachedPrimitiveCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return primitives.count
+    }
+
+    // MARK: Primitive cache
+
+    enum Stage: Hashable { case forward, backwardData, backwardWeights }
+
+    enum PrimitiveKey: Hashable {
+        case conv(ConvGeometry, Stage, bias: Bool, training: Bool)
+        case deconv(ConvGeometry, Stage, bias: Bool, training: Bool)
+        case pool(PoolGeometry, src: [Int64], Stage, training: Bool)
+        case batchNorm(data: [Int64], epsilon: Float, Stage, training: Bool)
+        case reorder([Int64], [Int64])
+    }
+
+    struct CacheKey: Hashable {
+        let key: PrimitiveKey
+        let threads: Int
+    }
+
+    /// The cached primitive for `key`, made by `make` on first use.
+    func primitive(_ key: PrimitiveKey, make: () throws -> DNNLPrimitive) throws -> DNNLPrimitive {
+        let k = CacheKey(key: key, threads: Threads.count)
+        lock.lock()
+        if let p = primitives[k] { lock.unlock(); return p }
+        lock.unlock()
+        let p = try make()
+        lock.lock()
+        primitives[k] = p
+        lock.unlock()
+        return p
+    }
+
+    /// Like `primitive(_:make:)`, but nil (remembered) when oneDNN cannot build it.
+    func optionalPrimitive(_ key: PrimitiveKey, make: () throws -> DNNLPrimitive) -> DNNLPrimitive? {
+        let k = CacheKey(key: key, threads: Threads.count)
+        lock.lock()
+        if failed[k] != nil { lock.unlock(); return nil }
+        lock.unlock()
+        do {
+            return try primitive(key, make: make)
+        } catch {
+            lock.lock(); failed[k] = "\(error)"; lock.unlock()
+            return nil
+        }
+    }
+
+    /// Runs `body`; a oneDNN failure here (after the primitive exists) is a bug or an exhausted
+    /// machine, and the `Backend` seam has no error path, so it stops with the library's message.
+    func fatalOnError<T>(_ what: @autoclosure () -> String, _ body: () throws -> T) -> T {
+        do { return try body() } catch {
+            fatalError("DNNLBackend: \(what()): \(error)")
+        }
+    }
+
+    // MARK: Conv geometry in oneDNN terms
+
+    struct ConvDescs {
+        var src: dnnl_memory_desc_t      // conv input  [N, C, H, W]
+        var weights: dnnl_memory_desc_t  // [O, C, kh, kw] or [G, O/G, C/G, kh, kw]
+        var dst: dnnl_memory_desc_t      // conv output [N, O, oh, ow]
+        var bias: dnnl_memory_desc_t     // [O]
+        var strides: [dnnl_dim_t], dilates: [dnnl_dim_t], padL: [dnnl_dim_t], padR: [dnnl_dim_t]
+    }
+
+    /// Descriptors with `tag` for activations and weights (`dnnl_format_tag_any` to let oneDNN
+    /// choose). For a transposed conv, `src` / `dst` are its input / output (the conv's output /
+    /// input) and the weights are oneDNN's deconvolution weights `[outC, inC, kh, kw]`.
+    func convDescs(_ g: ConvGeometry, transposed: Bool, tag: dnnl_format_tag_t) throws -> ConvDescs {
+        let convIn = [g.batch, g.inChannels, g.inHeight, g.inWidth]
+        let convOut = [g.batch, g.outChannels, g.outHeight, g.outWidth]
+        let wdims: [Int]
+        if transposed {
+            wdims = g.groups == 1 ? [g.inChannels, g.outChannels, g.kernelHeight, g.kernelWidth]
+                : [g.groups, g.inChannelsPerGroup, g.outChannelsPerGroup, g.kernelHeight, g.kernelWidth]
+        } else {
+            wdims = g.groups == 1 ? [g.outChannels, g.inChannels, g.kernelHeight, g.kernelWidth]
+                : [g.groups, g.outChannelsPerGroup, g.inChannelsPerGroup, g.kernelHeight, g.kernelWidth]
+        }
+        // Padding after: whatever makes the output size come out; a negative value (input rows
+        // the last window never reaches) is 0 for oneDNN, which floors the same way.
+        let padBottom = max(0, (g.outHeight - 1) * g.strideH + (g.kernelHeight - 1) * g.dilationH + 1 - g.inHeight - g.padTop)
+        let padRight = max(0, (g.outWidth - 1) * g.strideW + (g.kernelWidth - 1) * g.dilationW + 1 - g.inWidth - g.padLeft)
+        return ConvDescs(
+            src: try dnnlDesc(transposed ? convOut : convIn, tag),
+            weights: try dnnlDesc(wdims, tag),
+            dst: try dnnlDesc(transposed ? convIn : convOut, tag),
+            bias: try dnnlDesc([transposed ? g.inChannels : g.outChannels], dnnl_a),
+            strides: dnnlDims([g.strideH, g.strideW]),
+            dilates: dnnlDims([g.dilationH - 1, g.dilationW - 1]),
+            padL: dnnlDims([g.padTop, g.padLeft]),
+            padR: dnnlDims([padBottom, padRight]))
+    }
+
+    /// The plain (PyTorch-order) descriptor of the weight tensor.
+    func plainWeights(_ g: ConvGeometry, transposed: Bool) throws -> dnnl_memory_desc_t {
+        let d = try convDescs(g, transposed: transposed, tag: dnnl_format_tag_any)
+        var w = d.weights
+        let dims = withUnsafeBytes(of: &w.dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(w.ndims))) }.map { Int($0) }
+        let tag: dnnl_format_tag_t
+        if transposed { tag = g.groups == 1 ? dnnl_bacd : dnnl_acbde } else { tag = g.groups == 1 ? dnnl_abcd : dnnl_abcde }
+        return try dnnlDesc(dims, tag)
+    }
+
+    /// Builds (or finds) the conv / deconv primitive of one stage.
+    func convPrimitive(_ g: ConvGeometry, transposed: Bool, stage: Stage, bias: Bool, training: Bool) -> DNNLPrimitive? {
+        let key: PrimitiveKey = transposed ? .deconv(g, stage, bias: bias, training: training)
+            : .conv(g, stage, bias: bias, training: training)
+        let what = "\(transposed ? "deconvolution" : "convolution") \(stage) \(g)"
+        return optionalPrimitive(key) {
+            var d = try convDescs(g, transposed: transposed, tag: dnnl_format_tag_any)
+            let noBias = dnnl_memory_desc_t()
+            switch stage {
+            case .forward:
+                let prop = training ? dnnl_forward_training : dnnl_forward_inference
+                if transposed {
+                    var op = dnnl_deconvolution_desc_t()
+                    try dnnlCheck(withUnsafePointer(to: bias ? d.bias : noBias) { b in
+                        dnnl_dilated_deconvolution_forward_desc_init(&op, prop, dnnl_deconvolution_direct, &d.src, &d.weights, b,
+                                                                     &d.dst, d.strides, d.dilates, d.padL, d.padR)
+                    }, "describe \(what)")
+                    return try DNNLPrimitive(opDesc: &op, engine: runtime.engine, hint: nil, what: what)
+                }
+                var op = dnnl_convolution_desc_t()
+                try dnnlCheck(withUnsafePointer(to: bias ? d.bias : noBias) { b in
+                    dnnl_dilated_convolution_forward_desc_init(&op, prop, dnnl_convolution_direct, &d.src, &d.weights, b,
+                                                               &d.dst, d.strides, d.dilates, d.padL, d.padR)
+                }, "describe \(what)")
+                return try DNNLPrimitive(opDesc: &op, engine: runtime.engine, hint: nil, what: what)
+            case .backwardData, .backwardWeights:
+                guard let hint = convPrimitive(g, transposed: transposed, stage: .forward, bias: bias, training: true) else {
+                    throw DNNLError(operation: "forward primitive for \(what)", status: Int(dnnl_unimplemented.rawValue))
+                }
+                if transposed {
+                    var op = dnnl_deconvolution_desc_t()
+                    if stage == .backwardData {
+                        try dnnlCheck(dnnl_dilated_deconvolution_backward_data_desc_init(
+                            &op, dnnl_deconvolution_direct, &d.src, &d.weights, &d.dst, d.strides, d.dilates, d.padL, d.padR),
+                                      "describe \(what)")
+                    } else {
+                        try dnnlCheck(withUnsafePointer(to: bias ? d.bias : noBias) { b in
+                            dnnl_dilated_deconvolution_backward_weights_desc_init(
+                                &op, dnnl_deconvolution_direct, &d.src, &d.weights, b, &d.dst, d.strides, d.dilates, d.padL, d.padR)
+                        }, "describe \(what)")
+                    }
+                    return try DNNLPrimitive(opDesc: &op, engine: runtime.engine, hint: hint, what: what)
+                }
+                var op = dnnl_convolution_desc_t()
+                if stage == .backwardData {
+                    try dnnlCheck(dnnl_dilated_convolution_backward_data_desc_init(
+                        &op, dnnl_convolution_direct, &d.src, &d.weights, &d.dst, d.strides, d.dilates, d.padL, d.padR),
+                                  "describe \(what)")
+                } else {
+                    try dnnlCheck(withUnsafePointer(to: bias ? d.bias : noBias) { b in
+                        dnnl_dilated_convolution_backward_weights_desc_init(
+                            &op, dnnl_convolution_direct, &d.src, &d.weights, b, &d.dst, d.strides, d.dilates, d.padL, d.padR)
+                    }, "describe \(what)")
+                }
+                return try DNNLPrimitive(opDesc: &op, engine: runtime.engine, hint: hint, what: what)
+            }
+        }
+    }
+
+    // MARK: Conv and transposed conv
+
+    public func convForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> (y: Tensor, context: AnyObject?) {
+        convLikeForward(x: x, weight: weight, bias: bias, geometry: g, transposed: false)
+    }
+
+    public func convBackward(dy: Tensor, x: Tensor, weight: Tensor, geometry g: ConvGeometry, context: AnyObject?,
+                             needInput: Bool, needBias: Bool) -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
+        if let fb = context as? ReferenceContext {
+            return reference.convBackward(dy: dy, x: x, weight: weight, geometry: g, context: fb.inner,
+                                          needInput: needInput, needBias: needBias)
+        }
+        return convLikeBackward(dy: dy, x: x, weight: weight, geometry: g, context: context, transposed: false,
+                                needInput: needInput, needBias: needBias)
+    }
+
+    public func convTransposeForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> (y: Tensor, context: AnyObject?) {
+        convLikeForward(x: x, weight: weight, bias: bias, geometry: g, transposed: true)
+    }
+
+    public func convTransposeBackward(dy: Tensor, x: Tensor, weight: Tensor, geometry g: ConvGeometry, context: AnyObject?,
+                                      needInput: Bool, needBias: Bool) -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
+        if let fb = context as? ReferenceContext {
+            return reference.convTransposeBackward(dy: dy, x: x, weight: weight, geometry: g, context: fb.inner,
+                                                   needInput: needInput, needBias: needBias)
+        }
+        return convLikeBackward(dy: dy, x: x, weight: weight, geometry: g, context: context, transposed: true,
+                                needInput: needInput, needBias: needBias)
+    }
+
+    private func convLikeForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
+                                 transposed: Bool) -> (y: Tensor, context: AnyObject?) {
+        let training = GradMode.isEnabled && (x.needsGrad || weight.needsGrad || (bias?.needsGrad ?? false))
+        guard let p = convPrimitive(g, transposed: transposed, stage: .forward, bias: bias != nil, training: training) else {
+            let r = transposed ? reference.convTransposeForward(x: x, weight: weight, bias: bias, geometry: g)
+                : reference.convForward(x: x, weight: weight, bias: bias, geometry: g)
+            return (r.y, ReferenceContext(r.context))
+        }
+        return fatalOnError(p.what) {
+            let srcDesc = p.desc(dnnl_query_src_md), wDesc = p.desc(dnnl_query_weights_md), dstDesc = p.desc(dnnl_query_dst_md)
+            let src = try input(x, as: srcDesc)
+            let w = try input(plain: weight.nchwStorage, plainWeights(g, transposed: transposed), as: wDesc)
+            let y = Storage(count: dstDesc.floatCount, zeroed: false)
+            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_WEIGHTS, wDesc, w.data),
+                        DNNLArg(DNNL_ARG_DST, dstDesc, y.data)]
+            if let bias { args.append(DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([bias.count], dnnl_a), bias.nchwStorage.data)) }
+            try runtime.execute(p, args)
+            let outShape = transposed ? [g.batch, g.inChannels, g.inHeight, g.inWidth]
+                : [g.batch, g.outChannels, g.outHeight, g.outWidth]
+            let out = try output(y, dstDesc, shape: outShape)
+            return (out, training ? ConvContext(src: src, srcDesc: srcDesc) : nil)
+        }
+    }
+
+    private func convLikeBackward(dy: Tensor, x: Tensor, weight: Tensor, geometry g: ConvGeometry, context: AnyObject?,
+                                  transposed: Bool, needInput: Bool, needBias: Bool) -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
+        let op = transposed ? "conv_transpose2d" : "conv2d"
+        let ctx = context as? ConvContext
+        guard let bw = convPrimitive(g, transposed: transposed, stage: .backwardWeights, bias: needBias, training: true),
+              !needInput || convPrimitive(g, transposed: transposed, stage: .backwardData, bias: false, training: true) != nil
+        else {
+            // No oneDNN backward for this shape: the reference backend needs no forward context.
+            return transposed
+                ? reference.convTransposeBackward(dy: dy, x: x, weight: weight, geometry: g, context: nil,
+                                                  needInput: needInput, needBias: needBias)
+                : reference.convBackward(dy: dy, x: x, weight: weight, geometry: g, context: nil,
+                                         needInput: needInput, needBias: needBias)
+        }
+        return fatalOnError("\(op) backward \(g)") {
+            // Weight (and bias) gradient.
+            let dyDesc = bw.desc(dnnl_query_diff_dst_md), srcDesc = bw.desc(dnnl_query_src_md)
+            let dwDesc = bw.desc(dnnl_query_diff_weights_md)
+            let dyW = try input(dy, as: dyDesc)
+            let src: Storage
+            if let ctx, ctx.srcDesc.equals(srcDesc) { src = ctx.src } else { src = try input(x, as: srcDesc) }
+            let plainW = try plainWeights(g, transposed: transposed)
+            let dW = Tensor(uninitialized: weight.shape)
+            let dwDirect = dwDesc.equals(plainW)
+            let dwBuffer = dwDirect ? dW.storage : Storage(count: dwDesc.floatCount, zeroed: false)
+            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_DIFF_DST, dyDesc, dyW.data),
+                        DNNLArg(DNNL_ARG_DIFF_WEIGHTS, dwDesc, dwBuffer.data)]
+            var dBias: Tensor? = nil
+            if needBias {
+                let b = Tensor(uninitialized: [transposed ? g.inChannels : g.outChannels])
+                args.append(DNNLArg(DNNL_ARG_DIFF_BIAS, try dnnlDesc([b.count], dnnl_a), b.data))
+                dBias = b
+            }
+            try runtime.execute(bw, args)
+            if !dwDirect { try reorder(dwBuffer.data, dwDesc, into: dW.data, plainW) }
+
+            // Input gradient.
+            var dx: Tensor? = nil
+            if needInput, let bd = convPrimitive(g, transposed: transposed, stage: .backwardData, bias: false, training: true) {
+                let dyDescD = bd.desc(dnnl_query_diff_dst_md), wDesc = bd.desc(dnnl_query_weights_md)
+                let dxDesc = bd.desc(dnnl_query_diff_src_md)
+                let dyD = dyDescD.equals(dyDesc) ? dyW : try input(dy, as: dyDescD)
+                let w = try input(plain: weight.nchwStorage, plainW, as: wDesc)
+                let out = Storage(count: dxDesc.floatCount, zeroed: false)
+                try runtime.execute(bd, [DNNLArg(DNNL_ARG_DIFF_DST, dyDescD, dyD.data), DNNLArg(DNNL_ARG_WEIGHTS, wDesc, w.data),
+                                         DNNLArg(DNNL_ARG_DIFF_SRC, dxDesc, out.data)])
+                dx = try output(out, dxDesc, shape: x.shape)
+            }
+            return (dx, dW, dBias)
+        }
+    }
+}
+
+/// What a conv forward keeps for its backward: the input in the primitive's order (the input
+/// tensor's own storage when it already was in that order).
+final class ConvContext {
+    let src: Storage
+    let srcDesc: dnnl_memory_desc_t
+    init(src: Storage, srcDesc: dnnl_memory_desc_t) { self.src = src; self.srcDesc = srcDesc }
+}
+
+/// A forward that ran on the reference backend (no oneDNN implementation); its backward must too.
+final class ReferenceContext {
+    let inner: AnyObject?
+    init(_ inner: AnyObject?) { self.inner = inner }
+}

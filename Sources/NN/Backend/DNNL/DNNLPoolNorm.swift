@@ -1,0 +1,194 @@
+import Foundation
+@preconcurrency import CDNNL
+
+/// Max-pool winners as oneDNN records them (its workspace), and the input's order.
+final class DNNLPoolContext {
+    let workspace: Storage
+    let workspaceDesc: dnnl_memory_desc_t
+    let srcDesc: dnnl_memory_desc_t
+    init(workspace: Storage, workspaceDesc: dnnl_memory_desc_t, srcDesc: dnnl_memory_desc_t) {
+        self.workspace = workspace; self.workspaceDesc = workspaceDesc; self.srcDesc = srcDesc
+    }
+}
+
+/// Batch-norm statistics used by the forward (batch mean and biased variance in training, the
+/// running statistics in inference), and the data order.
+final class DNNLBatchNormContext {
+    let mean: Storage       // (C)
+    let variance: Storage   // (C)
+    let shift: Storage      // (C) β, which oneDNN's backward asks for although it does not use it
+    let dataDesc: dnnl_memory_desc_t
+    init(mean: Storage, variance: Storage, shift: Storage, dataDesc: dnnl_memory_desc_t) {
+        self.mean = mean; self.variance = variance; self.shift = shift; self.dataDesc = dataDesc
+    }
+}
+
+extension DNNLBackend {
+    /// `t`'s descriptor and storage as they are (another backend's layout: NCHW).
+    func concrete(_ t: Tensor) throws -> (dnnl_memory_desc_t, Storage) {
+        if let d = try currentDesc(of: t) { return (d, t.storage) }
+        return (try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count)), t.nchwStorage)
+    }
+
+    // MARK: Max pool
+
+    func poolPrimitive(_ g: PoolGeometry, src: dnnl_memory_desc_t, stage: Stage, training: Bool) -> DNNLPrimitive? {
+        let what = "max pool \(stage) \(g)"
+        return optionalPrimitive(.pool(g, src: src.key, stage, training: training)) {
+            var s = src
+            var dst = try dnnlDesc([g.batch, g.channels, g.outHeight, g.outWidth], dnnl_format_tag_any)
+            let strides = dnnlDims([g.strideH, g.strideW]), kernel = dnnlDims([g.kernelHeight, g.kernelWidth])
+            let dilation = dnnlDims([0, 0]), padL = dnnlDims([g.padTop, g.padLeft])
+            let padR = dnnlDims([max(0, (g.outHeight - 1) * g.strideH + g.kernelHeight - g.inHeight - g.padTop),
+                                 max(0, (g.outWidth - 1) * g.strideW + g.kernelWidth - g.inWidth - g.padLeft)])
+            var op = dnnl_pooling_v2_desc_t()
+            if stage == .forward {
+                try dnnlCheck(dnnl_pooling_v2_forward_desc_init(&op, training ? dnnl_forward_training : dnnl_forward_inference,
+                                                                dnnl_pooling_max, &s, &dst, strides, kernel, dilation, padL, padR),
+                              "describe \(what)")
+                return try DNNLPrimitive(opDesc: &op, engine: runtime.engine, hint: nil, what: what)
+            }
+            guard let hint = poolPrimitive(g, src: src, stage: .forward, training: true) else {
+                throw DNNLError(operation: "forward primitive for \(what)", status: Int(dnnl_unimplemented.rawValue))
+            }
+            dst = hint.desc(dnnl_query_dst_md)
+            try dnnlCheck(dnnl_pooling_v2_backward_desc_init(&op, dnnl_pooling_max, &s, &dst, strides, kernel, dilation, padL, padR),
+                          "describe \(what)")
+            return try DNNLPrimitive(opDesc: &op, engine: runtime.engine, hint: hint, what: what)
+        }
+    }
+
+    public func maxPoolForward(x: Tensor, geometry g: PoolGeometry) -> (y: Tensor, context: AnyObject?) {
+        let training = GradMode.isEnabled && x.needsGrad
+        let (srcDesc, src) = fatalOnError("max pool input \(x.shape)") { try concrete(x) }
+        guard let p = poolPrimitive(g, src: srcDesc, stage: .forward, training: training) else {
+            let r = reference.maxPoolForward(x: x, geometry: g)
+            return (r.y, ReferenceContext(r.context))
+        }
+        return fatalOnError(p.what) {
+            let dstDesc = p.desc(dnnl_query_dst_md)
+            let y = Storage(count: dstDesc.floatCount, zeroed: false)
+            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_DST, dstDesc, y.data)]
+            var context: DNNLPoolContext? = nil
+            if training {
+                let wsDesc = p.desc(dnnl_query_workspace_md)
+                let ws = Storage(count: max(1, wsDesc.floatCount), zeroed: false)
+                args.append(DNNLArg(DNNL_ARG_WORKSPACE, wsDesc, ws.data))
+                context = DNNLPoolContext(workspace: ws, workspaceDesc: wsDesc, srcDesc: srcDesc)
+            }
+            try runtime.execute(p, args)
+            return (try output(y, dstDesc, shape: [g.batch, g.channels, g.outHeight, g.outWidth]), context)
+        }
+    }
+
+    public func maxPoolBackward(dy: Tensor, x: Tensor, geometry g: PoolGeometry, context: AnyObject?) -> Tensor {
+        if let fb = context as? ReferenceContext {
+            return reference.maxPoolBackward(dy: dy, x: x, geometry: g, context: fb.inner)
+        }
+        guard let ctx = context as? DNNLPoolContext,
+              let p = poolPrimitive(g, src: ctx.srcDesc, stage: .backwardData, training: true) else {
+            preconditionFailure("max_pool2d backward: missing forward context (was the forward run without gradients?)")
+        }
+        return fatalOnError(p.what) {
+            let dyDesc = p.desc(dnnl_query_diff_dst_md), dxDesc = p.desc(dnnl_query_diff_src_md)
+            let g = try input(dy, as: dyDesc)
+            let dx = Storage(count: dxDesc.floatCount, zeroed: false)
+            try runtime.execute(p, [DNNLArg(DNNL_ARG_DIFF_DST, dyDesc, g.data),
+                                    DNNLArg(DNNL_ARG_WORKSPACE, ctx.workspaceDesc, ctx.workspace.data),
+                                    DNNLArg(DNNL_ARG_DIFF_SRC, dxDesc, dx.data)])
+            return try output(dx, dxDesc, shape: x.shape)
+        }
+    }
+
+    // MARK: Batch norm
+
+    /// Forward primitives always use `forward_training` (it outputs the batch statistics, and a
+    /// backward needs a training forward as its hint); `batchStats` false = running statistics.
+    func batchNormPrimitive(data: dnnl_memory_desc_t, epsilon: Float, stage: Stage, batchStats: Bool) -> DNNLPrimitive? {
+        let what = "batch norm \(stage) \(data.formatName)"
+        return optionalPrimitive(.batchNorm(data: data.key, epsilon: epsilon, stage, training: batchStats)) {
+            var d = data
+            var flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
+            if !batchStats { flags |= dnnl_use_global_stats.rawValue }
+            var op = dnnl_batch_normalization_desc_t()
+            if stage == .forward {
+                try dnnlCheck(dnnl_batch_normalization_forward_desc_init(&op, dnnl_forward_training, &d, epsilon, flags),
+                              "describe \(what)")
+                return try DNNLPrimitive(opDesc: &op, engine: runtime.engine, hint: nil, what: what)
+            }
+            guard let hint = batchNormPrimitive(data: data, epsilon: epsilon, stage: .forward, batchStats: batchStats) else {
+                throw DNNLError(operation: "forward primitive for \(what)", status: Int(dnnl_unimplemented.rawValue))
+            }
+            var dd = data
+            try dnnlCheck(dnnl_batch_normalization_backward_desc_init(&op, dnnl_backward, &dd, &d, epsilon, flags),
+                          "describe \(what)")
+            return try DNNLPrimitive(opDesc: &op, engine: runtime.engine, hint: hint, what: what)
+        }
+    }
+
+    public func batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                 settings: BatchNormSettings, training: Bool) -> (y: Tensor, context: AnyObject?) {
+        let (N, C, H, W) = x.dims4("batch_norm")
+        let (desc, src) = fatalOnError("batch norm input \(x.shape)") { try concrete(x) }
+        guard let p = batchNormPrimitive(data: desc, epsilon: settings.epsilon, stage: .forward, batchStats: training) else {
+            let r = reference.batchNormForward(x: x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                               settings: settings, training: training)
+            return (r.y, ReferenceContext(r.context))
+        }
+        return fatalOnError(p.what) {
+            let statDesc = try dnnlDesc([C], dnnl_a)
+            let y = Storage(count: desc.floatCount, zeroed: false)
+            let mean = Storage(count: C, zeroed: false), variance = Storage(count: C, zeroed: false)
+            if !training {
+                mean.data.update(from: runningMean.nchwStorage.data, count: C)
+                variance.data.update(from: runningVar.nchwStorage.data, count: C)
+            }
+            try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC, desc, src.data), DNNLArg(DNNL_ARG_DST, desc, y.data),
+                                    DNNLArg(DNNL_ARG_SCALE, statDesc, gamma.nchwStorage.data),
+                                    DNNLArg(DNNL_ARG_SHIFT, statDesc, beta.nchwStorage.data),
+                                    DNNLArg(DNNL_ARG_MEAN, statDesc, mean.data),
+                                    DNNLArg(DNNL_ARG_VARIANCE, statDesc, variance.data)])
+            if training {
+                // oneDNN reports the biased batch variance and leaves running statistics alone.
+                let m = N * H * W, f = settings.updateFraction
+                let correction: Float = settings.unbiasedRunningVariance && m > 1 ? Float(m) / Float(m - 1) : 1
+                let rm = runningMean.data, rv = runningVar.data
+                for c in 0..<C {
+                    rm[c] = (1 - f) * rm[c] + f * mean.data[c]
+                    rv[c] = (1 - f) * rv[c] + f * variance.data[c] * correction
+                }
+            }
+            let out = try output(y, desc, shape: x.shape)
+            return (out, DNNLBatchNormContext(mean: mean, variance: variance, shift: beta.nchwStorage, dataDesc: desc))
+        }
+    }
+
+    public func batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, settings: BatchNormSettings, training: Bool,
+                                  context: AnyObject?) -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        if let fb = context as? ReferenceContext {
+            return reference.batchNormBackward(dy: dy, x: x, gamma: gamma, settings: settings, training: training, context: fb.inner)
+        }
+        guard let ctx = context as? DNNLBatchNormContext,
+              let p = batchNormPrimitive(data: ctx.dataDesc, epsilon: settings.epsilon, stage: .backwardData, batchStats: training)
+        else { preconditionFailure("batch_norm backward: missing forward context") }
+        let C = x.shape[1]
+        return fatalOnError(p.what) {
+            let desc = ctx.dataDesc
+            let (xDesc, xs) = try concrete(x)
+            let src = xDesc.equals(desc) ? xs : try input(x, as: desc)
+            let g = try input(dy, as: desc)
+            let statDesc = try dnnlDesc([C], dnnl_a)
+            let dx = Storage(count: desc.floatCount, zeroed: false)
+            let dGamma = Tensor(uninitialized: [C]), dBeta = Tensor(uninitialized: [C])
+            try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC, desc, src.data), DNNLArg(DNNL_ARG_DIFF_DST, desc, g.data),
+                                    DNNLArg(DNNL_ARG_MEAN, statDesc, ctx.mean.data),
+                                    DNNLArg(DNNL_ARG_VARIANCE, statDesc, ctx.variance.data),
+                                    DNNLArg(DNNL_ARG_SCALE, statDesc, gamma.nchwStorage.data),
+                                    DNNLArg(DNNL_ARG_SHIFT, statDesc, ctx.shift.data),
+                                    DNNLArg(DNNL_ARG_DIFF_SRC, desc, dx.data),
+                                    DNNLArg(DNNL_ARG_DIFF_SCALE, statDesc, dGamma.data),
+                                    DNNLArg(DNNL_ARG_DIFF_SHIFT, statDesc, dBeta.data)])
+            return (try output(dx, desc, shape: x.shape), dGamma, dBeta)
+        }
+    }
+}
