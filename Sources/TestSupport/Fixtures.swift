@@ -8,12 +8,18 @@ public enum Fixtures {
             .deletingLastPathComponent()
     }()
 
-    /// `../shared/fixtures`, or `$SEGSCOPE_FIXTURES` when set.
+    /// `$SEGSCOPE_FIXTURES` when set, else `../shared/fixtures` beside the repository, else the
+    /// workplace's `/work/shared/fixtures` (a clone made elsewhere still finds the fixtures).
     public static let root: URL = {
         if let env = ProcessInfo.processInfo.environment["SEGSCOPE_FIXTURES"] {
             return URL(fileURLWithPath: env)
         }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+        let candidates = [
+            repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures"),
+            URL(fileURLWithPath: "/work/shared/fixtures"),
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("voc").path) }
+            ?? candidates[0]
     }()
 
     public static var voc: URL { root.appendingPathComponent("voc") }
