@@ -118,24 +118,27 @@ extension ReferenceBackend {
         let yd = y.data
         let ad = UnsafeMutableRawPointer(arg.data).assumingMemoryBound(to: Int32.self)
         let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
+        let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideH, sw = g.strideW
+        let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth, pt = g.padTop, pl = g.padLeft
         parallelFor(g.batch * g.channels) { planes in
             for p in planes {
                 let src = xs + p * ip, dst = yd + p * op, idx = ad + p * op
-                for oy in 0..<g.outHeight {
-                    let y0 = oy * g.strideH - g.padTop
-                    let ys = max(y0, 0), ye = min(y0 + g.kernelHeight, g.inHeight)
-                    for ox in 0..<g.outWidth {
-                        let x0 = ox * g.strideW - g.padLeft
-                        let xs0 = max(x0, 0), xe = min(x0 + g.kernelWidth, g.inWidth)
-                        var best = -Float.infinity, bi = ys * g.inWidth + xs0
+                for oy in 0..<oh {
+                    let y0 = oy * sh - pt
+                    let ys = max(y0, 0), ye = min(y0 + kh, ih)
+                    for ox in 0..<ow {
+                        let x0 = ox * sw - pl
+                        let xs0 = max(x0, 0), xe = min(x0 + kw, iw)
+                        var best = src[ys * iw + xs0], bi = ys * iw + xs0
                         for iy in ys..<ye {
-                            let row = src + iy * g.inWidth
-                            for ix in xs0..<xe where row[ix] > best || row[ix].isNaN {
-                                best = row[ix]; bi = iy * g.inWidth + ix
+                            let rowStart = iy * iw
+                            for ix in xs0..<xe {
+                                let v = src[rowStart + ix]
+                                if v > best { best = v; bi = rowStart + ix }
                             }
                         }
-                        dst[oy * g.outWidth + ox] = best
-                        idx[oy * g.outWidth + ox] = Int32(bi)
+                        dst[oy * ow + ox] = best
+                        idx[oy * ow + ox] = Int32(truncatingIfNeeded: bi)
                     }
                 }
             }

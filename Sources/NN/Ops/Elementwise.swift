@@ -15,6 +15,7 @@ public func scale(_ x: Tensor, by factor: Float) -> Tensor {
 }
 
 /// A new tensor with `f` applied to every element (no autograd; keeps the layout).
+@inline(__always)
 func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
     let out = Tensor(shape: x.shape, storage: Storage(count: x.count, zeroed: false), layout: x.layout)
     let s = x.storage.data, d = out.data
@@ -27,7 +28,15 @@ public func relu(_ x: Tensor) -> Tensor { leakyRelu(x, slope: 0) }
 
 /// `x` for x > 0, `slope·x` otherwise (Keras `LeakyReLU` default 0.3, PyTorch 0.01).
 public func leakyRelu(_ x: Tensor, slope: Float) -> Tensor {
-    let y = map(x) { $0 > 0 ? $0 : $0 * slope }
+    let y = Tensor(shape: x.shape, storage: Storage(count: x.count, zeroed: false), layout: x.layout)
+    let xs = x.storage.data, yd = y.data
+    parallelFor(x.count, grain: elementwiseGrain) { r in
+        if slope == 0 {
+            for i in r { yd[i] = max(xs[i], 0) }
+        } else {
+            for i in r { let v = xs[i]; yd[i] = v > 0 ? v : v * slope }
+        }
+    }
     let saved = y.detached()
     return y.recording(slope == 0 ? "relu" : "leaky_relu", [x]) { g in
         let (gs, ys, layout) = matchedLayouts(g, saved)

@@ -9,9 +9,11 @@ public struct LRSchedule: Sendable, Hashable, Codable {
         case constant
         /// `base · gamma^(⌊i / every⌋)` (PyTorch `StepLR`).
         case step(every: Int, gamma: Float)
-        /// `base · (1 − i / total)^power`, per iteration (torchvision reference: power 0.9).
+        /// `base · (1 − i / total)^power`, per iteration (torchvision reference: power 0.9);
+        /// 0 after `total`.
         case poly(totalIterations: Int, power: Float)
-        /// `min + (base − min)·(1 + cos(π·i / total)) / 2` (PyTorch `CosineAnnealingLR`).
+        /// `min + (base − min)·(1 + cos(π·i / total)) / 2` (PyTorch `CosineAnnealingLR` up to `total`;
+        /// it then stays at `min` where PyTorch's would rise again).
         case cosine(totalIterations: Int, minimum: Float)
     }
 
