@@ -79,8 +79,30 @@ final class DemoTests: XCTestCase {
         XCTAssertLessThan(accuracy, 0.35, "nearest-colour accuracy \(accuracy) — colour gives the classes away")
     }
 
-    func testDefaultLocationFollowsXDG() {
-        let url = DemoDataset.defaultURL
-        XCTAssertTrue(url.path.hasSuffix("segscope/demo"), url.path)
+    func testDefaultLocationFollowsXDG() throws {
+        let dir = try TemporaryDirectory()
+        let saved = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"]
+        setenv("XDG_CACHE_HOME", dir.url.path, 1)
+        defer { if let saved { setenv("XDG_CACHE_HOME", saved, 1) } else { unsetenv("XDG_CACHE_HOME") } }
+        XCTAssertEqual(DemoDataset.defaultURL.path, dir.url.appendingPathComponent("segscope/demo").path)
+        setenv("XDG_CACHE_HOME", "relative/ignored", 1)
+        XCTAssertTrue(DemoDataset.defaultURL.path.hasSuffix("/.cache/segscope/demo"), DemoDataset.defaultURL.path)
+    }
+
+    func testEnsureDefaultCreatesOnceThenReuses() throws {
+        let dir = try TemporaryDirectory()
+        let root = dir.url.appendingPathComponent("cache/segscope/demo")
+        let options = DemoDataset.Options(seed: 1, train: 3, val: 2)
+        XCTAssertEqual(try DemoDataset.ensureDefault(at: root, options: options), root)
+        let list = root.appendingPathComponent("ImageSets/Segmentation/train.txt")
+        let created = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: list.path)[.modificationDate] as? Date)
+        try "marker".write(to: root.appendingPathComponent("JPEGImages/untouched.txt"), atomically: true, encoding: .utf8)
+        _ = try DemoDataset.ensureDefault(at: root, options: options)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("JPEGImages/untouched.txt").path),
+                      "an existing set of the same version and options is reused, not regenerated")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: list.path)[.modificationDate] as? Date, created)
+        // Different options: regenerated.
+        _ = try DemoDataset.ensureDefault(at: root, options: DemoDataset.Options(seed: 1, train: 4, val: 2))
+        XCTAssertEqual(try DatasetLoader.open(root).ids(split: "train").count, 4)
     }
 }

@@ -140,8 +140,7 @@ public enum DemoDataset {
     }
 
     /// The default demo set, generated on first use (or when an older generator version made it).
-    public static func ensureDefault(options: Options = Options()) throws -> URL {
-        let root = defaultURL
+    public static func ensureDefault(at root: URL = defaultURL, options: Options = Options()) throws -> URL {
         if let manifest = manifest(at: root), manifest.version == version, manifest.options == options { return root }
         do {
             try generate(to: root, options: options)
