@@ -98,3 +98,27 @@ final class EngineTests: XCTestCase {
         assertClose(w.grad!.array, g1.map { 2 * $0 }, rtol: 1e-6, atol: 1e-7, "accumulated")
     }
 }
+
+final class PoolAndMatmulTests: XCTestCase {
+    func testPoolCapacityClassesAndLimit() {
+        XCTAssertEqual(BufferPool.capacity(for: 100), 100)
+        XCTAssertEqual(BufferPool.capacity(for: 4096), 4096)
+        for n in [4097, 10_000, 123_457, 3 * 500 * 375] {
+            let c = BufferPool.capacity(for: n)
+            XCTAssertGreaterThanOrEqual(c, n)
+            XCTAssertLessThanOrEqual(Double(c), Double(n) * 1.0625 + 1, "capacity \(c) for \(n)")
+        }
+        XCTAssertEqual(BufferPool.capacity(for: 3 * 500 * 375), BufferPool.capacity(for: 3 * 500 * 374), "nearby sizes share a class")
+        let pool = BufferPool.shared
+        let saved = pool.limitBytes
+        pool.limitBytes = 0
+        let before = pool.pooledBytes
+        do { _ = Tensor(zeros: [1234, 77]) }
+        XCTAssertEqual(pool.pooledBytes, before, "over the limit a returned buffer is freed")
+        pool.limitBytes = saved
+    }
+
+    func testMatmulGradient() {
+        gradCheck("matmul", [randomTensor([3, 4], seed: 1), randomTensor([4, 5], seed: 2)]) { matmul($0[0], $0[1]) }
+    }
+}

@@ -47,6 +47,19 @@ public struct ConvGeometry: Sendable, Hashable {
     /// True when every group has one input and one output channel (depthwise, multiplier 1).
     public var isDepthwise: Bool { groups > 1 && groups == inChannels && groups == outChannels }
 
+    /// For a stride-1 conv (not depthwise, not pointwise) whose padding before is at most
+    /// `d·(k − 1)`: the geometry of the conv from the output gradient `[N, O, oh, ow]` to the input
+    /// gradient `[N, C, H, W]` with the flipped, transposed kernel (padding before `d·(k − 1) − p`).
+    public var inputGradientAsConv: ConvGeometry? {
+        guard strideH == 1, strideW == 1, !isDepthwise, !isPointwise,
+              padTop <= dilationH * (kernelHeight - 1), padLeft <= dilationW * (kernelWidth - 1) else { return nil }
+        return ConvGeometry(batch: batch, inChannels: outChannels, inHeight: outHeight, inWidth: outWidth,
+                            outChannels: inChannels, outHeight: inHeight, outWidth: inWidth,
+                            kernelHeight: kernelHeight, kernelWidth: kernelWidth, strideH: 1, strideW: 1,
+                            padTop: dilationH * (kernelHeight - 1) - padTop, padLeft: dilationW * (kernelWidth - 1) - padLeft,
+                            dilationH: dilationH, dilationW: dilationW, groups: groups)
+    }
+
     /// Resolves the forward conv's geometry from the input shape and settings.
     public static func conv(input: [Int], outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
                             padding: Padding, dilation: (Int, Int), groups: Int) -> ConvGeometry {

@@ -30,12 +30,39 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         convWeight(input: xs.data, outGrad: dys.data, dWeight: dW.data, g)
         var dx: Tensor? = nil
         if needInput {
-            let t = Tensor(zeros: x.shape)
-            convDataT(outGrad: dys.data, weight: weight.nchwStorage.data, inGrad: t.data, g)
-            dx = t
+            if let gT = g.inputGradientAsConv {
+                // Stride 1: dx is a conv of dy with the flipped, transposed kernel — one sgemm with
+                // K = O/g·kh·kw instead of a thin one with K = O/g followed by col2im.
+                let t = Tensor(uninitialized: x.shape)
+                let flipped = flippedTransposedKernel(weight.nchwStorage.data, g)
+                convData(input: dys.data, weight: flipped.data, output: t.data, gT, accumulate: false)
+                dx = t
+            } else {
+                let t = Tensor(zeros: x.shape)
+                convDataT(outGrad: dys.data, weight: weight.nchwStorage.data, inGrad: t.data, g)
+                dx = t
+            }
         }
         let db = needBias ? channelSums(dys.data, images: g.batch, channels: g.outChannels, plane: g.outPlane) : nil
         return (dx, dW, db)
+    }
+
+    /// `Wf[g·C/g + c, o, i, j] = W[g·O/g + o, c, kh−1−i, kw−1−j]`: the kernel of the conv that maps
+    /// a stride-1 conv's output gradient to its input gradient.
+    func flippedTransposedKernel(_ w: UnsafePointer<Float>, _ g: ConvGeometry) -> Storage {
+        let cig = g.inChannelsPerGroup, cog = g.outChannelsPerGroup, kh = g.kernelHeight, kw = g.kernelWidth
+        let out = Storage(count: g.outChannels * cig * kh * kw, zeroed: false)
+        let o = out.data
+        for gr in 0..<g.groups {
+            for oc in 0..<cog {
+                for c in 0..<cig {
+                    let src = w + (((gr * cog + oc) * cig + c) * kh * kw)
+                    let dst = o + (((gr * cig + c) * cog + oc) * kh * kw)
+                    for i in 0..<kh { for j in 0..<kw { dst[i * kw + j] = src[(kh - 1 - i) * kw + (kw - 1 - j)] } }
+                }
+            }
+        }
+        return out
     }
 
     public func convTransposeForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> (y: Tensor, context: AnyObject?) {

@@ -165,8 +165,21 @@ public final class BufferPool: @unchecked Sendable {
     public private(set) var pooledBytes = 0
     public private(set) var liveBytes = 0
 
-    func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+    /// Pooled bytes above which returned buffers are freed instead of kept (evaluation on images
+    /// of many sizes would otherwise grow the pool without bound). Default 6 GiB.
+    public var limitBytes = 6 << 30
+
+    /// Buffers are pooled by capacity classes: above 4096 elements the size is rounded up to its
+    /// top 5 significant bits (≤ 6.25 % waste), so nearby sizes share buffers.
+    static func capacity(for count: Int) -> Int {
         let n = max(count, 1)
+        if n <= 4096 { return n }
+        let shift = (Int.bitWidth - n.leadingZeroBitCount) - 5
+        return ((n + (1 << shift) - 1) >> shift) << shift
+    }
+
+    func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let n = Self.capacity(for: count)
         lock.lock()
         liveBytes += n * 4
         if var list = free[n], let p = list.popLast() {
@@ -182,11 +195,16 @@ public final class BufferPool: @unchecked Sendable {
     }
 
     func give(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        let n = max(count, 1)
+        let n = Self.capacity(for: count)
         lock.lock()
+        liveBytes -= n * 4
+        if pooledBytes + n * 4 > limitBytes {
+            lock.unlock()
+            UnsafeMutableRawPointer(p).deallocate()
+            return
+        }
         free[n, default: []].append(p)
         pooledBytes += n * 4
-        liveBytes -= n * 4
         lock.unlock()
     }
 

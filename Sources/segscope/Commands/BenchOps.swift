@@ -27,6 +27,9 @@ struct BenchOps: ParsableCommand {
     @Flag(help: "Small shapes only (a quick smoke run).")
     var quick = false
 
+    @Option(help: "Backend for conv / deconv / pool / batch norm: \(Backends.names.joined(separator: ", ")).")
+    var backend: String = "reference"
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
@@ -34,6 +37,11 @@ struct BenchOps: ParsableCommand {
 
     func run() throws {
         if let threads { Threads.set(threads) }
+        do {
+            try Backends.select(backend)
+        } catch {
+            throw ValidationError("\(error)")
+        }
         let report = OpBenchmark(repeats: repeats, quick: quick).run()
         if json {
             let encoder = JSONEncoder()
