@@ -68,6 +68,11 @@ public final class TmuxSession {
 
     public func sendKeys(_ keys: String...) throws { try TmuxSession.tmux(["send-keys", "-t", name] + keys) }
 
+    /// Resizes the session's window (the program inside gets SIGWINCH).
+    public func resize(columns: Int, rows: Int) throws {
+        try TmuxSession.tmux(["resize-window", "-t", name, "-x", "\(columns)", "-y", "\(rows)"])
+    }
+
     /// The visible pane as text, one line per row.
     public func capture() throws -> String { try TmuxSession.tmux(["capture-pane", "-p", "-t", name]) }
 

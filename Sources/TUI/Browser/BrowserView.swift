@@ -50,7 +50,7 @@ extension App {
 
     static func sizeText(_ info: SampleInfo?) -> String {
         guard let info else { return "…" }
-        if info.error != nil { return "unreadable" }
+        if info.error != nil { return "error" }
         return "\(info.width)×\(info.height)"
     }
 
@@ -59,7 +59,7 @@ extension App {
         let s = state.styles
         let all = b.splitIDs
         var title = "Samples · \(b.split ?? "—")"
-        title += b.filter.isEmpty ? " (\(all.count))" : " · “\(b.filter)” (\(b.visible.count)/\(all.count))"
+        title += b.filter.isEmpty ? " (\(all.count))" : " · /\(b.filter) \(b.visible.count)/\(all.count)"
         var inner = grid.box(rect, title: title, border: s.focus, titleStyle: s.title)
         guard inner.width > 0, inner.height > 0 else { return }
         if b.editingFilter {
@@ -86,7 +86,7 @@ extension App {
             return
         }
         let idWidth = min(max(8, all.map { TextWidth.width($0) }.max() ?? 8), max(8, inner.width / 2))
-        let sizeWidth = 10
+        let sizeWidth = 9
         for row in 0..<inner.height {
             let index = b.scroll + row
             guard index < b.visible.count else { break }
@@ -102,7 +102,7 @@ extension App {
             let sizeStyle = info?.error != nil ? (selected ? base : s.error) : (selected ? base : s.dim)
             x = grid.put(TextWidth.pad(size, to: sizeWidth), x: x, y: y, style: sizeStyle)
             if let info, info.error == nil {
-                let classes = b.objectClasses(info).joined(separator: " ")
+                let classes = TextWidth.truncate(b.objectClasses(info).joined(separator: " "), to: inner.maxX - x)
                 grid.put(classes, x: x, y: y, style: selected ? base : s.accent.with(fg: s.main.fg),
                          maxWidth: inner.maxX - x)
             }
@@ -198,14 +198,12 @@ extension App {
                 panes = [("overlay \(Int(b.opacity * 100))% \(size)", content, "\(id)/overlay/\(b.opacity)")]
             }
             var graphics: [GraphicPlacement] = []
-            let gap = 1
-            let paneWidth = (inner.width - gap * (panes.count - 1)) / panes.count
-            for (i, pane) in panes.enumerated() {
-                let area = Rect(x: inner.x + i * (paneWidth + gap), y: inner.y, width: paneWidth, height: inner.height)
-                grid.centered(pane.caption, in: area, y: area.y, style: s.dim)
+            for (pane, area) in zip(panes, paneAreas(count: panes.count, in: inner, imageWidth: sample.image.width,
+                                                     imageHeight: sample.image.height)) {
                 let pictureArea = Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1)
                 let cells = HalfBlocks.draw(pane.content, in: pictureArea, grid: &grid, depth: state.depth,
                                             background: s.background)
+                grid.centered(pane.caption, in: area, y: max(area.y, cells.y - 1), style: s.dim)
                 if state.graphics, !cells.isEmpty {
                     graphics.append(GraphicPlacement(key: pane.key, rect: cells, image: pane.content.fullResolution,
                                                      isMask: pane.content.isMask))
@@ -213,6 +211,21 @@ extension App {
             }
             return graphics
         }
+    }
+
+    /// Areas for `count` pictures (each with a caption row): side by side or stacked, whichever
+    /// shows a picture of this aspect ratio larger.
+    static func paneAreas(count: Int, in inner: Rect, imageWidth: Int, imageHeight: Int) -> [Rect] {
+        guard count > 1 else { return [inner] }
+        let gap = 1
+        let wide = (inner.width - gap * (count - 1)) / count
+        let sideBySide = ImageScaler.fit(width: imageWidth, height: imageHeight, maxWidth: wide, maxHeight: 2 * (inner.height - 1))
+        let tall = (inner.height - gap * (count - 1)) / count
+        let stacked = ImageScaler.fit(width: imageWidth, height: imageHeight, maxWidth: inner.width, maxHeight: 2 * (tall - 1))
+        if stacked.width > sideBySide.width {
+            return (0..<count).map { Rect(x: inner.x, y: inner.y + $0 * (tall + gap), width: inner.width, height: tall) }
+        }
+        return (0..<count).map { Rect(x: inner.x + $0 * (wide + gap), y: inner.y, width: wide, height: inner.height) }
     }
 
     static func drawLegend(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {

@@ -1,0 +1,119 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `segscope tui` in a real terminal (tmux): keys in, `capture-pane` out.
+final class TuiTests: XCTestCase {
+    private func start(_ args: String, columns: Int = 100, rows: Int = 30, term: String = "xterm-256color",
+                       idleFile: URL? = nil) throws -> TmuxSession {
+        try XCTSkipUnless(TmuxSession.isAvailable, "tmux is not installed (scripts/install-deps.sh installs it)")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Fixtures.voc.path), "fixtures not found at \(Fixtures.voc.path)")
+        let idle = idleFile.map { "SEGSCOPE_IDLE_FILE='\($0.path)' " } ?? ""
+        let command = "env TERM=\(term) LANG=C.UTF-8 LC_ALL= \(idle)'\(CLI.executable.path)' \(args); echo \"segscope exited $?\"; sleep 60"
+        return try TmuxSession(command: command, columns: columns, rows: rows)
+    }
+
+    /// Reads the idle file's frame number (0 when absent).
+    private func idleFrame(_ url: URL) -> Int {
+        Int((try? String(contentsOf: url, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+    }
+
+    /// Sends keys, then waits until the app reports a newer idle frame (busy / idle, no sleeps).
+    private func press(_ session: TmuxSession, _ keys: String..., idle: URL) throws -> String {
+        let before = idleFrame(idle)
+        for key in keys { try session.sendKeys(key) }
+        let deadline = Date().addingTimeInterval(20)
+        while idleFrame(idle) <= before && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        XCTAssertGreaterThan(idleFrame(idle), before, "no new idle frame after \(keys)")
+        return try session.capture()
+    }
+
+    func testBrowsesVOCFixtures() throws {
+        let idle = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-idle-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: idle) }
+        let session = try start("tui --data '\(Fixtures.voc.path)' --split trainval", idleFile: idle)
+        var screen = try session.waitFor { $0.contains("aeroplane") && $0.contains("person") && $0.contains("██ person") }
+        // The sample list: all four trainval ids with sizes; the first selected.
+        for id in ["2007_000032", "2007_000033", "2007_000039", "2007_000042"] {
+            XCTAssertTrue(screen.contains(id), "sample list lacks \(id):\n\(screen)")
+        }
+        XCTAssertTrue(screen.contains("▸2007_000032 500×281"), screen)
+        // The legend of 2007_000032 names its classes.
+        XCTAssertTrue(screen.contains("██ aeroplane"), screen)
+        XCTAssertTrue(screen.contains("██ person"), screen)
+        XCTAssertTrue(screen.contains("██ void (ignored)"), screen)
+
+        // Moving the selection: the marker moves and the preview and legend follow.
+        screen = try press(session, "j", idle: idle)
+        screen = try session.waitFor { $0.contains("▸2007_000033") && $0.contains("2007_000033 · image | mask") }
+        XCTAssertTrue(screen.contains("▸2007_000033"), screen)
+        XCTAssertFalse(screen.contains("▸2007_000032"), screen)
+        screen = try press(session, "Down", "Down", idle: idle)
+        screen = try session.waitFor { $0.contains("██ train") }
+        XCTAssertTrue(screen.contains("▸2007_000042"), screen)
+        XCTAssertTrue(screen.contains("██ train "), "2007_000042 holds a train:\n\(screen)")
+
+        // The help overlay lists the key table; any key closes it.
+        screen = try press(session, "?", idle: idle)
+        XCTAssertTrue(screen.contains("Keys — dataset browser"), screen)
+        XCTAssertTrue(screen.contains("Filter samples by id or class name"), screen)
+        XCTAssertTrue(screen.contains("only in overlay mode"), screen)
+        screen = try press(session, "Escape", idle: idle)
+        XCTAssertFalse(screen.contains("Keys — dataset browser"), screen)
+
+        // q quits and restores the terminal (the shell's echo shows on a normal screen).
+        try session.sendKeys("q")
+        screen = try session.waitFor { $0.contains("segscope exited") }
+        XCTAssertTrue(screen.contains("segscope exited 0"), screen)
+        XCTAssertFalse(screen.contains("Samples ·"), "the alternate screen was left:\n\(screen)")
+    }
+
+    func testSIGTERMRestoresTheTerminal() throws {
+        let session = try start("tui --data '\(Fixtures.voc.path)'")
+        try session.waitFor { $0.contains("Samples ·") }
+        let pid = try XCTUnwrap(Self.pid(of: "segscope tui --data"), "segscope is not running")
+        kill(pid, SIGTERM)
+        let screen = try session.waitFor { $0.contains("segscope exited") }
+        XCTAssertTrue(screen.contains("segscope exited 143"), screen)
+        XCTAssertFalse(screen.contains("Samples ·"), screen)
+    }
+
+    func testTooSmallTerminalAndResize() throws {
+        let session = try start("tui --data '\(Fixtures.voc.path)'", columns: 50, rows: 12)
+        var screen = try session.waitFor { $0.contains("needs at least") }
+        XCTAssertTrue(screen.contains("this terminal is 50×12"), screen)
+        try session.resize(columns: 100, rows: 30)
+        screen = try session.waitFor { $0.contains("Samples ·") }
+        XCTAssertTrue(screen.contains("▸2007_000032"), screen)
+        try session.sendKeys("q")
+    }
+
+    func testBadArgumentsFailBeforeTheScreenIsTaken() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Fixtures.voc.path), "fixtures not found at \(Fixtures.voc.path)")
+        let bad = try CLI.run(["tui", "--data", "/nonexistent/dir"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("/nonexistent/dir"), bad.stderr)
+        let color = try CLI.run(["tui", "--data", Fixtures.voc.path, "--color", "lots"])
+        XCTAssertTrue(color.stderr.contains("expected one of auto"), color.stderr)
+        let theme = try CLI.run(["tui", "--data", Fixtures.voc.path, "--theme", "nope"])
+        XCTAssertTrue(theme.stderr.contains("no theme named nope"), theme.stderr)
+        let tty = try CLI.run(["tui", "--data", Fixtures.voc.path])
+        XCTAssertNotEqual(tty.status, 0)
+        XCTAssertTrue(tty.stderr.contains("needs a terminal"), tty.stderr)
+    }
+
+    /// The pid of the newest process whose command line contains `pattern`.
+    static func pid(of pattern: String) -> pid_t? {
+        let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        var found: pid_t?
+        for entry in procs {
+            guard let pid = pid_t(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let cmd = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            if cmd.contains(pattern) && !cmd.contains("tmux") && !cmd.hasPrefix("env ") && !cmd.hasPrefix("sh ") {
+                found = max(found ?? 0, pid)
+            }
+        }
+        return found
+    }
+}
