@@ -6,7 +6,7 @@ BIN := .build/release/segscope
 
 ## Install what is missing, build in release mode, and open Segscope on the demo dataset.
 demo: build
-	$(BIN) doctor
+	$(BIN)
 
 ## The whole test suite (release mode: numeric tests are 10-50x slower in debug).
 test: deps

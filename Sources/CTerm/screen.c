@@ -19,6 +19,7 @@ static struct termios g_saved_termios;
 static volatile sig_atomic_t g_signal = 0;
 
 static void cterm_atexit(void) { cterm_stop(); }
+static void setup_screen(void);
 
 int cterm_start(void) {
     static int atexit_registered = 0;
@@ -31,6 +32,13 @@ int cterm_start(void) {
         atexit(cterm_atexit);
         atexit_registered = 1;
     }
+    setup_screen();
+    mouseinterval(0);
+    mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+    return 0;
+}
+
+static void setup_screen(void) {
     raw();
     noecho();
     nonl();
@@ -42,8 +50,22 @@ int cterm_start(void) {
         start_color();
         use_default_colors();
     }
-    mouseinterval(0);
-    mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+}
+
+int cterm_start_file(const char *term, const char *path, int rows, int cols) {
+    if (g_active) return -1;
+    setlocale(LC_ALL, "");
+    FILE *out = fopen(path, "w");
+    FILE *in = fopen("/dev/null", "r");
+    if (!out || !in) {
+        if (out) fclose(out);
+        if (in) fclose(in);
+        return -1;
+    }
+    if (newterm(term, out, in) == NULL) return -1;
+    g_active = 1;
+    setup_screen();
+    resizeterm(rows, cols);
     return 0;
 }
 

@@ -34,6 +34,9 @@ const char *cterm_sixel_version(void);
 /// keypad, hidden cursor, colours with terminal defaults (-1), mouse clicks and wheel, 25 ms
 /// ESC delay. Returns 0 on success, -1 when the terminal cannot be initialised.
 int cterm_start(void);
+/// Starts curses writing to the file `path` as terminal type `term`, `rows` × `cols`, input
+/// from /dev/null: for benchmarks of the whole output path without a terminal. 0 on success.
+int cterm_start_file(const char *term, const char *path, int rows, int cols);
 /// Ends curses (idempotent) and restores the terminal.
 void cterm_stop(void);
 /// Whether curses is running.

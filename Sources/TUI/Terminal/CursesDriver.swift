@@ -16,6 +16,13 @@ public final class CursesDriver: TerminalDriver {
     public let showsGraphics: Bool
     public let cellPixelSize: (width: Int, height: Int)?
 
+    /// How cells reach the terminal: our own ANSI encoder (default) or curses' `mvadd_wchnstr` +
+    /// `doupdate` (set `SEGSCOPE_CURSES_OUTPUT=1`; slower, but driven entirely by terminfo).
+    public enum Output: Sendable { case ansi, curses }
+    public let output: Output
+    private var encoder: AnsiEncoder
+    private let outputFD: Int32
+
     private var previous: CellGrid?
     private var pairs: [PairKey: Int32] = [:]
     private var nextPair: Int32 = 1
@@ -44,6 +51,11 @@ public final class CursesDriver: TerminalDriver {
         terminalColors = Int(cterm_colors())
         let hasColors = has_colors()
         self.colorDepth = hasColors ? colorDepth : .mono
+        output = ProcessInfo.processInfo.environment["SEGSCOPE_CURSES_OUTPUT"] == "1" ? .curses : .ansi
+        encoder = AnsiEncoder(depth: self.colorDepth, eightColors: terminalColors < 16)
+        outputFD = STDOUT_FILENO
+        // Let curses do its first full refresh (clearing the screen) before any frame is drawn.
+        cterm_flush()
         maxPairs = Int32(max(0, min(Int(cterm_color_pairs()), 65_536)))
         var r: Int32 = 0, c: Int32 = 0
         cterm_size(&r, &c)
@@ -60,12 +72,36 @@ public final class CursesDriver: TerminalDriver {
         }
     }
 
+    /// Curses writing to a file instead of the terminal, at a fixed size: measures the whole
+    /// output path (diff, pairs, curses' own optimisation, escape sequences) in benchmarks.
+    public init(writingTo path: String, term: String, columns: Int, rows: Int, colorDepth: ColorDepth,
+                output: Output = .ansi) throws {
+        guard cterm_start_file(term, path, Int32(rows), Int32(columns)) == 0 else {
+            throw TUIError.cannotStart("curses could not start TERM=\(term) on \(path)")
+        }
+        running = true
+        terminalColors = Int(cterm_colors())
+        self.colorDepth = has_colors() ? colorDepth : .mono
+        self.output = output
+        encoder = AnsiEncoder(depth: self.colorDepth, eightColors: terminalColors < 16)
+        outputFD = open(path, O_WRONLY)
+        cterm_flush()
+        maxPairs = Int32(max(0, min(Int(cterm_color_pairs()), 65_536)))
+        var r: Int32 = 0, c: Int32 = 0
+        cterm_size(&r, &c)
+        self.rows = Int(r)
+        self.columns = Int(c)
+        cellPixelSize = nil
+        showsGraphics = false
+    }
+
     deinit { shutdown() }
 
     public func shutdown() {
         guard running else { return }
         running = false
         cterm_stop()
+        if outputFD != STDOUT_FILENO { close(outputFD) }
     }
 
     public func pendingSignal() -> Int32? {
@@ -77,6 +113,51 @@ public final class CursesDriver: TerminalDriver {
 
     public func present(_ frame: Frame) {
         guard running else { return }
+        switch output {
+        case .ansi: presentANSI(frame)
+        case .curses: presentCurses(frame)
+        }
+    }
+
+    /// One buffer of escape sequences for the changed runs, written with one `write`.
+    private func presentANSI(_ frame: Frame) {
+        let grid = frame.grid
+        let fullRedraw = previous == nil
+        encoder.reset()
+        for run in grid.changedRuns(from: previous) { encoder.encode(run, of: grid) }
+        // Sixel images that moved or went away are erased by rewriting the cells under them.
+        let kept = showsGraphics ? frame.graphics : []
+        if !fullRedraw {
+            for old in shownGraphics where !kept.contains(old) {
+                let r = SixelLayout.safeRect(old.rect, screenRows: rows)
+                for y in max(0, r.y)..<min(grid.height, r.maxY) {
+                    let x0 = max(0, r.x), x1 = min(grid.width, r.maxX)
+                    if x1 > x0 { encoder.encode(CellRun(y: y, x: x0, count: x1 - x0), of: grid) }
+                }
+            }
+        }
+        encoder.finish()
+        writeAll(encoder.bytes)
+        previous = grid
+        for placement in kept where fullRedraw || !shownGraphics.contains(placement) {
+            drawSixel(placement)
+        }
+        shownGraphics = kept
+    }
+
+    private func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let n = Glibc.write(outputFD, buffer.baseAddress! + done, buffer.count - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                done += n
+            }
+        }
+    }
+
+    private func presentCurses(_ frame: Frame) {
         let grid = frame.grid
         let fullRedraw = previous == nil
         pairTableOverflowed = false
@@ -183,9 +264,7 @@ public final class CursesDriver: TerminalDriver {
         var out = Array(move.utf8)
         out.append(contentsOf: bytes)
         out.append(contentsOf: Array("\u{1B}8".utf8))
-        out.withUnsafeBufferPointer { buf in
-            buf.withMemoryRebound(to: CChar.self) { cterm_write_raw($0.baseAddress, $0.count) }
-        }
+        writeAll(out)
     }
 
     // MARK: Input
@@ -205,6 +284,7 @@ public final class CursesDriver: TerminalDriver {
             cterm_size(&r, &c)
             rows = Int(r)
             columns = Int(c)
+            if output == .ansi { cterm_flush() }  // curses' own repaint of the resized (blank) screen first
             previous = nil
             shownGraphics = []
             return .resize(columns: columns, rows: rows)

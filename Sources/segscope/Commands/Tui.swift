@@ -83,7 +83,14 @@ struct Tui: ParsableCommand {
     private func openDataset(format: DatasetFormat) throws -> any SegmentationDataset {
         let options = DatasetOptions(limit: limit)
         guard let data else {
-            return try DefaultDemo.open(options: options)
+            // The demo set lives in the user's cache directory; the first run generates it.
+            let root: URL
+            do {
+                root = try DemoDataset.ensureDefault()
+            } catch {
+                throw ValidationError("cannot create the demo dataset in \(DemoDataset.defaultURL.path): \(error)")
+            }
+            return try DatasetLoader.open(root, format: .demo, options: options)
         }
         let url = URL(fileURLWithPath: (data as NSString).expandingTildeInPath)
         do {
@@ -94,9 +101,3 @@ struct Tui: ParsableCommand {
     }
 }
 
-// TEMPORARY until Datasets lands the default demo set.
-enum DefaultDemo {
-    static func open(options: DatasetOptions) throws -> any SegmentationDataset {
-        throw ValidationError("no --data given and the demo dataset is not available yet")
-    }
-}
