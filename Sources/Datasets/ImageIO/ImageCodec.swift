@@ -75,10 +75,11 @@ public struct ImageHeader: Sendable, Equatable {
 public enum ImageCodec {
     // MARK: Decoding
 
-    /// Decodes a JPEG or PNG file (sniffed from its first bytes) to RGB.
-    public static func readRGB(_ url: URL) throws -> RGBImage {
+    /// Decodes a JPEG or PNG file (sniffed from its first bytes) to RGB. `scaleDenominator`
+    /// 2, 4 or 8 decodes a JPEG at that fraction of its size (cheap previews); PNGs ignore it.
+    public static func readRGB(_ url: URL, scaleDenominator: Int = 1) throws -> RGBImage {
         let data = try readFile(url)
-        if isJPEG(data) { return try decodeJPEG(data, path: url.path) }
+        if isJPEG(data) { return try decodeJPEG(data, path: url.path, scaleDenominator: scaleDenominator) }
         if isPNG(data) { return try decodePNG(data, path: url.path).rgbImage() }
         throw ImageIOError(path: url.path, operation: "decode image", message: "neither a JPEG nor a PNG file")
     }
