@@ -87,7 +87,10 @@ public enum DemoRenderer {
         guard let shape = Shape(rawValue: rng.int(1...5)) else { return }
         let side = Float(min(width, height))
         // Radii from 9 px (mostly void band once drawn) to 45 % of the short side.
-        let r = 9 + (side * 0.45 - 9) * pow(rng.unit(), 0.9)
+        // Triangles and stars fill about half their circle, so they get larger radii to keep
+        // the classes' pixel shares comparable.
+        let areaScale: Float = shape == .triangle || shape == .star ? 1.35 : 1
+        let r = (9 + (side * 0.45 - 9) * pow(rng.unit(), 0.9)) * areaScale
         let cx = rng.uniform(0.1, 0.9) * Float(width), cy = rng.uniform(0.1, 0.9) * Float(height)
         let angle = rng.uniform(0, 2 * .pi)
         let cosA = cos(angle), sinA = sin(angle)
