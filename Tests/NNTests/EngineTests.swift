@@ -122,3 +122,14 @@ final class PoolAndMatmulTests: XCTestCase {
         gradCheck("matmul", [randomTensor([3, 4], seed: 1), randomTensor([4, 5], seed: 2)]) { matmul($0[0], $0[1]) }
     }
 }
+
+final class TargetValidationTests: XCTestCase {
+    func testValidateTargetsNamesTheFirstBadPixel() throws {
+        XCTAssertNoThrow(try validateTargets([0, 1, 255, 2], logitsShape: [1, 3, 2, 2]))
+        XCTAssertThrowsError(try validateTargets([0, 3, 255, 7], logitsShape: [1, 3, 2, 2])) { error in
+            let text = "\(error)"
+            XCTAssert(text.contains("label 3 at image 0, row 0, column 1") && text.contains("2 such pixel"), text)
+        }
+        XCTAssertThrowsError(try validateTargets([0, 1], logitsShape: [1, 3, 2, 2]))
+    }
+}

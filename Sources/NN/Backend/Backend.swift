@@ -42,7 +42,8 @@ public enum Backends {
 
 /// Batch-norm conventions. PyTorch: `running = (1 − m)·running + m·batch` with m = 0.1, eps 1e-5,
 /// running variance unbiased (n / (n − 1)). Keras: `moving = k·moving + (1 − k)·batch` with k = 0.99,
-/// eps 1e-3, moving variance biased (Keras 3 `moments`). `updateFraction` is PyTorch's momentum.
+/// eps 1e-3, moving variance biased (Keras 3 `moments`; tf.keras 2's fused kernel used the unbiased
+/// one — set `unbiasedRunningVariance` to emulate it). `updateFraction` is PyTorch's momentum.
 public struct BatchNormSettings: Sendable, Hashable, Codable {
     /// Weight of the batch statistic in the running-statistics update (PyTorch's `momentum`,
     /// `1 − momentum` in Keras).

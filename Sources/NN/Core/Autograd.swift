@@ -93,7 +93,7 @@ extension Tensor {
                 if let existing = t.grad {
                     existing.addInPlace(g)
                 } else {
-                    t.grad = g.layout.isNCHW ? g.copy() : g.copy()
+                    t.grad = g.copy()  // owned, NCHW: later accumulations add in place
                 }
             }
         }

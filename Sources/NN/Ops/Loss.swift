@@ -98,3 +98,30 @@ public func argmaxChannels(_ x: Tensor) -> [Int32] {
     }
     return out
 }
+
+/// A label map that `crossEntropy` cannot use.
+public struct TargetError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Checks targets before `crossEntropy` (which stops on bad ones): the count must be N·H·W of
+/// `logits` and every value a class in `0..<classes` or `ignoreIndex`. The error names the first
+/// bad value, its position and how many there are.
+public func validateTargets(_ targets: [Int32], logitsShape: [Int], ignoreIndex: Int32 = 255) throws {
+    guard logitsShape.count == 4 else { throw TargetError(message: "logits must be [N, C, H, W], got \(logitsShape)") }
+    let (n, classes, h, w) = (logitsShape[0], logitsShape[1], logitsShape[2], logitsShape[3])
+    guard targets.count == n * h * w else {
+        throw TargetError(message: "\(targets.count) target pixels for a batch of \(n) × \(h)×\(w) (need \(n * h * w))")
+    }
+    var bad = 0, first: (Int, Int32)? = nil
+    for (i, t) in targets.enumerated() where t != ignoreIndex && (t < 0 || Int(t) >= classes) {
+        bad += 1
+        if first == nil { first = (i, t) }
+    }
+    if let (i, t) = first {
+        let plane = h * w
+        throw TargetError(message: "label \(t) at image \(i / plane), row \((i % plane) / w), column \(i % w) is not a class "
+                          + "(0..<\(classes)) nor the ignore index \(ignoreIndex); \(bad) such pixel(s) — remap the dataset's labels")
+    }
+}

@@ -70,6 +70,8 @@ struct OpBenchReport: Codable {
     var cpu: String
     var sgemmShape: String
     var sgemmGflops: Double
+    /// /proc/loadavg's 1-minute figure at the end of the run (other processes compete for the cores).
+    var loadAverage: Double?
     var rows: [Row]
 
     var table: String {
@@ -77,6 +79,7 @@ struct OpBenchReport: Codable {
             "backend  \(backend)",
             "threads  \(threads)    cpu \(cpu)",
             "sgemm    \(sgemmShape): \(String(format: "%.1f", sgemmGflops)) GFLOP/s",
+            "load     \(loadAverage.map { String(format: "%.2f", $0) } ?? "unknown") (1-minute load average; above the core count the figures are depressed)",
             "",
             pad("op", 22) + pad("shape", 34) + pad("pass", 9) + lpad("ms", 9) + lpad("GFLOP/s", 9) + lpad("GB/s", 7) + lpad("of sgemm", 10) + lpad("target", 8),
         ]
@@ -109,6 +112,12 @@ struct OpBenchmark {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         return best
+    }
+
+    static func loadAverage() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first else { return nil }
+        return Double(first)
     }
 
     func random(_ shape: [Int], seed: UInt64) -> Tensor {
@@ -214,6 +223,6 @@ struct OpBenchmark {
         byteRow("cross entropy", shapeText(logits.shape), "forward", ceF, Double(logits.count * 4))
         _ = r
         return OpBenchReport(backend: backend.name, threads: Threads.count, cpu: CPUFeatures.current.model,
-                             sgemmShape: "\(s)×\(s)×\(s)", sgemmGflops: sgemm, rows: rows)
+                             sgemmShape: "\(s)×\(s)×\(s)", sgemmGflops: sgemm, loadAverage: Self.loadAverage(), rows: rows)
     }
 }
