@@ -8,5 +8,5 @@ struct Bench: ParsableCommand {
         subcommands: benchSubcommands)
 
     /// Add new `bench` subcommands here.
-    static let benchSubcommands: [ParsableCommand.Type] = [BenchData.self, BenchOps.self, BenchTui.self]
+    static let benchSubcommands: [ParsableCommand.Type] = [BenchData.self, BenchOps.self, BenchTui.self, BenchTrain.self]
 }
