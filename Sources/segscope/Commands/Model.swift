@@ -19,10 +19,3 @@ func parseInputSize(_ text: String?) throws -> InputSize? {
         throw ValidationError(String(describing: error))
     }
 }
-
-/// Pretty, key-sorted JSON of an encodable value.
-func jsonText<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
