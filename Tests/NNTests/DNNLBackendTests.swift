@@ -178,6 +178,37 @@ final class DNNLBackendTests: XCTestCase {
         }
     }
 
+    func testBatchNormOnBlockedLayoutBothKernels() {
+        // A 1×1 identity conv first, so the dnnl run feeds batch norm nChw16c data.
+        let eye = Tensor(zeros: [32, 32, 1, 1])
+        for c in 0..<32 { eye.data[c * 32 + c] = 1 }
+        defer { dnnl.ownBlockedBatchNorm = true }
+        for own in [true, false] {
+            dnnl.ownBlockedBatchNorm = own
+            for (name, settings) in [("pytorch", BatchNormSettings.pytorch()), ("keras", BatchNormSettings.keras())] {
+                let x = randomTensor([2, 32, 5, 7], seed: 37, low: -2, high: 3)
+                let gamma = randomTensor([32], seed: 38, low: 0.5, high: 1.5), beta = randomTensor([32], seed: 39)
+                for training in [true, false] {
+                    var stats: [[Float]] = []
+                    crossCheck("blocked batch norm own \(own) \(name) training \(training)", [x, gamma, beta]) { t, be in
+                        let rm = randomTensor([32], seed: 35, low: -0.5, high: 0.5)
+                        let rv = randomTensor([32], seed: 36, low: 0.5, high: 2)
+                        let xin = conv2d(t[0], weight: eye, backend: be)
+                        if be === dnnl { XCTAssertTrue(isBlocked(xin)) }
+                        let y = batchNorm(xin, gamma: t[1], beta: t[2], runningMean: rm, runningVar: rv,
+                                          settings: settings, training: training, backend: be)
+                        if be === dnnl { XCTAssertTrue(isBlocked(y), "batch norm keeps the blocked layout") }
+                        stats.append(rm.array + rv.array)
+                        return y
+                    }
+                    if stats.count == 2 {
+                        assertCloseScaled(stats[1], stats[0], tol: 1e-5, "running statistics own \(own) \(name) training \(training)")
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: Layouts and chains
 
     func testBlockedChainThroughElementwiseOps() {

@@ -9,4 +9,5 @@ struct Bench: ParsableCommand {
 
     /// Add new `bench` subcommands here.
     static let benchSubcommands: [ParsableCommand.Type] = [BenchData.self, BenchOps.self, BenchTui.self, BenchTrain.self]
+        + [BenchCompareBackends.self]
 }

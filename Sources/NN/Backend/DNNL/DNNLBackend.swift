@@ -37,6 +37,13 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
     /// NCHW (false; for measuring what the opaque layouts save).
     public var keepsBlockedLayouts = true
 
+    /// Batch norm of `nChw16c` data with NN's own per-channel-block loops (true) or oneDNN's
+    /// kernel (false); see `DNNLBatchNormBlocked.swift`.
+    public var ownBlockedBatchNorm = true
+
+    /// Per-entry-point timings, when set (benchmarks).
+    public var profile: DNNLProfile?
+
     init() throws {
         runtime = try DNNLRuntime()
     }
@@ -78,6 +85,7 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         lock.lock()
         if let p = primitives[k] { lock.unlock(); return p }
         lock.unlock()
+        runtime.applyThreads()  // descriptors size their thread partitioning from the current count
         let p = try make()
         lock.lock()
         primitives[k] = p
@@ -218,7 +226,7 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
     // MARK: Conv and transposed conv
 
     public func convForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> (y: Tensor, context: AnyObject?) {
-        convLikeForward(x: x, weight: weight, bias: bias, geometry: g, transposed: false)
+        measured("conv fwd \(kernelName(g))") { convLikeForward(x: x, weight: weight, bias: bias, geometry: g, transposed: false) }
     }
 
     public func convBackward(dy: Tensor, x: Tensor, weight: Tensor, geometry g: ConvGeometry, context: AnyObject?,
@@ -227,12 +235,14 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
             return reference.convBackward(dy: dy, x: x, weight: weight, geometry: g, context: fb.inner,
                                           needInput: needInput, needBias: needBias)
         }
-        return convLikeBackward(dy: dy, x: x, weight: weight, geometry: g, context: context, transposed: false,
-                                needInput: needInput, needBias: needBias)
+        return measured("conv bwd \(kernelName(g))") {
+            convLikeBackward(dy: dy, x: x, weight: weight, geometry: g, context: context, transposed: false,
+                             needInput: needInput, needBias: needBias)
+        }
     }
 
     public func convTransposeForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> (y: Tensor, context: AnyObject?) {
-        convLikeForward(x: x, weight: weight, bias: bias, geometry: g, transposed: true)
+        measured("deconv fwd \(kernelName(g))") { convLikeForward(x: x, weight: weight, bias: bias, geometry: g, transposed: true) }
     }
 
     public func convTransposeBackward(dy: Tensor, x: Tensor, weight: Tensor, geometry g: ConvGeometry, context: AnyObject?,
@@ -241,8 +251,16 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
             return reference.convTransposeBackward(dy: dy, x: x, weight: weight, geometry: g, context: fb.inner,
                                                    needInput: needInput, needBias: needBias)
         }
-        return convLikeBackward(dy: dy, x: x, weight: weight, geometry: g, context: context, transposed: true,
-                                needInput: needInput, needBias: needBias)
+        return measured("deconv bwd \(kernelName(g))") {
+            convLikeBackward(dy: dy, x: x, weight: weight, geometry: g, context: context, transposed: true,
+                             needInput: needInput, needBias: needBias)
+        }
+    }
+
+    /// "3x3 s2", "1x1", "dw3x3", … for profiles.
+    func kernelName(_ g: ConvGeometry) -> String {
+        (g.isDepthwise ? "dw" : g.groups > 1 ? "g\(g.groups) " : "") + "\(g.kernelHeight)x\(g.kernelWidth)"
+            + (g.strideH > 1 ? " s\(g.strideH)" : "")
     }
 
     private func convLikeForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,

@@ -109,6 +109,9 @@ final class DNNLPrimitive: @unchecked Sendable {
     let pd: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
     let what: String
+    /// Run on the calling thread alone: small reorders finish faster than waking the OpenMP team
+    /// (on a busy machine a sleeping worker can cost a whole scheduler time slice).
+    var singleThreaded = false
 
     /// Creates the descriptor from an op descriptor (`&desc`) and compiles the primitive.
     convenience init(opDesc: UnsafeRawPointer, engine: dnnl_engine_t, hint: DNNLPrimitive?, what: String) throws {
@@ -193,12 +196,15 @@ final class DNNLRuntime: @unchecked Sendable {
         dnnl_engine_destroy(engine)
     }
 
+    /// Reorders of buffers smaller than this run on one thread.
+    static let singleThreadBytes = 256 << 10
+
     /// Applies NN's `threads` setting to oneDNN on the calling thread.
-    func applyThreads() { setOMPThreads?(Int32(Threads.count)) }
+    func applyThreads(single: Bool = false) { setOMPThreads?(single ? 1 : Int32(Threads.count)) }
 
     /// Runs `primitive` on `args` and waits for it.
     func execute(_ p: DNNLPrimitive, _ args: [DNNLArg]) throws {
-        applyThreads()
+        applyThreads(single: p.singleThreaded)
         var mems: [dnnl_memory_t] = []
         mems.reserveCapacity(args.count)
         defer { for m in mems { dnnl_memory_destroy(m) } }
@@ -223,6 +229,8 @@ final class DNNLRuntime: @unchecked Sendable {
         try dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &s, engine, &d, engine, nil),
                       "create reorder \(src.formatName) → \(dst.formatName)")
         guard let pd else { throw DNNLError(operation: "create reorder", status: -1) }
-        return try DNNLPrimitive(pd: pd, what: "reorder \(src.formatName) → \(dst.formatName)")
+        let p = try DNNLPrimitive(pd: pd, what: "reorder \(src.formatName) → \(dst.formatName)")
+        p.singleThreaded = src.byteSize < DNNLRuntime.singleThreadBytes
+        return p
     }
 }

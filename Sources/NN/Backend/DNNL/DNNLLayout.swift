@@ -22,6 +22,14 @@ public final class DNNLLayout: OpaqueLayout, @unchecked Sendable {
     public var name: String { "dnnl:\(desc.formatName)" }
 
     public func toNCHW(_ t: Tensor) -> Tensor {
+        backend.measured("layout \(desc.formatName) → NCHW") { toNCHWBody(t) }
+    }
+
+    public func fromNCHW(_ t: Tensor) -> Tensor {
+        backend.measured("layout NCHW → \(desc.formatName)") { fromNCHWBody(t) }
+    }
+
+    private func toNCHWBody(_ t: Tensor) -> Tensor {
         backend.fatalOnError("convert \(name) to NCHW for \(t.shape)") {
             let plain = try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count))
             let out = Tensor(uninitialized: t.shape)
@@ -30,7 +38,7 @@ public final class DNNLLayout: OpaqueLayout, @unchecked Sendable {
         }
     }
 
-    public func fromNCHW(_ t: Tensor) -> Tensor {
+    private func fromNCHWBody(_ t: Tensor) -> Tensor {
         backend.fatalOnError("convert NCHW to \(name) for \(t.shape)") {
             let plain = try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count))
             let out = Tensor(shape: t.shape, storage: Storage(count: desc.floatCount, zeroed: false), layout: .opaque(self))

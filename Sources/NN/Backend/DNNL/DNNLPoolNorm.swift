@@ -59,6 +59,10 @@ extension DNNLBackend {
     }
 
     public func maxPoolForward(x: Tensor, geometry g: PoolGeometry) -> (y: Tensor, context: AnyObject?) {
+        measured("max pool fwd") { maxPoolForwardBody(x: x, geometry: g) }
+    }
+
+    private func maxPoolForwardBody(x: Tensor, geometry g: PoolGeometry) -> (y: Tensor, context: AnyObject?) {
         let training = GradMode.isEnabled && x.needsGrad
         let (srcDesc, src) = fatalOnError("max pool input \(x.shape)") { try concrete(x) }
         guard let p = poolPrimitive(g, src: srcDesc, stage: .forward, training: training) else {
@@ -82,6 +86,10 @@ extension DNNLBackend {
     }
 
     public func maxPoolBackward(dy: Tensor, x: Tensor, geometry g: PoolGeometry, context: AnyObject?) -> Tensor {
+        measured("max pool bwd") { maxPoolBackwardBody(dy: dy, x: x, geometry: g, context: context) }
+    }
+
+    private func maxPoolBackwardBody(dy: Tensor, x: Tensor, geometry g: PoolGeometry, context: AnyObject?) -> Tensor {
         if let fb = context as? ReferenceContext {
             return reference.maxPoolBackward(dy: dy, x: x, geometry: g, context: fb.inner)
         }
@@ -128,6 +136,18 @@ extension DNNLBackend {
 
     public func batchNormForward(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                                  settings: BatchNormSettings, training: Bool) -> (y: Tensor, context: AnyObject?) {
+        measured("batch norm fwd") {
+            batchNormForwardBody(x: x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                 settings: settings, training: training)
+        }
+    }
+
+    private func batchNormForwardBody(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                      settings: BatchNormSettings, training: Bool) -> (y: Tensor, context: AnyObject?) {
+        if ownBlockedBatchNorm, let l = blocked16Layout(x) {
+            return blockedBatchNormForward(x: x, layout: l, gamma: gamma, beta: beta, runningMean: runningMean,
+                                           runningVar: runningVar, settings: settings, training: training)
+        }
         let (N, C, H, W) = x.dims4("batch_norm")
         let (desc, src) = fatalOnError("batch norm input \(x.shape)") { try concrete(x) }
         guard let p = batchNormPrimitive(data: desc, epsilon: settings.epsilon, stage: .forward, batchStats: training) else {
@@ -165,6 +185,16 @@ extension DNNLBackend {
 
     public func batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, settings: BatchNormSettings, training: Bool,
                                   context: AnyObject?) -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        measured("batch norm bwd") {
+            batchNormBackwardBody(dy: dy, x: x, gamma: gamma, settings: settings, training: training, context: context)
+        }
+    }
+
+    private func batchNormBackwardBody(dy: Tensor, x: Tensor, gamma: Tensor, settings: BatchNormSettings, training: Bool,
+                                       context: AnyObject?) -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        if let ctx = context as? BlockedBatchNormContext {
+            return blockedBatchNormBackward(dy: dy, x: x, gamma: gamma, training: training, context: ctx)
+        }
         if let fb = context as? ReferenceContext {
             return reference.batchNormBackward(dy: dy, x: x, gamma: gamma, settings: settings, training: training, context: fb.inner)
         }
