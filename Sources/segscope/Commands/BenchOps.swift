@@ -120,9 +120,12 @@ struct OpBenchmark {
         return Double(first)
     }
 
+    /// A seeded tensor marked as needing a gradient, so backends keep what their backward needs
+    /// (oneDNN skips its training workspaces otherwise).
     func random(_ shape: [Int], seed: UInt64) -> Tensor {
         let t = Tensor(zeros: shape)
         Generator(seed: seed).fillUniform(t.data, count: t.count, low: -1, high: 1)
+        t.requiresGrad = true
         return t
     }
 
