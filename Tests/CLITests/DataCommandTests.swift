@@ -101,6 +101,7 @@ final class DataCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let report = try json(result.stdout)
         XCTAssertGreaterThan(report["imagesPerSecond"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(report["imagesPerCPUSecond"] as? Double ?? 0, 0)
         XCTAssertGreaterThan(report["images"] as? Int ?? 0, 0)
         XCTAssertEqual(report["samples"] as? Int, 4)
         XCTAssertEqual(report["crop"] as? String, "480x320")
