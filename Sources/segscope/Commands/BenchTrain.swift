@@ -57,6 +57,7 @@ struct BenchTrain: ParsableCommand {
         var train_ms: Double?
         var train_img_s: Double?
         var train_loss_first: Double?
+        var sgemm_gflops: Double?
         var peak_rss_mib: Double
     }
 
@@ -109,6 +110,13 @@ struct BenchTrain: ParsableCommand {
             report.train_img_s = Double(batch) / seconds
             report.train_loss_first = firstLoss
         }
+        // The machine's sgemm speed in the same run, as torch_reference.py measures it (2048²).
+        let n = 2048
+        let a = Tensor(uninitialized: [n, n]), b = Tensor(uninitialized: [n, n])
+        g.fillNormal(a.data, count: a.count, std: 1)
+        g.fillNormal(b.data, count: b.count, std: 1)
+        let gemmSeconds = BenchTrain.median(10) { _ = GradMode.withoutGrad { matmul(a, b) } }
+        report.sgemm_gflops = 2 * pow(Double(n), 3) / gemmSeconds / 1e9
         report.peak_rss_mib = BenchTrain.peakRSSMiB()
 
         if json {
@@ -126,6 +134,7 @@ struct BenchTrain: ParsableCommand {
             print(String(format: "training step   %9.1f ms/batch  %8.2f images/s  (forward, loss, backward, Adam)", ms, ips))
         }
         print(String(format: "peak RSS        %9.1f MiB", report.peak_rss_mib))
+        if let gflops = report.sgemm_gflops { print(String(format: "sgemm 2048²     %9.1f GFLOP/s (this run)", gflops)) }
         print("Compare: ~/torch-venv/bin/python ../shared/bench/torch_reference.py --model \(spec.name) --batch \(batch) "
               + "--size \(input) --threads \(threadCount)")
     }
