@@ -50,6 +50,11 @@ public enum HalfBlocks {
         let size = content.sourceSize
         let place = layout(width: size.width, height: size.height, in: rect)
         guard place.pixelWidth > 0 else { return place.cells }
+        var content = content
+        if depth == .mono, case .mask(let label, _) = content {
+            // Without colour, classes become shades: background blank, each class its own density.
+            content = .mask(label, palette: monoPalette)
+        }
         let pixels = scaled(content, width: place.pixelWidth, height: place.pixelHeight)
         draw(pixels: pixels, at: place.cells, grid: &grid, depth: depth, background: background)
         return place.cells
@@ -74,6 +79,13 @@ public enum HalfBlocks {
             return MaskPainter.overlay(image: photo, label: pooled, palette: palette, opacity: opacity,
                                        transparent: transparent)
         }
+    }
+
+    /// Grey levels that map class 0 to blank and other classes to the four shade glyphs in turn.
+    static let monoPalette: [RGB] = (0..<256).map { v in
+        if v == 0 { return RGB(0, 0, 0) }
+        let level = UInt8([70, 120, 170, 250][(v - 1) % 4])
+        return RGB(level, level, level)
     }
 
     /// Shading glyphs for monochrome terminals, darkest first.
