@@ -128,6 +128,13 @@ public final class FileSink {
         }
     }
 
+    /// Cuts the file back to `length` bytes (undoing a partial append); false on failure.
+    @discardableResult
+    public func truncate(to length: Int) -> Bool {
+        guard descriptor >= 0 else { return false }
+        return ftruncate(descriptor, off_t(length)) == 0
+    }
+
     public func close() throws {
         guard descriptor >= 0 else { return }
         let fd = descriptor

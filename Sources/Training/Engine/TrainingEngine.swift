@@ -1,0 +1,465 @@
+import Datasets
+import Foundation
+import NN
+
+/// The training engine: one background thread running the state machine
+///
+///     idle ──start──▶ running ⇄ paused      (pause / resume)
+///                     running|paused ──stop / end / early stop / failure──▶ stopping ──▶ idle
+///
+/// driven only by `commands` and reporting only through `events`. A command that makes no sense
+/// in the current state produces a `warning` event saying why, never a crash. The per-iteration
+/// work is a `TrainingSession` made by the factory given at creation.
+public final class TrainingEngine: @unchecked Sendable {
+    public let commands: CommandQueue
+    public let events: EventQueue
+    private let makeSession: SessionFactory
+    private let finished = DispatchSemaphore(value: 0)
+    private let launchLock = NSLock()
+    private var launched = false
+
+    // Engine-thread state (touched only by the engine thread).
+    private var state: EngineState = .idle
+    private var run: ActiveRun?
+    private var shutdownRequested = false
+
+    public init(commands: CommandQueue = CommandQueue(), events: EventQueue = EventQueue(), makeSession: @escaping SessionFactory) {
+        self.commands = commands
+        self.events = events
+        self.makeSession = makeSession
+    }
+
+    /// Starts the engine thread (once).
+    public func launch() {
+        launchLock.lock()
+        defer { launchLock.unlock() }
+        guard !launched else { return }
+        launched = true
+        let thread = Thread { [self] in
+            self.loop()
+            self.finished.signal()
+        }
+        thread.name = "segscope.engine"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Sends a command; false when the command queue is full or the engine has shut down.
+    @discardableResult
+    public func send(_ command: EngineCommand) -> Bool { commands.send(command) }
+
+    /// Waits until the engine thread has ended (after `shutdown`); false on timeout.
+    @discardableResult
+    public func join(timeout: TimeInterval? = nil) -> Bool {
+        let ok: Bool
+        if let timeout {
+            ok = finished.wait(timeout: .now() + timeout) == .success
+        } else {
+            finished.wait()
+            ok = true
+        }
+        if ok { finished.signal() }  // later joins return at once
+        return ok
+    }
+
+    // MARK: - The loop
+
+    private func loop() {
+        post(.state(.idle))
+        while !(shutdownRequested && state == .idle) {
+            switch state {
+            case .idle:
+                guard let command = commands.wait() else { shutdownRequested = true; continue }
+                handle(command)
+            case .paused:
+                guard let command = commands.wait() else { shutdownRequested = true; requestStop(.stopped); continue }
+                handle(command)
+            case .running:
+                while state == .running, let command = commands.poll() { handle(command) }
+                if state == .running { iterate() }
+            case .stopping:
+                finishRun()
+            }
+        }
+        commands.close()
+        events.close()
+    }
+
+    private func post(_ event: EngineEvent) { events.post(event) }
+
+    private func setState(_ new: EngineState) {
+        guard new != state else { return }
+        state = new
+        post(.state(new))
+    }
+
+    private func warn(_ text: String) { post(.warning(text)) }
+
+    // MARK: - Commands
+
+    private func handle(_ command: EngineCommand) {
+        switch (command, state) {
+        case (.start(let config), .idle):
+            start(config)
+        case (.start, _):
+            warn("start ignored: a run is already \(state.rawValue) (\(run?.directory.url.path ?? "")); stop it first")
+
+        case (.pause, .running):
+            setState(.paused)
+        case (.pause, .paused):
+            warn("pause ignored: the run is already paused; send resume to continue")
+        case (.pause, _):
+            warn("pause ignored: no run is in progress (state \(state.rawValue))")
+
+        case (.resume, .paused):
+            setState(.running)
+        case (.resume, .running):
+            warn("resume ignored: the run is already running")
+        case (.resume, _):
+            warn("resume ignored: no run is paused (state \(state.rawValue)); send start to begin a run")
+
+        case (.stop, .running), (.stop, .paused):
+            requestStop(.stopped)
+        case (.stop, _):
+            warn("stop ignored: no run is in progress (state \(state.rawValue))")
+
+        case (.setLearningRate(let lr), .running), (.setLearningRate(let lr), .paused):
+            guard lr.isFinite, lr > 0, lr <= 10, let run else {
+                warn("setLearningRate ignored: \(lr) is not a learning rate (allowed: a number > 0 and ≤ 10)")
+                return
+            }
+            run.baseLearningRate = lr
+        case (.setLearningRate, _):
+            warn("setLearningRate ignored: no run is in progress; set lr in the configuration of the next start")
+
+        case (.evaluateNow, .running), (.evaluateNow, .paused):
+            evaluate()
+        case (.evaluateNow, _):
+            warn("evaluateNow ignored: no run is in progress (state \(state.rawValue))")
+
+        case (.predict(let id), .running), (.predict(let id), .paused):
+            predict(id)
+        case (.predict(let id), _):
+            warn("predict \(id) ignored: no model is loaded (state \(state.rawValue)); start a run first")
+
+        case (.saveCheckpoint, .running), (.saveCheckpoint, .paused):
+            saveLast()
+        case (.saveCheckpoint, _):
+            warn("saveCheckpoint ignored: no run is in progress (state \(state.rawValue))")
+
+        case (.shutdown, .running), (.shutdown, .paused):
+            shutdownRequested = true
+            requestStop(.stopped)
+        case (.shutdown, _):
+            shutdownRequested = true
+        }
+    }
+
+    // MARK: - A run
+
+    final class ActiveRun {
+        let config: TrainingConfig
+        let session: any TrainingSession
+        let directory: RunDirectory
+        let totalIterations: Int
+        let iterationsPerEpoch: Int
+        let evaluationEvery: Int
+        let schedule: LRSchedule
+        var baseLearningRate: Double
+        var iteration = 0
+        var startTime = ProcessInfo.processInfo.systemUptime
+        var stopReason: RunSummary.Reason = .completed
+        // Epoch accumulators.
+        var epochLossSum = 0.0, epochSteps = 0, epochCorrect = 0, epochLabeled = 0, epochIndex = 0
+        // Throughput over recent iterations.
+        var recent: [(seconds: Double, images: Int)] = []
+        var lastEvaluationSeconds = 0.0
+        // Evaluations and checkpoints.
+        var bestMIoU: Double?
+        var bestIteration: Int?
+        var lastMIoU: Double?
+        var evaluationsSinceBest = 0
+        var lastCheckpointIteration: Int?
+        var lastEvaluationIteration: Int?
+        var failed = false
+
+        init(config: TrainingConfig, session: any TrainingSession, directory: RunDirectory) {
+            self.config = config
+            self.session = session
+            self.directory = directory
+            iterationsPerEpoch = max(1, session.iterationsPerEpoch)
+            totalIterations = config.countsEpochs ? config.epochs * iterationsPerEpoch : config.iterations
+            evaluationEvery = config.countsEpochs ? config.evalInterval * iterationsPerEpoch : config.evalInterval
+            baseLearningRate = config.lr
+            let mainIterations = max(1, totalIterations - config.warmupIterations)
+            let kind: LRSchedule.Kind
+            switch config.schedule {
+            case .constant: kind = .constant
+            case .step: kind = .step(every: max(1, config.stepSize), gamma: Float(config.stepGamma))
+            case .poly: kind = .poly(totalIterations: mainIterations, power: Float(config.polyPower))
+            case .cosine: kind = .cosine(totalIterations: mainIterations, minimum: 0)
+            }
+            schedule = LRSchedule(base: 1, kind: kind, warmupIterations: config.warmupIterations)
+        }
+
+        /// The rate for 1-based `iteration`: the base times the schedule's factor.
+        func learningRate(iteration: Int) -> Double {
+            baseLearningRate * Double(schedule.learningRate(at: iteration - 1))
+        }
+
+        func epoch(of iteration: Int) -> Int { (iteration - 1) / iterationsPerEpoch + 1 }
+
+        var elapsed: Double { ProcessInfo.processInfo.systemUptime - startTime }
+    }
+
+    private func start(_ config: TrainingConfig) {
+        let problems = config.problems()
+        guard problems.isEmpty else {
+            post(.failed(Failure(message: "cannot start: " + problems.map(\.description).joined(separator: "; "))))
+            return
+        }
+        let events = self.events
+        let context = SessionContext(warn: { events.post(.warning($0)) })
+        let session: any TrainingSession
+        do {
+            session = try makeSession(config, context)
+        } catch {
+            post(.failed(Failure(message: "cannot start: \(error)")))
+            return
+        }
+
+        var resumeFile: SafetensorsFile?
+        let directory: RunDirectory
+        do {
+            if !config.resume.isEmpty {
+                let url = URL(fileURLWithPath: config.resume)
+                let file = try SafetensorsFile.read(from: url)
+                guard file.metadata[CheckpointKey.iteration].flatMap(Int.init) != nil else {
+                    throw Failure(message: "\(url.path) is not a resume checkpoint (no \(CheckpointKey.iteration) metadata); "
+                                  + "resume from a run's checkpoints/last.resume.safetensors")
+                }
+                try session.restore(from: file)
+                resumeFile = file
+                directory = try RunDirectory(existing: RunDirectory.owning(checkpoint: url))
+            } else {
+                directory = try RunDirectory.create(root: URL(fileURLWithPath: config.runsDir), model: config.model)
+            }
+            try directory.writeConfig(config)
+        } catch {
+            post(.failed(Failure(message: "cannot start: \(error)")))
+            return
+        }
+
+        let run = ActiveRun(config: config, session: session, directory: directory)
+        if let meta = resumeFile?.metadata {
+            run.iteration = meta[CheckpointKey.iteration].flatMap(Int.init) ?? 0
+            run.bestMIoU = meta[CheckpointKey.bestMIoU].flatMap(Double.init)
+            run.bestIteration = meta[CheckpointKey.bestIteration].flatMap(Int.init)
+            run.evaluationsSinceBest = meta[CheckpointKey.evaluationsSinceBest].flatMap(Int.init) ?? 0
+            run.baseLearningRate = meta[CheckpointKey.baseLearningRate].flatMap(Double.init) ?? config.lr
+            run.lastCheckpointIteration = run.iteration
+            run.epochIndex = run.iteration == 0 ? 0 : run.epoch(of: run.iteration)
+        }
+        self.run = run
+        post(.runStarted(RunStarted(config: config, model: session.model, runDirectory: directory.url.path,
+                                    classNames: session.classNames, trainSamples: session.trainSamples,
+                                    valSamples: session.valSamples, totalIterations: run.totalIterations,
+                                    iterationsPerEpoch: run.iterationsPerEpoch,
+                                    resumedFromIteration: resumeFile == nil ? nil : run.iteration)))
+        setState(.running)
+        if run.iteration >= run.totalIterations { requestStop(.completed) }
+    }
+
+    private func requestStop(_ reason: RunSummary.Reason) {
+        guard let run else { return }
+        if !(reason == .stopped && run.stopReason == .failed) { run.stopReason = reason }
+        setState(.stopping)
+    }
+
+    private func fail(_ message: String) {
+        guard let run else { return }
+        run.failed = true
+        run.stopReason = .failed
+        post(.failed(Failure(message: message, iteration: run.iteration)))
+        setState(.stopping)
+    }
+
+    private func iterate() {
+        guard let run else { return }
+        let it = run.iteration + 1
+        let epoch = run.epoch(of: it)
+        if epoch != run.epochIndex {
+            run.epochIndex = epoch
+            run.epochLossSum = 0; run.epochSteps = 0; run.epochCorrect = 0; run.epochLabeled = 0
+        }
+        let lr = run.learningRate(iteration: it)
+        let began = ProcessInfo.processInfo.systemUptime
+        let result: StepResult
+        do {
+            result = try run.session.step(iteration: it, learningRate: lr)
+        } catch {
+            fail("iteration \(it) failed: \(error)")
+            return
+        }
+        let seconds = ProcessInfo.processInfo.systemUptime - began
+        guard result.loss.isFinite else {
+            let kept = run.lastCheckpointIteration.map { "the checkpoint of iteration \($0) is kept" } ?? "no checkpoint was written yet"
+            fail("loss is \(result.loss) at iteration \(it) (epoch \(epoch)); training stopped and \(kept). "
+                 + "Try a lower learning rate (lr = \(lr) now).")
+            return
+        }
+        run.iteration = it
+        run.epochLossSum += result.loss
+        run.epochSteps += 1
+        run.epochCorrect += result.correctPixels
+        run.epochLabeled += result.labeledPixels
+        run.recent.append((seconds, result.images))
+        if run.recent.count > 20 { run.recent.removeFirst(run.recent.count - 20) }
+        let recentSeconds = run.recent.reduce(0) { $0 + $1.seconds }
+        let recentImages = run.recent.reduce(0) { $0 + $1.images }
+        let imagesPerSecond = recentSeconds > 0 ? Double(recentImages) / recentSeconds : .nan
+        let remaining = run.totalIterations - it
+        var eta: Double?
+        if run.recent.count >= 3 {
+            let remainingEvaluations = run.evaluationEvery > 0 ? remaining / run.evaluationEvery : 0
+            eta = Double(remaining) * recentSeconds / Double(run.recent.count) + Double(remainingEvaluations) * run.lastEvaluationSeconds
+        }
+        let report = StepReport(epoch: epoch, iteration: it, totalIterations: run.totalIterations, loss: result.loss,
+                                epochLoss: run.epochLossSum / Double(run.epochSteps),
+                                pixelAccuracy: run.epochLabeled > 0 ? Double(run.epochCorrect) / Double(run.epochLabeled) : .nan,
+                                learningRate: lr, imagesPerSecond: imagesPerSecond, etaSeconds: eta, elapsedSeconds: run.elapsed)
+        post(.step(report))
+        do {
+            try run.directory.log(step: report)
+        } catch {
+            fail("cannot log iteration \(it): \(error)")
+            return
+        }
+
+        if it % run.evaluationEvery == 0 || it == run.totalIterations {
+            evaluate()
+            guard state == .running || state == .paused else { return }
+            if run.config.earlyStoppingPatience > 0 && run.evaluationsSinceBest >= run.config.earlyStoppingPatience {
+                warn("early stopping: val mIoU has not improved for \(run.evaluationsSinceBest) evaluations "
+                     + "(best \(MetricsTable.percent(run.bestMIoU ?? .nan)) at iteration \(run.bestIteration ?? 0))")
+                requestStop(.earlyStopped)
+                return
+            }
+        }
+        if it >= run.totalIterations { requestStop(.completed) }
+    }
+
+    private func evaluate() {
+        guard let run else { return }
+        let began = ProcessInfo.processInfo.systemUptime
+        let result: EvaluationResult
+        do {
+            result = try run.session.evaluate()
+        } catch {
+            fail("evaluation after iteration \(run.iteration) failed: \(error)")
+            return
+        }
+        run.lastEvaluationSeconds = ProcessInfo.processInfo.systemUptime - began
+        run.lastEvaluationIteration = run.iteration
+        let metrics = SegmentationMetrics(result.confusion)
+        let isBest = metrics.mIoU.isFinite && (run.bestMIoU.map { metrics.mIoU > $0 } ?? true)
+        if isBest {
+            run.bestMIoU = metrics.mIoU
+            run.bestIteration = run.iteration
+            run.evaluationsSinceBest = 0
+        } else {
+            run.evaluationsSinceBest += 1
+        }
+        run.lastMIoU = metrics.mIoU.isFinite ? metrics.mIoU : nil
+        let report = EvaluationReport(epoch: run.epoch(of: max(1, run.iteration)), iteration: run.iteration,
+                                      split: run.config.valSplit, metrics: metrics, classNames: run.session.classNames,
+                                      confusion: result.confusion, imageScores: ImageScore.rankedWorstFirst(result.imageScores),
+                                      loss: result.loss, mode: run.config.evalMode.rawValue,
+                                      seconds: run.lastEvaluationSeconds, isBest: isBest)
+        post(.evaluation(report))
+        do {
+            try run.directory.log(evaluation: report)
+        } catch {
+            fail("cannot write the logs after iteration \(run.iteration): \(error)")
+            return
+        }
+        guard run.config.checkpoint != .none else { return }
+        saveLast()
+        if isBest && run.config.checkpoint == .bestAndLast && !run.failed {
+            save(kind: .best, isBest: true)
+        }
+    }
+
+    private func checkpointMetadata(_ run: ActiveRun) -> [String: String] {
+        var meta: [String: String] = [
+            CheckpointKey.iteration: String(run.iteration),
+            CheckpointKey.epoch: String(run.epoch(of: max(1, run.iteration))),
+            CheckpointKey.model: run.config.model,
+            CheckpointKey.config: run.config.tomlText(),
+            CheckpointKey.evaluationsSinceBest: String(run.evaluationsSinceBest),
+            CheckpointKey.baseLearningRate: String(run.baseLearningRate),
+        ]
+        if let best = run.bestMIoU { meta[CheckpointKey.bestMIoU] = String(best) }
+        if let bestIteration = run.bestIteration { meta[CheckpointKey.bestIteration] = String(bestIteration) }
+        if run.lastEvaluationIteration == run.iteration, let m = run.lastMIoU { meta[CheckpointKey.mIoU] = String(m) }
+        return meta
+    }
+
+    private func saveLast() {
+        save(kind: .last, isBest: false)
+    }
+
+    private func save(kind: RunDirectory.CheckpointKind, isBest: Bool) {
+        guard let run, !run.failed else { return }
+        do {
+            let checkpoint = try run.session.checkpoint()
+            let url = try run.directory.save(checkpoint, kind: kind, metadata: checkpointMetadata(run))
+            if kind == .last { run.lastCheckpointIteration = run.iteration }
+            let mIoU = run.lastEvaluationIteration == run.iteration ? run.lastMIoU : nil
+            post(.checkpointSaved(CheckpointSaved(path: url.path, kind: kind.rawValue, iteration: run.iteration,
+                                                  isBest: isBest,
+                                                  mIoU: mIoU)))
+        } catch {
+            fail("cannot save the \(kind.rawValue) checkpoint at iteration \(run.iteration): \(error)")
+        }
+    }
+
+    private func predict(_ id: String) {
+        guard let run else { return }
+        do {
+            let result = try run.session.predict(sampleID: id)
+            let score: ImageScore
+            if let truth = result.truth, truth.width == result.prediction.width, truth.height == result.prediction.height {
+                score = ImageScore(id: id, truth: truth.values, prediction: result.prediction.values,
+                                   classCount: run.session.classNames.count)
+            } else {
+                score = ImageScore(id: id, mIoU: .nan, pixelAccuracy: .nan, pixels: 0)
+            }
+            post(.samplePrediction(SamplePrediction(sampleID: id, iteration: run.iteration, prediction: result.prediction, score: score)))
+        } catch {
+            warn("predict \(id) failed: \(error)")
+        }
+    }
+
+    /// The stopping state: final checkpoint (unless the run failed), logs flushed, summary.
+    private func finishRun() {
+        guard let run else {
+            setState(.idle)
+            return
+        }
+        if !run.failed && run.config.checkpoint != .none && run.lastCheckpointIteration != run.iteration && run.iteration > 0 {
+            saveLast()
+        }
+        do {
+            try run.directory.flush()
+        } catch {
+            post(.failed(Failure(message: "cannot flush the logs of \(run.directory.url.path): \(error)", iteration: run.iteration)))
+            run.stopReason = .failed
+        }
+        post(.finished(RunSummary(reason: run.stopReason, iterations: run.iteration, epochs: run.epoch(of: max(1, run.iteration)),
+                                  bestMIoU: run.bestMIoU, bestIteration: run.bestIteration, lastMIoU: run.lastMIoU,
+                                  seconds: run.elapsed, runDirectory: run.directory.url.path)))
+        self.run = nil
+        setState(.idle)
+    }
+}

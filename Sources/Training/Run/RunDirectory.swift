@@ -1,0 +1,167 @@
+import Foundation
+import NN
+
+/// What a session hands the engine to save: the model's `state_dict` (parameters and buffers,
+/// PyTorch names) and what exact resumption needs besides (optimizer moments, RNG state, loader
+/// position), as tensors and strings.
+public struct Checkpoint: Sendable {
+    public var weights: [SafetensorsTensor]
+    /// Optimizer state and other tensors needed to resume; names must not clash with `weights`
+    /// (e.g. `optimizer.<param>.exp_avg`).
+    public var trainingState: [SafetensorsTensor]
+    /// Strings saved with the checkpoint (RNG state, loader position, …).
+    public var metadata: [String: String]
+
+    public init(weights: [SafetensorsTensor], trainingState: [SafetensorsTensor] = [], metadata: [String: String] = [:]) {
+        self.weights = weights
+        self.trainingState = trainingState
+        self.metadata = metadata
+    }
+}
+
+/// Metadata keys the engine writes into every checkpoint.
+public enum CheckpointKey {
+    public static let iteration = "segscope.iteration"
+    public static let epoch = "segscope.epoch"
+    public static let model = "segscope.model"
+    public static let config = "segscope.config"
+    public static let mIoU = "segscope.mIoU"
+    public static let bestMIoU = "segscope.best_mIoU"
+    public static let bestIteration = "segscope.best_iteration"
+    public static let evaluationsSinceBest = "segscope.evaluations_since_best"
+    public static let baseLearningRate = "segscope.base_lr"
+}
+
+/// One run's directory, `runs/<yyyyMMdd-HHmmss>-<model>/`:
+///
+///     config.toml                       the configuration, every key with a comment
+///     metrics.jsonl                     one JSON object per step and per evaluation (the events)
+///     events.out.tfevents.<time>.<host> TensorBoard scalars
+///     checkpoints/last.safetensors      latest weights (PyTorch state_dict names; loads in PyTorch)
+///     checkpoints/last.resume.safetensors  weights + optimizer / RNG state for exact resume
+///     checkpoints/best.safetensors      weights with the best val mIoU
+///     predictions/                      predicted masks
+///
+/// Every whole-file write goes through a temporary file that is synced and renamed; the two logs
+/// are appended and synced at every evaluation.
+public final class RunDirectory {
+    public let url: URL
+    public let metrics: AppendFile
+    public let tensorBoard: TensorBoardWriter
+
+    public var configURL: URL { url.appendingPathComponent("config.toml") }
+    public var metricsURL: URL { url.appendingPathComponent("metrics.jsonl") }
+    public var checkpointsURL: URL { url.appendingPathComponent("checkpoints") }
+    public var predictionsURL: URL { url.appendingPathComponent("predictions") }
+
+    public enum CheckpointKind: String, Sendable { case last, best }
+
+    public func weightsURL(_ kind: CheckpointKind) -> URL { checkpointsURL.appendingPathComponent("\(kind.rawValue).safetensors") }
+    public var resumeURL: URL { checkpointsURL.appendingPathComponent("last.resume.safetensors") }
+
+    /// The directory name for a run started at `date` (UTC).
+    public static func name(model: String, date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let safeModel = String(model.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        return "\(formatter.string(from: date))-\(safeModel)"
+    }
+
+    /// Creates a new run directory under `root` (a `-2`, `-3`, … suffix when the name is taken).
+    public static func create(root: URL, model: String, date: Date = Date()) throws -> RunDirectory {
+        let base = name(model: model, date: date)
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        } catch {
+            throw FileIOError(path: root.path, operation: "create the runs directory", code: errnoOf(error), reason: error.localizedDescription)
+        }
+        var candidate = root.appendingPathComponent(base)
+        var n = 2
+        while mkdir(candidate.path, 0o755) != 0 {
+            guard errno == EEXIST else { throw FileIOError(path: candidate.path, operation: "create the run directory", code: errno) }
+            candidate = root.appendingPathComponent("\(base)-\(n)")
+            n += 1
+        }
+        return try RunDirectory(existing: candidate)
+    }
+
+    /// Opens an existing run directory to continue it (logs are appended to).
+    public init(existing url: URL) throws {
+        self.url = url
+        for dir in [url.appendingPathComponent("checkpoints"), url.appendingPathComponent("predictions")] {
+            do {
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            } catch {
+                throw FileIOError(path: dir.path, operation: "create", code: errnoOf(error), reason: error.localizedDescription)
+            }
+        }
+        metrics = try AppendFile(url: url.appendingPathComponent("metrics.jsonl"))
+        tensorBoard = try TensorBoardWriter(directory: url)
+    }
+
+    /// The run directory that holds a `checkpoints/last.resume.safetensors`.
+    public static func owning(checkpoint: URL) -> URL {
+        checkpoint.deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    public func writeConfig(_ config: TrainingConfig) throws {
+        try config.save(to: configURL, header: "Segscope training configuration of this run.\nRerun: segscope train --config \(configURL.path)")
+    }
+
+    /// Appends a step to metrics.jsonl and TensorBoard (flushed at the next evaluation).
+    public func log(step: StepReport) throws {
+        metrics.append(line: try MessageCoding.jsonLine(EngineEvent.step(step)))
+        tensorBoard.add(scalars: [("train/loss", step.loss), ("train/pixel_accuracy", step.pixelAccuracy),
+                                  ("train/learning_rate", step.learningRate), ("train/images_per_second", step.imagesPerSecond)],
+                        step: step.iteration)
+    }
+
+    /// Appends an evaluation and flushes both logs to disk.
+    public func log(evaluation e: EvaluationReport) throws {
+        metrics.append(line: try MessageCoding.jsonLine(EngineEvent.evaluation(e)))
+        var scalars: [(tag: String, value: Double)] = [
+            ("val/mIoU", e.metrics.mIoU), ("val/aAcc", e.metrics.aAcc), ("val/mAcc", e.metrics.mAcc),
+            ("val/mDice", e.metrics.mDice), ("val/fwIoU", e.metrics.fwIoU),
+        ]
+        if let loss = e.loss { scalars.append(("val/loss", loss)) }
+        for (c, iou) in e.metrics.classIoU.enumerated() {
+            let name = c < e.classNames.count ? e.classNames[c] : "class\(c)"
+            scalars.append(("val_IoU/\(name)", iou))
+        }
+        tensorBoard.add(scalars: scalars, step: e.iteration)
+        try flush()
+    }
+
+    public func flush() throws {
+        try metrics.flush()
+        try tensorBoard.flush()
+    }
+
+    /// Writes `last` (weights and the resume file) or `best` (weights), each atomically.
+    /// Returns the weights file.
+    @discardableResult
+    public func save(_ checkpoint: Checkpoint, kind: CheckpointKind, metadata: [String: String]) throws -> URL {
+        var meta = checkpoint.metadata
+        for (k, v) in metadata { meta[k] = v }
+        meta["format"] = "pt"
+        let weights = weightsURL(kind)
+        if kind == .last {
+            // The resume file first: if the process dies between the two renames, the weights
+            // file is the older one, and both files are complete and loadable.
+            try Safetensors.write(checkpoint.weights + checkpoint.trainingState, metadata: meta, to: resumeURL)
+        }
+        try Safetensors.write(checkpoint.weights, metadata: meta, to: weights)
+        return weights
+    }
+}
+
+func errnoOf(_ error: Error) -> Int32 {
+    let ns = error as NSError
+    if ns.domain == NSPOSIXErrorDomain { return Int32(ns.code) }
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return Int32(underlying.code)
+    }
+    return EIO
+}
