@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -169,5 +170,51 @@ final class MetricsTests: XCTestCase {
             image mIoU is averaged per image: the mean over 2 images of each image's own mIoU (classes present in that image's truth or prediction).
 
             """)
+    }
+
+    /// The real VOC fixture masks against a deterministic corruption of themselves (void → 0,
+    /// shifted 16 columns right, and train predicted as tvmonitor in 2007_000042), compared with
+    /// MMSegmentation's formulas evaluated by numpy:
+    /// `~/torch-venv/bin/python scripts/golden/metrics_fixture.py` → Golden/voc_fixture_metrics.json.
+    func testFixtureMasksMatchMMSegmentationFormulas() throws {
+        struct Golden: Decodable {
+            let pooled: SegmentationMetrics
+            let image_mIoU: [String: Double]
+        }
+        let goldenURL = Fixtures.repositoryRoot.appendingPathComponent("Tests/TrainingTests/Golden/voc_fixture_metrics.json")
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: goldenURL))
+        var pooled = ConfusionMatrix(classCount: 21)
+        var scores: [ImageScore] = []
+        for id in ["2007_000032", "2007_000033", "2007_000039", "2007_000042"] {
+            let png = try ImageCodec.readPNG(Fixtures.voc.appendingPathComponent("SegmentationClass/\(id).png"))
+            let truth = LabelMap(width: png.width, height: png.height, values: png.samples)
+            var prediction = LabelMap(width: png.width, height: png.height, fill: 0)
+            for y in 0..<png.height {
+                for x in 16..<png.width {
+                    var v = truth[x - 16, y]
+                    if v == 255 { v = 0 }
+                    if id == "2007_000042" && v == 19 { v = 20 }
+                    prediction[x, y] = v
+                }
+            }
+            pooled.add(truth: truth, prediction: prediction)
+            scores.append(ImageScore(id: id, truth: truth.values, prediction: prediction.values, classCount: 21))
+        }
+        let m = SegmentationMetrics(pooled)
+        XCTAssertEqual(m.pixels, golden.pooled.pixels)
+        XCTAssertEqual(m.classPixels, golden.pooled.classPixels)
+        for (name, a, b) in [("aAcc", m.aAcc, golden.pooled.aAcc), ("mIoU", m.mIoU, golden.pooled.mIoU), ("mAcc", m.mAcc, golden.pooled.mAcc),
+                             ("mDice", m.mDice, golden.pooled.mDice), ("fwIoU", m.fwIoU, golden.pooled.fwIoU)] {
+            assertClose(a, b, name)
+        }
+        for c in 0..<21 {
+            assertClose(m.classIoU[c], golden.pooled.classIoU[c], "IoU \(c)")
+            assertClose(m.classAcc[c], golden.pooled.classAcc[c], "Acc \(c)")
+            assertClose(m.classDice[c], golden.pooled.classDice[c], "Dice \(c)")
+        }
+        for score in scores { assertClose(score.mIoU, golden.image_mIoU[score.id] ?? -1, score.id) }
+        // Classes present: 0, 1, 15, 19, 20 (20 also predicted); the rest are nan and left out.
+        XCTAssertEqual(m.classIoU.enumerated().filter { !$0.element.isNaN }.map(\.offset), [0, 1, 15, 19, 20])
+        XCTAssertEqual(ImageScore.rankedWorstFirst(scores).first?.id, "2007_000042")
     }
 }
