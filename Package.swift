@@ -67,7 +67,7 @@ let package = Package(
         + testTarget("NNTests", ["NN", "TestSupport"], resources: ["Golden"])
         + testTarget("ModelsTests", ["Models", "NN", "TestSupport"], resources: ["Golden"])
         + testTarget("DatasetsTests", ["Datasets", "TestSupport"], resources: ["Golden"])
-        + testTarget("TrainingTests", ["Training", "TestSupport"])
+        + testTarget("TrainingTests", ["Training", "TestSupport"], resources: ["Golden"])
         + testTarget("TUITests", ["TUI", "TestSupport"], resources: ["Golden"])
         + testTarget("CLITests", ["TestSupport"])
 )
