@@ -56,6 +56,9 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         return out
     }
 
+    /// Cached primitives kept at most (a training step of the largest model uses ~150).
+    static let maxCachedPrimitives = 2048
+
     /// Number of cached primitives (reorders included).
     public var cachedPrimitiveCount: Int {
         lock.lock(); defer { lock.unlock() }
@@ -88,6 +91,9 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         runtime.applyThreads()  // descriptors size their thread partitioning from the current count
         let p = try make()
         lock.lock()
+        // Many input sizes (whole-image evaluation of a varied dataset) would otherwise keep JIT
+        // code for every shape ever seen; start over past a bound well above one model's needs.
+        if primitives.count >= Self.maxCachedPrimitives { primitives.removeAll(keepingCapacity: true) }
         primitives[k] = p
         lock.unlock()
         return p
