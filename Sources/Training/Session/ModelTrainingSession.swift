@@ -1,0 +1,172 @@
+import Datasets
+import Foundation
+import Models
+import NN
+
+/// The real `TrainingSession`: a `Models` network trained by the `NN` engine on batches from a
+/// `Datasets` loader. The engine owns scheduling, evaluation timing, checkpoints and logs; this
+/// type computes one step, one evaluation, one prediction, and packs / restores its state.
+public final class ModelTrainingSession: TrainingSession {
+    public let model: ModelSummary
+    public let classNames: [String]
+    public let trainSamples: Int
+    public let valSamples: Int
+    public let iterationsPerEpoch: Int
+
+    private let config: TrainingConfig
+    private let network: SegmentationModel
+    private let optimizer: Optimizer
+    private let dataset: any SegmentationDataset
+    private let loader: DataLoader
+    private let valIDs: [String]
+    private let predictor: Predictor
+    private var epoch = 0
+    private var batches: EpochIterator?
+
+    /// State-dict prefix of optimizer slots and the metadata key of the RNG in checkpoints.
+    static let optimizerPrefix = "optimizer."
+    static let rngKey = "segscope.rng"
+
+    public init(config: TrainingConfig, context: SessionContext) throws {
+        self.config = config
+        Threads.set(config.threads > 0 ? config.threads : ProcessInfo.processInfo.activeProcessorCount)
+        Backends.current = try Backends.named(config.backend == .fast ? Backends.defaultName : "reference")
+        Generator.default.state = Generator(seed: UInt64(config.seed)).state
+
+        let root = config.data.isEmpty ? try DemoDataset.ensureDefault() : URL(fileURLWithPath: config.data)
+        dataset = try DatasetLoader.open(root, format: config.format)
+        classNames = dataset.classNames
+        let spec = try ModelRegistry.spec(named: config.model)
+        network = try spec.build(ModelOptions(classes: classNames.count, seed: UInt64(config.seed)))
+        predictor = Predictor(network: network, sizeMultiple: spec.sizeMultiple, config: config)
+        let trainable = network.trainableCount
+        model = ModelSummary(name: config.model, trainableParameters: trainable,
+                             nonTrainableParameters: network.batchNormStatisticsCount)
+
+        let crop = Size2D(height: config.crop.height, width: config.crop.width)
+        let transform = TransformConfig(
+            crop: crop, smallImages: config.smallImages == .pad ? .pad : .drop, horizontalFlip: true,
+            normalization: .imagenet, random: true)
+        let trainIDs = try dataset.ids(split: config.split)
+        let dropLast = trainIDs.count > config.batch
+        loader = try DataLoader(
+            dataset: dataset, split: config.split,
+            config: LoaderConfig(batchSize: config.batch, shuffle: true, dropLast: dropLast,
+                                 seed: UInt64(config.seed), transform: transform),
+            onWarning: context.warn)
+        trainSamples = loader.ids.count
+        iterationsPerEpoch = max(1, loader.batchesPerEpoch)
+        valIDs = try dataset.ids(split: config.valSplit)
+        valSamples = valIDs.count
+
+        let lr = Float(config.lr)
+        let wd = Float(config.weightDecay)
+        let rule: any UpdateRule
+        switch config.optimizer {
+        case .sgd: rule = SGD(momentum: Float(config.momentum), weightDecay: wd)
+        case .adam: rule = Adam(weightDecay: wd)
+        case .adamw: rule = Adam.adamW(weightDecay: wd)
+        case .rmsprop: rule = RMSprop(rho: 0.9, epsilon: 1e-7, momentum: 0, weightDecay: wd, epsilonInsideRoot: true)
+        }
+        optimizer = Optimizer(network, rule: rule, learningRate: lr)
+        network.train()
+    }
+
+    // MARK: Training
+
+    /// The next batch of the current epoch, starting the next epoch when one runs out.
+    private func nextBatch() throws -> Batch {
+        for _ in 0..<2 {
+            if batches == nil { batches = loader.epoch(epoch) }
+            if let batch = batches?.next() { return batch }
+            batches = nil
+            epoch += 1
+        }
+        throw DatasetError("\(dataset.name): split '\(config.split)' produced no usable batch (every sample failed or was dropped)")
+    }
+
+    public func step(iteration: Int, learningRate: Double) throws -> StepResult {
+        let batch = try nextBatch()
+        network.train()
+        optimizer.learningRate = Float(learningRate)
+        let images = Tensor(shape: batch.imageShape, values: batch.images)
+        let logits = network(images)
+        let loss = crossEntropy(logits, targets: batch.labels)
+        optimizer.zeroGrad()
+        loss.backward()
+        optimizer.step()
+        let predicted = argmaxChannels(logits)
+        var correct = 0, labelled = 0
+        for (p, t) in zip(predicted, batch.labels) where t != LabelMap.void {
+            labelled += 1
+            if p == Int32(t) { correct += 1 }
+        }
+        return StepResult(loss: Double(loss.item), correctPixels: correct, labeledPixels: labelled, images: batch.n)
+    }
+
+    // MARK: Inference
+
+    private func predictMask(_ image: RGBImage) throws -> LabelMap {
+        network.eval()
+        return try predictor.predict(image)
+    }
+
+    public func evaluate() throws -> EvaluationResult {
+        network.eval()
+        defer { network.train() }
+        var confusion = ConfusionMatrix(classCount: classNames.count)
+        var scores: [ImageScore] = []
+        for id in valIDs {
+            let sample = try dataset.sample(id: id)
+            let prediction = try predictMask(sample.image)
+            confusion.add(truth: sample.label, prediction: prediction)
+            scores.append(ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classNames.count))
+        }
+        return EvaluationResult(confusion: confusion, imageScores: scores)
+    }
+
+    public func predict(sampleID: String) throws -> PredictionResult {
+        network.eval()
+        defer { network.train() }
+        let sample = try dataset.sample(id: sampleID)
+        return PredictionResult(prediction: try predictMask(sample.image), truth: sample.label)
+    }
+
+    // MARK: State
+
+    public func checkpoint() throws -> Checkpoint {
+        let weights = network.stateDict().map { SafetensorsTensor(name: $0.name, shape: $0.tensor.shape, values: $0.tensor.array) }
+        let slots = optimizer.stateDict().map {
+            SafetensorsTensor(name: Self.optimizerPrefix + $0.name, shape: $0.tensor.shape, values: $0.tensor.array)
+        }
+        let rng = Generator.default.state.map { String($0) }.joined(separator: ",")
+        let names = (try? MessageCoding.jsonLine(classNames)) ?? "[]"
+        return Checkpoint(weights: weights, trainingState: slots,
+                          metadata: [Self.rngKey: rng, Predictor.classNamesKey: names])
+    }
+
+    public func restore(from file: SafetensorsFile) throws {
+        var weights: [String: Tensor] = [:]
+        var slots: [String: Tensor] = [:]
+        for name in file.names {
+            let entry = try file.entry(name)
+            let tensor = Tensor(shape: entry.shape, values: entry.floats())
+            if name.hasPrefix(Self.optimizerPrefix) {
+                slots[String(name.dropFirst(Self.optimizerPrefix.count))] = tensor
+            } else {
+                weights[name] = tensor
+            }
+        }
+        try network.loadStateDict(weights)
+        try optimizer.loadStateDict(slots)
+        if let text = file.metadata[Self.rngKey] {
+            let words = text.split(separator: ",").compactMap { UInt64($0) }
+            if words.count == 4 && words.contains(where: { $0 != 0 }) { Generator.default.state = words }
+        }
+        // Continue the data stream where the interrupted run stopped: same epoch, same batch.
+        let done = Int(file.metadata[CheckpointKey.iteration] ?? "") ?? 0
+        epoch = done / iterationsPerEpoch
+        batches = loader.epoch(epoch)
+        for _ in 0..<(done % iterationsPerEpoch) { _ = batches?.next() }
+    }
+}

@@ -1,0 +1,109 @@
+import Datasets
+import Foundation
+import Models
+import NN
+
+/// Inference with a trained network: whole image (padded to the network's stride, logits cropped
+/// back) or MMSegmentation-style sliding window, for images of any size.
+public final class Predictor {
+    public let network: SegmentationModel
+    /// The network's total stride: inputs are padded to a multiple of it.
+    public let sizeMultiple: Int
+    public var mode: InferenceMode
+    public var window: PixelSize
+    public var stride: PixelSize
+
+    /// Checkpoint metadata key holding the class names as a JSON array.
+    public static let classNamesKey = "segscope.class_names"
+
+    public init(network: SegmentationModel, sizeMultiple: Int, config: TrainingConfig) {
+        self.network = network
+        self.sizeMultiple = sizeMultiple
+        mode = config.evalMode
+        window = config.crop
+        stride = config.effectiveStride
+    }
+
+    public var classes: Int { network.classes }
+
+    /// Logits `classes × h × w` for a normalised CHW image, padded to the network's stride.
+    private func logits(chw: [Float], height: Int, width: Int) -> [Float] {
+        let padded = Inference.paddedSize(height: height, width: width, multiple: sizeMultiple)
+        var input = [Float](repeating: 0, count: 3 * padded.height * padded.width)
+        for c in 0..<3 {
+            for y in 0..<height {
+                let src = (c * height + y) * width
+                let dst = (c * padded.height + y) * padded.width
+                for x in 0..<width { input[dst + x] = chw[src + x] }
+            }
+        }
+        let out = GradMode.withoutGrad {
+            network(Tensor(shape: [1, 3, padded.height, padded.width], values: input)).array
+        }
+        if padded.height == height && padded.width == width { return out }
+        return (try? Inference.crop(out, classes: classes, from: padded, toHeight: height, width: width)) ?? out
+    }
+
+    /// Class logits `classes × height × width` for an image, whole or by sliding window.
+    public func logits(_ image: RGBImage) throws -> [Float] {
+        let chw = Transforms.normalized(image, .imagenet)
+        let (h, w) = (image.height, image.width)
+        switch mode {
+        case .whole:
+            return logits(chw: chw, height: h, width: w)
+        case .slide:
+            return try Inference.slidingWindowLogits(height: h, width: w, classes: classes, window: window, stride: stride) { rect in
+                var crop = [Float](repeating: 0, count: 3 * rect.height * rect.width)
+                for c in 0..<3 {
+                    for y in 0..<rect.height {
+                        let src = (c * h + rect.y + y) * w + rect.x
+                        let dst = (c * rect.height + y) * rect.width
+                        for x in 0..<rect.width { crop[dst + x] = chw[src + x] }
+                    }
+                }
+                return logits(chw: crop, height: rect.height, width: rect.width)
+            }
+        }
+    }
+
+    /// The predicted label map (argmax over classes), the image's size.
+    public func predict(_ image: RGBImage) throws -> LabelMap {
+        network.eval()
+        let out = try logits(image)
+        let values = Inference.argmax(out, classes: classes, height: image.height, width: image.width)
+        return LabelMap(width: image.width, height: image.height, values: values)
+    }
+
+    /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the
+    /// run's configuration (`config.toml` of the run directory) and its class names.
+    public static func load(checkpoint: URL) throws -> (predictor: Predictor, config: TrainingConfig, classNames: [String]) {
+        let file = try SafetensorsFile.read(from: checkpoint)
+        let runURL = RunDirectory.owning(checkpoint: checkpoint)
+        let configURL = runURL.appendingPathComponent("config.toml")
+        var config = TrainingConfig()
+        if FileManager.default.fileExists(atPath: configURL.path) {
+            config = try TrainingConfig(contentsOf: configURL)
+        } else if let model = file.metadata[CheckpointKey.model] {
+            config.model = model
+        }
+        guard let namesText = file.metadata[classNamesKey],
+              let classNames = try? MessageCoding.decode([String].self, jsonLine: namesText), !classNames.isEmpty
+        else {
+            throw Failure(message: "\(checkpoint.path): no class names in the checkpoint metadata ('\(classNamesKey)'); was it written by segscope train?", iteration: nil)
+        }
+        let spec = try ModelRegistry.spec(named: config.model)
+        let network = try spec.build(ModelOptions(classes: classNames.count))
+        var weights: [String: Tensor] = [:]
+        for name in file.names where !name.hasPrefix(ModelTrainingSession.optimizerPrefix) {
+            let entry = try file.entry(name)
+            weights[name] = Tensor(shape: entry.shape, values: entry.floats())
+        }
+        do {
+            try network.loadStateDict(weights)
+        } catch {
+            throw Failure(message: "\(checkpoint.path): \(error)", iteration: nil)
+        }
+        network.eval()
+        return (Predictor(network: network, sizeMultiple: spec.sizeMultiple, config: config), config, classNames)
+    }
+}

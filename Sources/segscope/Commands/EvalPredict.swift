@@ -1,0 +1,105 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Training
+
+/// `segscope eval`: a checkpoint's figures on a split, MMSegmentation-style.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a checkpoint on a dataset split (per-class IoU / Acc / Dice table).")
+
+    @Option(help: "A checkpoint written by segscope train (…/checkpoints/best.safetensors).") var checkpoint: String
+    @Option(help: "Dataset directory (default: the one the run trained on).") var data: String?
+    @Option(help: "Split to evaluate.") var split = "val"
+    @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let (predictor, config, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
+        if let mode { predictor.mode = mode }
+        let dataPath = data ?? config.data
+        let root = dataPath.isEmpty ? try DemoDataset.ensureDefault() : URL(fileURLWithPath: dataPath)
+        let dataset = try DatasetLoader.open(root, format: data == nil ? config.format : .auto)
+        guard dataset.classNames.count == classNames.count else {
+            throw ValidationError("\(root.path) has \(dataset.classNames.count) classes; the checkpoint was trained on \(classNames.count)")
+        }
+        var confusion = ConfusionMatrix(classCount: classNames.count)
+        var scores: [ImageScore] = []
+        for id in try dataset.ids(split: split) {
+            let sample = try dataset.sample(id: id)
+            let prediction = try predictor.predict(sample.image)
+            confusion.add(truth: sample.label, prediction: prediction)
+            scores.append(ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classNames.count))
+        }
+        let metrics = SegmentationMetrics(confusion)
+        if json {
+            struct Report: Encodable {
+                var checkpoint: String, split: String, mode: String, metrics: SegmentationMetrics
+                var classNames: [String], imageScores: [ImageScore]
+            }
+            print(try MessageCoding.jsonLine(Report(checkpoint: checkpoint, split: split, mode: predictor.mode.rawValue,
+                                                    metrics: metrics, classNames: classNames, imageScores: scores)))
+        } else {
+            print("\(checkpoint) on \(root.path) [\(split), \(scores.count) images, \(predictor.mode.rawValue) inference]")
+            print(MetricsTable.render(metrics, classNames: classNames, imageScores: scores))
+        }
+    }
+}
+
+extension InferenceMode: ExpressibleByArgument {}
+
+/// `segscope predict`: VOC-palette masks and colour overlays for images.
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict masks for images: VOC-palette PNGs (value = class index) and overlays.")
+
+    @Option(help: "A checkpoint written by segscope train.") var checkpoint: String
+    @Argument(help: "Images (JPEG or PNG).") var images: [String]
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
+
+    func run() throws {
+        let (predictor, _, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
+        if let mode { predictor.mode = mode }
+        let outURL = URL(fileURLWithPath: out)
+        do {
+            try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("cannot create \(out): \(error.localizedDescription)")
+        }
+        var failures = 0
+        for path in images {
+            let url = URL(fileURLWithPath: path)
+            do {
+                let image = try ImageCodec.readRGB(url)
+                let mask = try predictor.predict(image)
+                let stem = url.deletingPathExtension().lastPathComponent
+                try ImageCodec.writePalettedPNG(mask, palette: Palette.voc, to: outURL.appendingPathComponent("\(stem).png"))
+                try ImageCodec.writeRGBPNG(overlay(image, mask), to: outURL.appendingPathComponent("\(stem)_overlay.png"))
+                var counts = [Int](repeating: 0, count: classNames.count)
+                for v in mask.values where Int(v) < counts.count { counts[Int(v)] += 1 }
+                let present = counts.indices.filter { counts[$0] > 0 }
+                    .map { "\(classNames[$0]) \(counts[$0])" }.joined(separator: ", ")
+                print("\(path): \(image.width)x\(image.height) → \(stem).png  [\(present)]")
+            } catch {
+                failures += 1
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// The image with each pixel's class colour blended in at 50% (background left as is).
+    private func overlay(_ image: RGBImage, _ mask: LabelMap) -> RGBImage {
+        var out = image
+        for i in 0..<(image.width * image.height) {
+            let v = Int(mask.values[i])
+            guard v != 0, v < Palette.voc.count else { continue }
+            let c = Palette.voc[v]
+            out.pixels[3 * i] = UInt8((Int(out.pixels[3 * i]) + Int(c.r)) / 2)
+            out.pixels[3 * i + 1] = UInt8((Int(out.pixels[3 * i + 1]) + Int(c.g)) / 2)
+            out.pixels[3 * i + 2] = UInt8((Int(out.pixels[3 * i + 2]) + Int(c.b)) / 2)
+        }
+        return out
+    }
+}

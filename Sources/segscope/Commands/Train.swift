@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `segscope train`: the training engine, headless. The same engine and messages the terminal
+/// front drives; progress goes to stderr (a bar on a terminal, plain lines otherwise) and, with
+/// `--events jsonl`, every event goes to stdout as a JSON line.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model headless (same engine as the terminal front).",
+        discussion: """
+            Settings come from --config (TOML; see a run's config.toml), then the flags below, then \
+            every --set key=value. Ctrl-C writes a checkpoint, flushes the logs and exits 130 \
+            (SIGTERM: 143); continue with --set resume=RUN/checkpoints/last.resume.safetensors.
+            """)
+
+    enum EventFormat: String, ExpressibleByArgument, CaseIterable { case none, jsonl }
+
+    @Option(help: "A TOML configuration file.") var config: String?
+    @Option(help: "Dataset directory (default: the demo set in the cache directory).") var data: String?
+    @Option(help: "Model: xunet, unet or fcn-resnet18.") var model: String?
+    @Option(help: "Images per iteration.") var batch: Int?
+    @Option(help: "Passes over the training split.") var epochs: Int?
+    @Option(help: "Iterations to train (instead of epochs).") var iterations: Int?
+    @Option(help: "Base learning rate.") var lr: Double?
+    @Option(help: "Random crop, HxW or N.") var crop: String?
+    @Option(help: "Threads (0: every core).") var threads: Int?
+    @Option(help: "Directory that holds run directories.") var runsDir: String?
+    @Option(name: .customLong("set"), help: "Any configuration key, as key=value (repeatable).")
+    var settings: [String] = []
+    @Option(help: "Print every engine event to stdout: none or jsonl.") var events: EventFormat = .none
+
+    func run() throws {
+        var configuration = TrainingConfig()
+        if let config {
+            do {
+                configuration = try TrainingConfig(contentsOf: URL(fileURLWithPath: config))
+            } catch {
+                throw ValidationError("\(config): \(error)")
+            }
+        }
+        var overrides: [(key: String, value: String)] = []
+        func add(_ key: String, _ value: CustomStringConvertible?) { if let value { overrides.append((key, "\(value)")) } }
+        add("data", data); add("model", model); add("batch", batch); add("epochs", epochs)
+        add("iterations", iterations); add("lr", lr); add("crop", crop); add("threads", threads)
+        add("runs_dir", runsDir)
+        if iterations != nil && epochs == nil { add("epochs", 0) }
+        for item in settings {
+            guard let eq = item.firstIndex(of: "=") else {
+                throw ValidationError("--set \(item): expected key=value, e.g. --set lr=0.01")
+            }
+            overrides.append((String(item[..<eq]), String(item[item.index(after: eq)...])))
+        }
+        do {
+            configuration = try configuration.applying(overrides: overrides)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            throw ValidationError(problems.map(\.description).joined(separator: "\n"))
+        }
+        let status = HeadlessRun(config: configuration, printEvents: events == .jsonl).run()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Runs one training run on the engine and reports its events until it finishes.
+final class HeadlessRun: @unchecked Sendable {
+    let config: TrainingConfig
+    let printEvents: Bool
+    let engine: TrainingEngine
+    let isTerminal = isatty(STDERR_FILENO) == 1
+    private var signalSources: [DispatchSourceSignal] = []
+    private var exitStatus: Int32 = 0
+    private var lastBarLength = 0
+
+    init(config: TrainingConfig, printEvents: Bool) {
+        self.config = config
+        self.printEvents = printEvents
+        engine = TrainingEngine { config, context in try ModelTrainingSession(config: config, context: context) }
+    }
+
+    /// SIGINT / SIGTERM: checkpoint, stop, and exit 130 / 143 once the engine has flushed.
+    private func installSignalHandlers() {
+        for (sig, status) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                exitStatus = status
+                eprint("\nsegscope: signal \(sig) — saving a checkpoint and stopping")
+                engine.send(.saveCheckpoint)
+                engine.send(.stop)
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    func run() -> Int32 {
+        installSignalHandlers()
+        engine.launch()
+        engine.send(.start(config))
+        var failed = false
+        loop: while true {
+            guard let event = engine.events.next(timeout: 1) else { continue }
+            if printEvents, let line = try? MessageCoding.jsonLine(event) {
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
+            switch event {
+            case .runStarted(let started):
+                eprint("run \(started.runDirectory): \(started.model.name), \(started.trainSamples) train / \(started.valSamples) val images, \(started.totalIterations) iterations")
+            case .step(let step):
+                progress(step)
+            case .evaluation(let report):
+                endBar()
+                let m = report.metrics
+                eprint(String(format: "eval @ iteration %d (epoch %d): mIoU %.4f  aAcc %.4f  mAcc %.4f  [pixels pooled over the %@ split]",
+                              report.iteration, report.epoch, m.mIoU, m.aAcc, m.mAcc, report.split))
+            case .checkpointSaved(let saved):
+                endBar()
+                eprint("checkpoint \(saved.kind)\(saved.isBest ? " (best)" : ""): \(saved.path)")
+            case .warning(let text):
+                endBar()
+                eprint("warning: \(text)")
+            case .failed(let failure):
+                endBar()
+                eprint("error: \(failure.message)")
+                failed = true
+            case .finished(let summary):
+                endBar()
+                let best = summary.bestMIoU.map { String(format: ", best val mIoU %.4f", $0) } ?? ""
+                eprint("finished (\(summary.reason.rawValue)) after \(summary.iterations) iterations\(best)")
+                break loop
+            case .state(let state):
+                if state == .idle && failed { break loop }
+            case .samplePrediction:
+                break
+            }
+        }
+        engine.send(.shutdown)
+        engine.join(timeout: 30)
+        if exitStatus != 0 { return exitStatus }
+        return failed ? 1 : 0
+    }
+
+    private func progress(_ step: StepReport) {
+        let eta = step.etaSeconds.map { formatDuration($0) } ?? "…"
+        let text = String(format: "epoch %d  it %d/%d  loss %.4f  acc %.3f  %.1f img/s  lr %.2e  ETA %@",
+                          step.epoch, step.iteration, step.totalIterations, step.loss, step.pixelAccuracy,
+                          step.imagesPerSecond, step.learningRate, eta)
+        if isTerminal {
+            let width = 24
+            let done = step.totalIterations > 0 ? min(width, width * step.iteration / step.totalIterations) : 0
+            let bar = "[" + String(repeating: "█", count: done) + String(repeating: "·", count: width - done) + "] "
+            let line = bar + text
+            FileHandle.standardError.write(Data(("\r" + line + String(repeating: " ", count: max(0, lastBarLength - line.count))).utf8))
+            lastBarLength = line.count
+        } else if step.iteration == 1 || step.iteration % 10 == 0 || step.iteration == step.totalIterations {
+            eprint(text)
+        }
+    }
+
+    private func endBar() {
+        if isTerminal && lastBarLength > 0 {
+            FileHandle.standardError.write(Data("\n".utf8))
+            lastBarLength = 0
+        }
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+}
+
+func eprint(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }

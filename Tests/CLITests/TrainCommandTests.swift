@@ -1,0 +1,108 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `segscope train | eval | predict` end to end on a tiny demo set (the real engine, model and
+/// loader; a few iterations of xunet on 64×64 crops).
+final class TrainCommandTests: XCTestCase {
+    private var work: URL!
+
+    override func setUpWithError() throws {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    private func makeDemo() throws -> URL {
+        let demo = work.appendingPathComponent("demo")
+        let result = try CLI.run(["data", "demo", "--out", demo.path, "--train", "8", "--val", "4"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return demo
+    }
+
+    private func train(_ demo: URL, extra: [String] = []) throws -> (CLI.Result, URL) {
+        let runs = work.appendingPathComponent("runs")
+        let result = try CLI.run([
+            "train", "--data", demo.path, "--model", "xunet", "--iterations", "6", "--batch", "2",
+            "--crop", "64", "--threads", "2", "--runs-dir", runs.path, "--set", "eval_interval=3",
+            "--set", "eval_mode=whole", "--events", "jsonl",
+        ] + extra)
+        let run = try XCTUnwrap(try FileManager.default.contentsOfDirectory(at: runs, includingPropertiesForKeys: nil).first,
+                                "no run directory in \(runs.path); stderr:\n\(result.stderr)")
+        return (result, run)
+    }
+
+    private func events(_ stdout: String) throws -> [[String: Any]] {
+        try stdout.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "not JSON: \($0)")
+        }
+    }
+
+    func testTrainWritesARunAndEvalReproducesItsFigures() throws {
+        let demo = try makeDemo()
+        let (result, run) = try train(demo)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let stream = try events(result.stdout)
+        let types = stream.compactMap { $0["type"] as? String }
+        XCTAssertEqual(types.first, "state")
+        XCTAssertTrue(types.contains("runStarted"), "\(types)")
+        XCTAssertEqual(types.filter { $0 == "evaluation" }.count, 2, "\(types)")
+        XCTAssertEqual(types.last(where: { $0 != "state" }), "finished", "\(types)")
+        for file in ["config.toml", "metrics.jsonl", "checkpoints/last.safetensors", "checkpoints/best.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent(file).path), "missing \(file)")
+        }
+        let tfevents = try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix("events.out.tfevents.") }
+        XCTAssertEqual(tfevents.count, 1)
+
+        // The best checkpoint's logged mIoU is what `eval` computes from it.
+        let saved = stream.filter { ($0["type"] as? String) == "checkpointSaved" && ($0["is_best"] as? Bool ?? $0["isBest"] as? Bool ?? false) }
+        let logged = try XCTUnwrap(saved.last?["mIoU"] as? Double ?? saved.last?["miou"] as? Double,
+                                   "no best checkpoint with mIoU in \(saved)")
+        let eval = try CLI.run(["eval", "--checkpoint", run.appendingPathComponent("checkpoints/best.safetensors").path,
+                                "--data", demo.path, "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let report = try XCTUnwrap(try events(eval.stdout).first)
+        let metrics = try XCTUnwrap(report["metrics"] as? [String: Any])
+        let mIoU = try XCTUnwrap(metrics["mIoU"] as? Double)
+        XCTAssertEqual(mIoU, logged, accuracy: 1e-9)
+    }
+
+    func testPredictWritesPalettedMasksOfTheInputSizes() throws {
+        let demo = try makeDemo()
+        let (result, run) = try train(demo, extra: ["--iterations", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let out = work.appendingPathComponent("pred")
+        let ids = ["2007_000032", "2007_000033", "2007_000039", "2007_000042"]
+        let images = ids.map { Fixtures.voc.appendingPathComponent("JPEGImages/\($0).jpg").path }
+        let predict = try CLI.run(["predict", "--checkpoint", run.appendingPathComponent("checkpoints/last.safetensors").path,
+                                   "--out", out.path] + images)
+        XCTAssertEqual(predict.status, 0, predict.stderr)
+        let sizes = ["2007_000032": (500, 281), "2007_000033": (500, 366), "2007_000039": (500, 375), "2007_000042": (500, 335)]
+        for id in ids {
+            let data = try Data(contentsOf: out.appendingPathComponent("\(id).png"))
+            // IHDR: width and height (big-endian) at bytes 16–23, colour type at byte 25 (3 = paletted).
+            let bytes = [UInt8](data)
+            let width = Int(bytes[16]) << 24 | Int(bytes[17]) << 16 | Int(bytes[18]) << 8 | Int(bytes[19])
+            let height = Int(bytes[20]) << 24 | Int(bytes[21]) << 16 | Int(bytes[22]) << 8 | Int(bytes[23])
+            XCTAssertEqual(width, sizes[id]!.0, id)
+            XCTAssertEqual(height, sizes[id]!.1, id)
+            XCTAssertEqual(bytes[25], 3, "\(id).png is not paletted")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("\(id)_overlay.png").path))
+            XCTAssertTrue(predict.stdout.contains(id), predict.stdout)
+        }
+    }
+
+    func testBadConfigValueNamesTheKeyAndAllowedValues() throws {
+        let result = try CLI.run(["train", "--data", work.path, "--set", "optimizer=lion"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("optimizer"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("adam"), result.stderr)
+    }
+
+    func testMissingCheckpointIsAClearError() throws {
+        let result = try CLI.run(["eval", "--checkpoint", work.appendingPathComponent("nope.safetensors").path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("nope.safetensors"), result.stderr)
+    }
+}
