@@ -11,7 +11,7 @@ demo: build
 ## The whole test suite (release mode: numeric tests are 10-50x slower in debug).
 test: deps
 	$(SWIFT) build -c release
-	$(SWIFT) test -c release -Xswiftc -enable-testing
+	$(SWIFT) test --manifest-cache none -c release -Xswiftc -enable-testing
 
 deps:
 	@scripts/install-deps.sh
