@@ -24,22 +24,19 @@ public enum App {
         }
         // The help overlay takes keys first: any key closes it (q still quits).
         if state.showHelp, case .key(let key) = msg {
-            if key == .char("q") || key == .ctrl("c") {
-                state.quit = true
-                return [.quit]
-            }
+            if key == .char("q") || key == .ctrl("c") { return requestQuit(&state) }
             state.showHelp = false
             return []
         }
         if state.isTooSmall, case .key(let key) = msg {
-            if key == .char("q") || key == .ctrl("c") || key == .escape {
-                state.quit = true
-                return [.quit]
-            }
+            if key == .char("q") || key == .ctrl("c") || key == .escape { return requestQuit(&state) }
             return []
         }
+        if case .cockpit(let event) = msg { return cockpitEvent(event, &state) }
         switch state.screen {
         case .browser: return updateBrowser(&state, msg)
+        case .cockpit, .compare: return updateTraining(&state, msg)
+        case .launcher: return updateLauncher(&state, msg)
         }
     }
 
@@ -53,9 +50,12 @@ public enum App {
         var graphics: [GraphicPlacement]
         switch state.screen {
         case .browser: graphics = drawBrowser(&grid, state)
+        case .cockpit: graphics = drawCockpit(&grid, state)
+        case .compare: graphics = drawCompare(&grid, state)
+        case .launcher: graphics = drawLauncher(&grid, state)
         }
         if state.showHelp {
-            grid.helpOverlay(title: "Keys — \(screenTitle(state))", entries: browserKeys.helpEntries(state),
+            grid.helpOverlay(title: "Keys — \(screenTitle(state))", entries: helpEntries(state),
                              notes: ["Mouse: click a sample to select it; the wheel scrolls.",
                                      "Any key closes this help."], styles: styles)
             graphics = []  // the overlay covers the previews
@@ -66,6 +66,9 @@ public enum App {
     static func screenTitle(_ state: AppState) -> String {
         switch state.screen {
         case .browser: return "dataset browser"
+        case .cockpit: return "training"
+        case .compare: return "compare predictions"
+        case .launcher: return "new training run"
         }
     }
 

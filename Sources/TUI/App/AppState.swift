@@ -4,6 +4,8 @@ import Datasets
 /// compare) are added as cases with their own state, update and view.
 public enum Screen: Sendable, Equatable {
     case browser
+    /// Training dashboard, prediction compare (Cockpit/, Compare/).
+    case cockpit, compare, launcher
 }
 
 /// The whole interface state. `App.update` is the only thing that changes it.
@@ -16,6 +18,8 @@ public struct AppState: Sendable {
     public var graphics: Bool
     public var screen: Screen = .browser
     public var browser: BrowserState
+    /// The training screens' state (Cockpit/).
+    public var cockpit = CockpitState()
     public var showHelp = false
     public var quit = false
     /// Smallest usable terminal.

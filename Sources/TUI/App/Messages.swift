@@ -8,6 +8,8 @@ public enum Msg: Sendable {
     case resize(columns: Int, rows: Int)
     case tick
     case dataset(DatasetEvent)
+    /// Engine events and results of the training screens' commands (Cockpit/).
+    case cockpit(CockpitEvent)
 }
 
 /// Results of dataset commands.
@@ -38,6 +40,8 @@ public enum Command: Sendable, Equatable {
     /// Decode every listed sample once to learn its size and classes (for the list and the
     /// class-frequency pane). Ids already scanned are skipped by the performer.
     case scan(split: Split, ids: [String])
+    /// Commands of the training screens (engine commands, compare samples): `CockpitPerformer`.
+    case cockpit(CockpitCommand)
 }
 
 /// What the scan learns about one sample.

@@ -91,6 +91,12 @@ public final class AppRuntime {
 
     public var isIdle: Bool { inbox.isIdle }
 
+    /// Queues messages from other threads (engine events); each is handled by the next `step`.
+    public var poster: @Sendable (Msg) -> Void {
+        let inbox = self.inbox
+        return { inbox.post($0) }
+    }
+
     /// Issues the start-up commands and draws the first frame.
     public func start() {
         let (s, commands) = App.start(state)
@@ -202,7 +208,7 @@ public final class DatasetPerformer: CommandPerformer, @unchecked Sendable {
     public func perform(_ command: Command, post: @escaping @Sendable (Msg) -> Void, done: @escaping @Sendable () -> Void) {
         let dataset = self.dataset
         switch command {
-        case .quit:
+        case .quit, .cockpit:
             done()
         case .loadIDs(let split):
             listQueue.async {

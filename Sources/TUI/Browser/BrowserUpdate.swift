@@ -4,6 +4,8 @@ import Datasets
 public enum BrowserAction: Sendable, Equatable {
     case up, down, pageUp, pageDown, first, last
     case zoom, nextSplit, opacity, mode, filter, clearFilter, help, quit
+    /// Open the training screens (Cockpit/).
+    case training
 }
 
 extension App {
@@ -23,6 +25,7 @@ extension App {
                    disabledReason: { $0.browser.mode == .overlay ? nil : "only in overlay mode (m)" }),
         KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name (Enter keeps, Esc clears)", action: .filter),
         KeyBinding([.escape], footer: nil, help: "Clear the filter / close this help", action: .clearFilter),
+        KeyBinding([.char("t")], footer: "train", help: "Training: launch a run, or watch the one in progress", action: .training),
         KeyBinding([.char("?")], footer: "help", help: "Show / hide this help", action: .help),
         KeyBinding([.char("q"), .ctrl("c")], label: "q", footer: "quit", help: "Quit", action: .quit),
     ])
@@ -39,6 +42,8 @@ extension App {
             return mouse(event, &state)
         case .dataset(let event):
             return datasetEvent(event, &state)
+        case .cockpit:
+            return []
         case .resize, .tick:
             clampScroll(&state)
             return []
@@ -85,9 +90,10 @@ extension App {
         case .help:
             state.showHelp = true
             return []
+        case .training:
+            return openTraining(&state)
         case .quit:
-            state.quit = true
-            return [.quit]
+            return requestQuit(&state)
         }
     }
 
@@ -104,8 +110,7 @@ extension App {
         case .char(let c):
             state.browser.filter.unicodeScalars.append(c)
         case .ctrl("c"):
-            state.quit = true
-            return [.quit]
+            return requestQuit(&state)
         case .up, .down:
             return move(by: key == .up ? -1 : 1, &state)
         default:

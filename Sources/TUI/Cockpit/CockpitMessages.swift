@@ -1,0 +1,115 @@
+import Datasets
+import Foundation
+import Training
+
+/// Messages for the training screens: engine events and results of cockpit commands.
+public enum CockpitEvent: Sendable {
+    case engine(EngineEvent)
+    /// A validation sample (image and truth) for the compare view.
+    case sample(id: String, Result<Sample, MessageError>)
+}
+
+/// Side effects of the training screens.
+public enum CockpitCommand: Sendable, Equatable {
+    /// Send a command to the engine's queue.
+    case engine(EngineCommand)
+    /// Read a sample of the run's dataset (`data` / `format` of its configuration).
+    case loadSample(id: String, data: String, format: DatasetFormat)
+}
+
+/// The front's end of an engine: its two queues, and a thread that forwards events to the
+/// interface. The engine itself may live in this process or elsewhere; only messages cross.
+public final class EngineLink: @unchecked Sendable {
+    public let commands: CommandQueue
+    public let events: EventQueue
+    private let lock = NSLock()
+    private var pumping = false
+
+    public init(commands: CommandQueue, events: EventQueue) {
+        self.commands = commands
+        self.events = events
+    }
+
+    /// Starts forwarding every event to `post` (once); ends when the event queue closes.
+    public func pump(_ post: @escaping @Sendable (EngineEvent) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !pumping else { return }
+        pumping = true
+        let events = self.events
+        let thread = Thread {
+            while let event = events.next() { post(event) }
+        }
+        thread.name = "segscope.tui.events"
+        thread.start()
+    }
+}
+
+/// Performs cockpit commands and hands every other command to `inner` (the browser's dataset
+/// performer). Engine commands go on the queue at once; a full queue is reported as a warning.
+public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
+    let inner: CommandPerformer?
+    let link: EngineLink?
+    private let loadQueue = DispatchQueue(label: "segscope.tui.compare")
+    private let lock = NSLock()
+    private var datasets: [String: any SegmentationDataset] = [:]
+    /// Opens a dataset for a run's `data` / `format` (tests substitute in-memory sets).
+    let open: @Sendable (String, DatasetFormat) throws -> any SegmentationDataset
+
+    public init(inner: CommandPerformer?, link: EngineLink?,
+                open: @escaping @Sendable (String, DatasetFormat) throws -> any SegmentationDataset = CockpitPerformer.openDataset) {
+        self.inner = inner
+        self.link = link
+        self.open = open
+    }
+
+    /// The run's dataset: `data` empty means the demo set in the user's cache.
+    public static func openDataset(_ data: String, _ format: DatasetFormat) throws -> any SegmentationDataset {
+        if data.isEmpty { return try DatasetLoader.open(try DemoDataset.ensureDefault(), format: .demo) }
+        return try DatasetLoader.open(URL(fileURLWithPath: (data as NSString).expandingTildeInPath), format: format)
+    }
+
+    public func perform(_ command: Command, post: @escaping @Sendable (Msg) -> Void, done: @escaping @Sendable () -> Void) {
+        guard case .cockpit(let c) = command else {
+            if let inner { inner.perform(command, post: post, done: done) } else { done() }
+            return
+        }
+        switch c {
+        case .engine(let engineCommand):
+            if let link {
+                if !link.commands.send(engineCommand) {
+                    post(.cockpit(.engine(.warning("the engine is not taking commands (queue full or closed): \(engineCommand.name) not sent"))))
+                }
+            } else {
+                post(.cockpit(.engine(.warning("no training engine is attached: \(engineCommand.name) not sent"))))
+            }
+            done()
+        case .loadSample(let id, let data, let format):
+            loadQueue.async { [self] in
+                let result: Result<Sample, MessageError>
+                do {
+                    result = .success(try dataset(data, format).sample(id: id))
+                } catch {
+                    result = .failure(MessageError(error))
+                }
+                post(.cockpit(.sample(id: id, result)))
+                done()
+            }
+        }
+    }
+
+    private func dataset(_ data: String, _ format: DatasetFormat) throws -> any SegmentationDataset {
+        let key = "\(format.rawValue):\(data)"
+        lock.lock()
+        if let d = datasets[key] {
+            lock.unlock()
+            return d
+        }
+        lock.unlock()
+        let d = try open(data, format)
+        lock.lock()
+        datasets[key] = d
+        lock.unlock()
+        return d
+    }
+}

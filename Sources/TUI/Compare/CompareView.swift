@@ -1,0 +1,356 @@
+import Datasets
+import Foundation
+import Training
+
+/// What compare keys do.
+public enum CompareAction: Sendable, Equatable {
+    case up, down, pageUp, pageDown, classLeft, classRight, toggleClass, showAll, opacity, repredict, back, help, quit
+}
+
+/// Where the compare view's panes go.
+public struct CompareLayout: Equatable, Sendable {
+    public var header: Rect
+    public var gallery: Rect
+    public var panes: Rect
+    public var classes: Rect
+    public var footer: Rect
+
+    public init(columns: Int, rows: Int) {
+        header = Rect(x: 0, y: 0, width: columns, height: 1)
+        footer = Rect(x: 0, y: rows - 1, width: columns, height: 1)
+        let body = Rect(x: 0, y: 1, width: columns, height: rows - 2)
+        let (left, right) = body.splitLeft(min(40, max(30, columns / 4)))
+        gallery = left
+        let classHeight = rows >= 40 ? 8 : 6
+        (panes, classes) = right.splitTop(right.height - classHeight)
+    }
+
+    public var galleryRows: Int { max(0, gallery.height - 3) }
+}
+
+extension App {
+    public static let compareKeys = KeyTable<CompareAction>([
+        KeyBinding([(.up, .up), (.down, .down), (.char("k"), .up), (.char("j"), .down)], label: "↑↓ j k",
+                   footer: "image", help: "Previous / next image of the gallery (worst mIoU first)"),
+        KeyBinding([(.pageUp, .pageUp), (.pageDown, .pageDown)], label: "PgUp PgDn", footer: nil, help: "A page up / down"),
+        KeyBinding([(.left, .classLeft), (.right, .classRight)], label: "← →", footer: "class", help: "Move the class cursor"),
+        KeyBinding([.char(" ")], footer: "toggle", help: "Show / hide the class under the cursor in the truth and prediction panes",
+                   action: .toggleClass),
+        KeyBinding([.char("a")], footer: "all", help: "Show every class again", action: .showAll),
+        KeyBinding([.char("o")], footer: "opacity", help: "Mask opacity over the image: 100% → 25% → 50% → 75%", action: .opacity),
+        KeyBinding([.char("r")], footer: "re-predict", help: "Predict the image again with the current weights", action: .repredict,
+                   disabledReason: { noRun($0) }),
+        KeyBinding([.tab, .escape], label: "Tab", footer: "dashboard", help: "Back to the dashboard", action: .back),
+        KeyBinding([.char("?")], footer: "help", help: "Show / hide this help", action: .help),
+        KeyBinding([.char("q"), .ctrl("c")], label: "q", footer: "quit", help: "Quit (asks first while a run is in progress)",
+                   action: .quit),
+    ])
+
+    /// The gallery: the latest evaluation's images, worst per-image mIoU first.
+    static func gallery(_ state: AppState) -> [ImageScore] {
+        ImageScore.rankedWorstFirst(state.cockpit.history.latestEvaluation?.imageScores ?? [])
+    }
+
+    static func compareSelectedID(_ state: AppState) -> String? {
+        let g = gallery(state)
+        return g.indices.contains(state.cockpit.compare.selection) ? g[state.cockpit.compare.selection].id : nil
+    }
+
+    static func updateCompare(_ state: inout AppState, _ key: Key) -> [Command] {
+        guard let binding = compareKeys.binding(for: key), let action = binding.action(for: key) else { return [] }
+        if let reason = binding.disabledReason(state) {
+            state.cockpit.notice = "\(binding.label): \(reason)"
+            return []
+        }
+        state.cockpit.notice = nil
+        let page = max(1, CompareLayout(columns: state.columns, rows: state.rows).galleryRows - 1)
+        let classCount = state.cockpit.history.classNames.count
+        switch action {
+        case .up: return moveCompare(by: -1, &state)
+        case .down: return moveCompare(by: 1, &state)
+        case .pageUp: return moveCompare(by: -page, &state)
+        case .pageDown: return moveCompare(by: page, &state)
+        case .classLeft, .classRight:
+            let list = compareClassList(state)
+            guard !list.isEmpty else { break }
+            let i = list.firstIndex(of: state.cockpit.compare.classCursor) ?? 0
+            let next = action == .classLeft ? max(0, i - 1) : min(list.count - 1, i + 1)
+            state.cockpit.compare.classCursor = list[min(next, classCount - 1)]
+        case .toggleClass:
+            let c = state.cockpit.compare.classCursor
+            if state.cockpit.compare.hidden.contains(c) {
+                state.cockpit.compare.hidden.remove(c)
+            } else {
+                state.cockpit.compare.hidden.insert(c)
+            }
+        case .showAll:
+            state.cockpit.compare.hidden = []
+        case .opacity:
+            let levels = [0.25, 0.5, 0.75, 1.0]
+            let i = levels.firstIndex { $0 > state.cockpit.compare.opacity + 1e-9 } ?? 0
+            state.cockpit.compare.opacity = levels[i]
+        case .repredict:
+            guard let id = compareSelectedID(state) else { return [] }
+            state.cockpit.compare.requested[id] = state.cockpit.history.evaluationCount
+            return [.cockpit(.engine(.predict(sampleID: id)))]
+        case .back:
+            state.screen = .cockpit
+        case .help:
+            state.showHelp = true
+        case .quit:
+            return requestQuit(&state)
+        }
+        return []
+    }
+
+    static func moveCompare(by delta: Int, _ state: inout AppState) -> [Command] {
+        let count = gallery(state).count
+        guard count > 0 else { return [] }
+        let old = state.cockpit.compare.selection
+        state.cockpit.compare.selection = max(0, min(count - 1, old &+ delta))
+        clampCompareScroll(&state)
+        return state.cockpit.compare.selection == old ? [] : compareSelectionChanged(&state)
+    }
+
+    static func clampCompareScroll(_ state: inout AppState) {
+        let rows = max(1, CompareLayout(columns: state.columns, rows: state.rows).galleryRows)
+        var c = state.cockpit.compare
+        let count = gallery(state).count
+        c.selection = max(0, min(c.selection, max(0, count - 1)))
+        if c.selection < c.scroll { c.scroll = c.selection }
+        if c.selection >= c.scroll + rows { c.scroll = c.selection - rows + 1 }
+        c.scroll = max(0, min(c.scroll, max(0, count - rows)))
+        state.cockpit.compare = c
+    }
+
+    /// Asks for what the selected image needs: its picture and truth, and a prediction made
+    /// after the latest evaluation.
+    static func compareSelectionChanged(_ state: inout AppState) -> [Command] {
+        guard let id = compareSelectedID(state) else { return [] }
+        var commands: [Command] = []
+        let h = state.cockpit.history
+        if state.cockpit.compare.slot(for: id) == nil, let config = h.started?.config {
+            state.cockpit.compare.store(id, .loading)
+            commands.append(.cockpit(.loadSample(id: id, data: config.data, format: config.format)))
+        }
+        let evaluated = h.latestEvaluation?.iteration ?? 0
+        let fresh = (h.predictions[id]?.iteration ?? -1) >= evaluated
+        if !fresh, !state.cockpit.isReadOnly, state.cockpit.compare.requested[id] != h.evaluationCount,
+           h.engineState == .running || h.engineState == .paused {
+            state.cockpit.compare.requested[id] = h.evaluationCount
+            commands.append(.cockpit(.engine(.predict(sampleID: id))))
+        }
+        return commands
+    }
+
+    /// A new evaluation: the gallery is re-ranked; the shown image keeps its place when it is
+    /// still in the gallery and is predicted again.
+    static func compareEvaluationArrived(_ state: inout AppState) -> [Command] {
+        clampCompareScroll(&state)
+        return state.screen == .compare ? compareSelectionChanged(&state) : []
+    }
+
+    // MARK: - View
+
+    static func drawCompare(_ grid: inout CellGrid, _ state: AppState) -> [GraphicPlacement] {
+        let layout = CompareLayout(columns: state.columns, rows: state.rows)
+        let s = state.styles
+        let h = state.cockpit.history
+        grid.fill(layout.header, with: Cell(" ", s.header))
+        var x = grid.put(" Segscope ", x: 0, y: 0, style: s.header)
+        x = grid.put("│ ", x: x, y: 0, style: s.header.with(fg: s.dim.fg))
+        var title = "compare predictions"
+        if let e = h.latestEvaluation { title += String(format: " · eval at it %d · mIoU %.3f · aAcc %.3f", e.iteration, e.metrics.mIoU, e.metrics.aAcc) }
+        grid.put(title, x: x, y: 0, style: s.header, maxWidth: layout.header.width - x - 1)
+        let right = "mask opacity \(Int(state.cockpit.compare.opacity * 100))%"
+        grid.put(right, x: layout.header.maxX - TextWidth.width(right) - 1, y: 0, style: s.header)
+        drawGallery(&grid, state, layout.gallery)
+        let graphics = drawComparePanes(&grid, state, layout.panes)
+        drawCompareClasses(&grid, state, layout.classes)
+        drawCockpitFooter(&grid, state, layout.footer, keys: compareKeys.footerEntries(state))
+        return graphics
+    }
+
+    static func drawGallery(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
+        let s = state.styles
+        let g = gallery(state)
+        let c = state.cockpit.compare
+        let inner = grid.box(rect, title: "Worst first (\(g.count))", border: s.focus, titleStyle: s.title)
+        guard inner.width > 8, inner.height > 1 else { return }
+        guard !g.isEmpty else {
+            grid.wrapped("no evaluation yet: press e on the dashboard to evaluate now", in: inner, style: s.dim)
+            return
+        }
+        let idWidth = max(6, inner.width - 14)
+        grid.put(TextWidth.pad(" image", to: idWidth + 1) + " mIoU   acc", x: inner.x, y: inner.y, style: s.dim, maxWidth: inner.width)
+        for row in 0..<(inner.height - 1) {
+            let index = c.scroll + row
+            guard index < g.count else { break }
+            let score = g[index]
+            let y = inner.y + 1 + row
+            let selected = index == c.selection
+            let base = selected ? s.selected : s.main
+            if selected { grid.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), with: Cell(" ", s.selected)) }
+            var x = grid.put(selected ? "▸" : " ", x: inner.x, y: y, style: base)
+            x = grid.put(TextWidth.pad(score.id, to: idWidth), x: x, y: y, style: base) + 1
+            let miou = score.mIoU.isNaN ? "  —  " : String(format: "%.3f", score.mIoU)
+            let acc = score.pixelAccuracy.isNaN ? "  —  " : String(format: "%.3f", score.pixelAccuracy)
+            let scoreStyle = selected ? base : (score.mIoU < 0.5 ? s.error.with(bg: s.main.bg) : s.main)
+            x = grid.put(miou, x: x, y: y, style: scoreStyle) + 1
+            grid.put(acc, x: x, y: y, style: selected ? base : s.dim, maxWidth: inner.maxX - x)
+        }
+    }
+
+    /// The three colours of the error map, from the theme: correct in the key colour (green),
+    /// wrong in the error colour (red), ignored in the dim colour.
+    static func errorPalette(_ styles: Styles) -> [RGB] {
+        func rgb(_ c: TermColor, _ fallback: RGB) -> RGB {
+            switch c {
+            case .rgb(let r, let g, let b): return RGB(r, g, b)
+            case .ansi(let i):
+                let c = ColorMapping.ansi16[Int(i) % 16]
+                return RGB(c.0, c.1, c.2)
+            case .default: return fallback
+            }
+        }
+        return [rgb(styles.key.fg, RGB(80, 200, 80)), rgb(styles.error.fg, RGB(230, 60, 60)), rgb(styles.dim.fg, RGB(110, 110, 110))]
+    }
+
+    static func drawComparePanes(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) -> [GraphicPlacement] {
+        let s = state.styles
+        let h = state.cockpit.history
+        let c = state.cockpit.compare
+        guard let id = compareSelectedID(state) else {
+            let inner = grid.box(rect, title: "Image | truth | prediction | errors", border: s.border, titleStyle: s.title)
+            if inner.height > 0 { grid.centered("nothing to compare yet", in: inner, y: inner.y + inner.height / 2, style: s.dim) }
+            return []
+        }
+        let prediction = h.predictions[id]
+        var title = id
+        if let p = prediction {
+            title += String(format: " · mIoU %.3f · acc %.3f · predicted at it %d", p.score.mIoU, p.score.pixelAccuracy, p.iteration)
+            if let e = h.latestEvaluation, p.iteration < e.iteration { title += " (before the latest evaluation)" }
+        }
+        let inner = grid.box(rect, title: title, border: s.border, titleStyle: s.title)
+        guard inner.width > 8, inner.height > 3 else { return [] }
+        let sample: Sample
+        switch c.slot(for: id) {
+        case .loaded(let loaded)?:
+            sample = loaded
+        case .failed(let message)?:
+            grid.put("cannot read this sample", x: inner.x + 1, y: inner.y, style: s.error, maxWidth: inner.width - 1)
+            grid.wrapped(message, in: Rect(x: inner.x + 1, y: inner.y + 2, width: inner.width - 2, height: inner.height - 2), style: s.main)
+            return []
+        case nil, .loading?:
+            grid.centered("loading \(id)…", in: inner, y: inner.y + inner.height / 2, style: s.dim)
+            return []
+        }
+        let palette = state.browser.palette
+        let hidden = Set(c.hidden.compactMap { $0 < 255 ? UInt8($0) : nil })
+        func masked(_ label: LabelMap) -> PreviewContent {
+            guard label.width == sample.image.width, label.height == sample.image.height else { return .mask(label, palette: palette) }
+            if c.opacity >= 1 && hidden.isEmpty { return .mask(label, palette: palette) }
+            return .overlay(sample.image, label, palette: palette, opacity: c.opacity, transparent: hidden)
+        }
+        var panes: [(caption: String, content: PreviewContent?, key: String, note: String)] = [
+            ("image \(sample.image.width)×\(sample.image.height)", .photo(sample.image), "\(id)/image", ""),
+            ("truth", masked(sample.label), "\(id)/truth", ""),
+        ]
+        if let p = prediction {
+            panes.append(("prediction", masked(p.prediction), "\(id)/prediction/\(p.iteration)", ""))
+            if let errors = CompareMath.errorMap(truth: sample.label, prediction: p.prediction) {
+                panes.append(("errors", .mask(errors, palette: errorPalette(s)), "\(id)/errors/\(p.iteration)", ""))
+            } else {
+                panes.append(("errors", nil, "", "prediction \(p.prediction.width)×\(p.prediction.height) ≠ truth \(sample.label.width)×\(sample.label.height)"))
+            }
+        } else {
+            let note = state.cockpit.isReadOnly ? "no saved prediction" : (h.isActive ? "predicting…" : "no prediction (the run is not active)")
+            panes.append(("prediction", nil, "", note))
+            panes.append(("errors", nil, "", ""))
+        }
+        let gap = 1
+        let paneWidth = (inner.width - gap * (panes.count - 1)) / panes.count
+        var graphics: [GraphicPlacement] = []
+        for (i, pane) in panes.enumerated() {
+            let area = Rect(x: inner.x + i * (paneWidth + gap), y: inner.y, width: paneWidth, height: inner.height)
+            grid.centered(pane.caption, in: area, y: area.y, style: s.dim)
+            let pictureArea = Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 2)
+            guard let content = pane.content else {
+                grid.centered(pane.note, in: area, y: area.y + area.height / 2, style: s.dim)
+                continue
+            }
+            let cells: Rect
+            if case .mask(let errors, let colors) = content, pane.caption == "errors" {
+                let place = HalfBlocks.layout(width: errors.width, height: errors.height, in: pictureArea)
+                cells = place.cells
+                if place.pixelWidth > 0 {
+                    let pooled = CompareMath.poolErrors(errors, width: place.pixelWidth, height: place.pixelHeight)
+                    HalfBlocks.draw(pixels: MaskPainter.colorize(pooled, palette: colors), at: cells, grid: &grid, depth: state.depth,
+                                    background: s.background)
+                }
+            } else {
+                cells = HalfBlocks.draw(content, in: pictureArea, grid: &grid, depth: state.depth, background: s.background)
+            }
+            if state.graphics, !cells.isEmpty {
+                graphics.append(GraphicPlacement(key: pane.key, rect: cells, image: content.fullResolution, isMask: content.isMask))
+            }
+        }
+        // The error map's legend under its pane.
+        if prediction != nil, panes.count == 4 {
+            let area = Rect(x: inner.x + 3 * (paneWidth + gap), y: inner.maxY - 1, width: paneWidth, height: 1)
+            let colors = errorPalette(s)
+            var x = area.x
+            for (name, color) in zip(["ok", "wrong", "void"], colors) {
+                let swatch = state.depth == .mono ? Style(attributes: .reverse) : Style(fg: TermColor(color), bg: s.background)
+                x = grid.put("█", x: x, y: area.y, style: swatch)
+                x = grid.put(name + " ", x: x, y: area.y, style: s.dim, maxWidth: area.maxX - x)
+            }
+        }
+        return graphics
+    }
+
+    /// The classes the toggle list shows: those in the shown image's truth or prediction first,
+    /// then the others.
+    static func compareClassList(_ state: AppState) -> [Int] {
+        let n = state.cockpit.history.classNames.count
+        var present = Set<Int>()
+        if let id = compareSelectedID(state) {
+            if case .loaded(let sample)? = state.cockpit.compare.slot(for: id) {
+                for v in sample.label.values where Int(v) < n { present.insert(Int(v)) }
+            }
+            if let p = state.cockpit.history.predictions[id] {
+                for v in p.prediction.values where Int(v) < n { present.insert(Int(v)) }
+            }
+        }
+        return (0..<n).filter { present.contains($0) } + (0..<n).filter { !present.contains($0) }
+    }
+
+    /// Classes with their toggle, this image's IoU per class when predicted.
+    static func drawCompareClasses(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
+        let s = state.styles
+        let c = state.cockpit.compare
+        let names = state.cockpit.history.classNames
+        let inner = grid.box(rect, title: "Classes · Space toggles · IoU on this image", border: s.border, titleStyle: s.title)
+        guard inner.width > 10, inner.height > 0, !names.isEmpty else { return }
+        var ious: [Int: Double] = [:]
+        if let id = compareSelectedID(state), let p = state.cockpit.history.predictions[id], case .loaded(let sample)? = c.slot(for: id) {
+            for (k, v) in CompareMath.classIoU(truth: sample.label, prediction: p.prediction, classCount: names.count) { ious[k] = v }
+        }
+        let columnWidth = 24
+        let columns = max(1, inner.width / columnWidth)
+        for (position, i) in compareClassList(state).enumerated() {
+            let name = names[i]
+            let column = position / inner.height, row = position % inner.height
+            guard column < columns else { break }
+            let x = inner.x + column * columnWidth, y = inner.y + row
+            let onCursor = i == c.classCursor
+            let shown = !c.hidden.contains(i)
+            let base = onCursor ? s.selected : s.main
+            var cx = grid.put(shown ? "[x]" : "[ ]", x: x, y: y, style: base)
+            let color = classColor(state, i)
+            cx = grid.put(" █", x: cx, y: y, style: state.depth == .mono ? base : Style(fg: color, bg: base.bg))
+            cx = grid.put(" " + TextWidth.pad(name, to: 11), x: cx, y: y, style: shown ? base : s.dim)
+            if let v = ious[i] { grid.put(String(format: " %.2f", v), x: cx, y: y, style: onCursor ? base : s.dim) }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Datasets
+import Foundation
+import TestSupport
+import Training
+@testable import TUI
+import XCTest
+
+final class CockpitLauncherTests: XCTestCase {
+    func type(_ text: String) -> [InputEvent] { text.unicodeScalars.map { .key(.char($0)) } }
+
+    func testTOpensTheLauncherWithTheDefaultsWhenNoRunStarted() throws {
+        let (runtime, driver, _) = try CockpitHarness.make(events: [.state(.idle)])
+        XCTAssertEqual(runtime.state.screen, .launcher)
+        let form = try XCTUnwrap(runtime.state.cockpit.launcher)
+        XCTAssertEqual(form.parsed.config, TrainingConfig(), "the form starts from TrainingConfig's defaults")
+        XCTAssertEqual(form.parsed.errors, [:])
+        XCTAssertTrue(driver.screen.text.contains("ready: xunet on the demo set"), driver.screen.text)
+        assertGolden(driver.screen.text, named: "cockpit-launcher-100x30")
+    }
+
+    func testEditsAreValidatedAsYouTypeAndEnterStarts() throws {
+        let (runtime, driver, link) = try CockpitHarness.make(events: [.state(.idle)])
+        // To "batch" (field 6), clear it, type 0: invalid at once.
+        runtime.send(Array(repeating: InputEvent.key(.down), count: 6) + [.key(.ctrl("u"))] + type("0"))
+        XCTAssertEqual(runtime.state.cockpit.launcher?.focusedKey, "batch")
+        XCTAssertNotNil(runtime.state.cockpit.launcher?.parsed.errors["batch"])
+        XCTAssertTrue(driver.screen.text.contains("✗ 0 is out of range"), driver.screen.text)
+        runtime.send([.key(.enter)])
+        XCTAssertEqual(CockpitHarness.sent(link), [], "an invalid form does not start")
+        XCTAssertEqual(runtime.state.screen, .launcher)
+        runtime.send([.key(.backspace)] + type("4"))
+        XCTAssertNil(runtime.state.cockpit.launcher?.parsed.errors["batch"])
+        // The optimizer cycles through its choices.
+        runtime.send([.key(.down), .key(.down), .key(.right)])
+        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["optimizer"], "adamw")
+        // lr: text that is not a number.
+        runtime.send([.key(.down), .key(.ctrl("u"))] + type("fast"))
+        XCTAssertTrue(driver.screen.text.contains("'fast' is not a number"), driver.screen.text)
+        runtime.send([.key(.ctrl("u"))] + type("0.01") + [.key(.enter)])
+        var want = TrainingConfig()
+        want.batch = 4
+        want.optimizer = .adamw
+        want.lr = 0.01
+        XCTAssertEqual(CockpitHarness.sent(link), [.start(want)])
+        XCTAssertEqual(runtime.state.screen, .cockpit)
+    }
+
+    func testNewRunFromAFinishedRunStartsFromItsConfiguration() throws {
+        let (runtime, _, _) = try CockpitHarness.make(events: CockpitTests.finishedRun)
+        runtime.send([.key(.char("n"))])
+        XCTAssertEqual(runtime.state.screen, .launcher)
+        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["data"], Fixtures.voc.path)
+        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["epochs"], "4")
+        runtime.send([.key(.escape)])
+        XCTAssertEqual(runtime.state.screen, .browser)
+    }
+}
