@@ -37,6 +37,12 @@ struct Tui: ParsableCommand {
     @Option(help: "Seconds to wait for the terminal's answer to its capability queries.")
     var probeTimeout = 0.3
 
+    @Option(help: "Open a past run directory (runs/<time>-<model>) read-only on the training dashboard.")
+    var run: String?
+
+    @Option(help: "With --run: a second run directory whose curves are drawn under the first one's.")
+    var overlay: String?
+
     func run() throws {
         // Everything that can fail with a message happens before curses owns the screen.
         let depthOption: ColorDepth?
@@ -53,6 +59,8 @@ struct Tui: ParsableCommand {
             }
             browser.splitIndex = index
         }
+        if overlay != nil && run == nil { throw ValidationError("--overlay needs --run (the run drawn on top)") }
+        let pastRun = try readPastRuns()
         let depth = ColorDepth.resolve(option: depthOption)
         let chosenTheme: Theme
         do { chosenTheme = try Theme.load(theme, depth: depth) } catch { throw ValidationError("\(error)") }
@@ -68,9 +76,13 @@ struct Tui: ParsableCommand {
             throw ValidationError("\(error)")
         }
         defer { driver.shutdown() }
-        let state = AppState(columns: driver.columns, rows: driver.rows, depth: driver.colorDepth, theme: chosenTheme,
+        var state = AppState(columns: driver.columns, rows: driver.rows, depth: driver.colorDepth, theme: chosenTheme,
                              graphics: driver.showsGraphics, browser: browser)
-        let runtime = AppRuntime(state: state, driver: driver, performer: DatasetPerformer(dataset: dataset))
+        state.cockpit.glyphs = ChartGlyphs.detect()
+        if let past = pastRun { App.openPastRun(&state, name: past.name, history: past.history, overlay: past.overlay) }
+        // No training engine is attached yet: the launcher's start is answered with a warning.
+        let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: nil)
+        let runtime = AppRuntime(state: state, driver: driver, performer: performer)
         if let path = ProcessInfo.processInfo.environment["SEGSCOPE_IDLE_FILE"], !path.isEmpty {
             // Busy / idle for end-to-end tests: the number of the last frame drawn while idle.
             runtime.onIdle = { frame in try? "\(frame)\n".write(toFile: path, atomically: true, encoding: .utf8) }
@@ -78,6 +90,22 @@ struct Tui: ParsableCommand {
         let signal = runtime.run()
         driver.shutdown()
         if let signal { throw ExitCode(128 + signal) }
+    }
+
+    /// `--run` / `--overlay`, read before the terminal is taken over so errors print plainly.
+    private func readPastRuns() throws -> (name: String, history: RunHistory, overlay: (name: String, history: RunHistory)?)? {
+        guard let run else { return nil }
+        func read(_ path: String) throws -> (String, RunHistory) {
+            let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
+            do {
+                return (url.lastPathComponent, try RunLog.read(url))
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        let main = try read(run)
+        let other = try overlay.map { try read($0) }
+        return (main.0, main.1, other.map { (name: $0.0, history: $0.1) })
     }
 
     private func openDataset(format: DatasetFormat) throws -> any SegmentationDataset {
