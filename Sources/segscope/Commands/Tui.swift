@@ -37,8 +37,8 @@ struct Tui: ParsableCommand {
     @Option(help: "Seconds to wait for the terminal's answer to its capability queries.")
     var probeTimeout = 0.3
 
-    @Option(help: "Open a past run directory (runs/<time>-<model>) read-only on the training dashboard.")
-    var run: String?
+    @Option(name: .customLong("run"), help: "Open a past run directory (runs/<time>-<model>) read-only on the training dashboard.")
+    var runDirectory: String?
 
     @Option(help: "With --run: a second run directory whose curves are drawn under the first one's.")
     var overlay: String?
@@ -59,8 +59,8 @@ struct Tui: ParsableCommand {
             }
             browser.splitIndex = index
         }
-        if overlay != nil && run == nil { throw ValidationError("--overlay needs --run (the run drawn on top)") }
-        let pastRun = try readPastRuns()
+        if overlay != nil && runDirectory == nil { throw ValidationError("--overlay needs --run (the run drawn on top)") }
+        let past = try readPastRuns()
         let depth = ColorDepth.resolve(option: depthOption)
         let chosenTheme: Theme
         do { chosenTheme = try Theme.load(theme, depth: depth) } catch { throw ValidationError("\(error)") }
@@ -79,7 +79,7 @@ struct Tui: ParsableCommand {
         var state = AppState(columns: driver.columns, rows: driver.rows, depth: driver.colorDepth, theme: chosenTheme,
                              graphics: driver.showsGraphics, browser: browser)
         state.cockpit.glyphs = ChartGlyphs.detect()
-        if let past = pastRun { App.openPastRun(&state, name: past.name, history: past.history, overlay: past.overlay) }
+        if let past { App.openPastRun(&state, name: past.name, history: past.history, overlay: past.overlay) }
         // No training engine is attached yet: the launcher's start is answered with a warning.
         let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: nil)
         let runtime = AppRuntime(state: state, driver: driver, performer: performer)
@@ -94,7 +94,7 @@ struct Tui: ParsableCommand {
 
     /// `--run` / `--overlay`, read before the terminal is taken over so errors print plainly.
     private func readPastRuns() throws -> (name: String, history: RunHistory, overlay: (name: String, history: RunHistory)?)? {
-        guard let run else { return nil }
+        guard let runDirectory else { return nil }
         func read(_ path: String) throws -> (String, RunHistory) {
             let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
             do {
@@ -103,7 +103,7 @@ struct Tui: ParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
-        let main = try read(run)
+        let main = try read(runDirectory)
         let other = try overlay.map { try read($0) }
         return (main.0, main.1, other.map { (name: $0.0, history: $0.1) })
     }
