@@ -41,22 +41,4 @@ final class CockpitRunsTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("run directory"), "\(error)")
         }
     }
-
-    func testPastRunOpensReadOnlyWithAnOverlayGolden() throws {
-        let a = try RunLog.read(try writeRun("20261121-170000-xunet", quality: 0.5))
-        let b = try RunLog.read(try writeRun("20261120-090000-xunet", quality: 0.3, steps: 40))
-        let (runtime, driver, link) = try CockpitHarness.make(events: [])
-        var state = runtime.state
-        App.openPastRun(&state, name: "20261121-170000-xunet", history: a, overlay: (name: "20261120-090000-xunet", history: b))
-        let (grid, _) = (App.view(state).grid, 0)
-        assertGolden(grid.text, named: "cockpit-pastrun-100x30")
-        XCTAssertTrue(grid.text.contains("past run 20261121-170000-xunet"), grid.text)
-        XCTAssertTrue(grid.text.contains("vs 20261120-090000-xunet"), grid.text)
-        // Engine keys are off and say why.
-        let (after, commands) = App.update(state, .key(.char("p")))
-        XCTAssertEqual(commands, [])
-        XCTAssertEqual(after.cockpit.notice, "p: a past run is read-only")
-        XCTAssertEqual(App.update(state, .key(.char("q"))).1, [.quit], "a past run quits without asking")
-        _ = (driver, link)
-    }
 }
