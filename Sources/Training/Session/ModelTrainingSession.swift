@@ -112,17 +112,8 @@ public final class ModelTrainingSession: TrainingSession {
     }
 
     public func evaluate() throws -> EvaluationResult {
-        network.eval()
         defer { network.train() }
-        var confusion = ConfusionMatrix(classCount: classNames.count)
-        var scores: [ImageScore] = []
-        for id in valIDs {
-            let sample = try dataset.sample(id: id)
-            let prediction = try predictMask(sample.image)
-            confusion.add(truth: sample.label, prediction: prediction)
-            scores.append(ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classNames.count))
-        }
-        return EvaluationResult(confusion: confusion, imageScores: scores)
+        return try predictor.evaluate(dataset, ids: valIDs)
     }
 
     public func predict(sampleID: String) throws -> PredictionResult {

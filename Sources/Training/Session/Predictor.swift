@@ -74,6 +74,20 @@ public final class Predictor {
         return LabelMap(width: image.width, height: image.height, values: values)
     }
 
+    /// Predicts every listed sample of `dataset` into one confusion matrix, with each image's own
+    /// scores (for worst-first ranking).
+    public func evaluate(_ dataset: any SegmentationDataset, ids: [String]) throws -> EvaluationResult {
+        var confusion = ConfusionMatrix(classCount: classes)
+        var scores: [ImageScore] = []
+        for id in ids {
+            let sample = try dataset.sample(id: id)
+            let prediction = try predict(sample.image)
+            confusion.add(truth: sample.label, prediction: prediction)
+            scores.append(ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classes))
+        }
+        return EvaluationResult(confusion: confusion, imageScores: scores)
+    }
+
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the
     /// run's configuration (`config.toml` of the run directory) and its class names.
     public static func load(checkpoint: URL) throws -> (predictor: Predictor, config: TrainingConfig, classNames: [String]) {

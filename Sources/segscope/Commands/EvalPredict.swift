@@ -23,15 +23,9 @@ struct Eval: ParsableCommand {
         guard dataset.classNames.count == classNames.count else {
             throw ValidationError("\(root.path) has \(dataset.classNames.count) classes; the checkpoint was trained on \(classNames.count)")
         }
-        var confusion = ConfusionMatrix(classCount: classNames.count)
-        var scores: [ImageScore] = []
-        for id in try dataset.ids(split: split) {
-            let sample = try dataset.sample(id: id)
-            let prediction = try predictor.predict(sample.image)
-            confusion.add(truth: sample.label, prediction: prediction)
-            scores.append(ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classNames.count))
-        }
-        let metrics = SegmentationMetrics(confusion)
+        let result = try predictor.evaluate(dataset, ids: try dataset.ids(split: split))
+        let scores = result.imageScores
+        let metrics = SegmentationMetrics(result.confusion)
         if json {
             struct Report: Encodable {
                 var checkpoint: String, split: String, mode: String, metrics: SegmentationMetrics
