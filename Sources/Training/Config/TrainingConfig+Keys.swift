@@ -122,7 +122,7 @@ extension TrainingConfig {
         .size("eval_stride", "sliding-window stride [height, width]; [0, 0] = two thirds of the crop", \.evalStride),
         .choice("checkpoint", "checkpoints to keep", \.checkpoint),
         .integer("early_stopping_patience", "stop after this many evaluations without a better val mIoU; 0 = never", \.earlyStoppingPatience),
-        .choice("backend", "numeric backend: reference (OpenBLAS im2col) or fast (oneDNN)", \.backend),
+        .choice("backend", "numeric backend: dnnl (oneDNN; reference when the library is missing) or reference (OpenBLAS im2col)", \.backend),
         .string("runs_dir", "directory that holds run directories", \.runsDir),
         .string("resume", "checkpoints/last.resume.safetensors of a run to continue exactly; empty = fresh run", \.resume),
     ]

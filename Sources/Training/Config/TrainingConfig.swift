@@ -38,8 +38,20 @@ public enum CheckpointPolicy: String, Sendable, Codable, CaseIterable {
 }
 /// Validation inference: the whole image at once, or MMSegmentation's sliding window.
 public enum InferenceMode: String, Sendable, Codable, CaseIterable { case whole, slide }
-/// `reference`: im2col + OpenBLAS; `fast`: oneDNN primitives.
-public enum BackendKind: String, Sendable, Codable, CaseIterable { case reference, fast }
+/// `dnnl`: oneDNN primitives (the default; see `BackendKind+Select.swift`); `reference`:
+/// im2col + OpenBLAS. "fast", the key's earlier name for dnnl, is still read.
+public enum BackendKind: String, Sendable, Codable, CaseIterable {
+    case dnnl, reference
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "dnnl", "fast": self = .dnnl
+        case "reference": self = .reference
+        default: return nil
+        }
+    }
+    /// The earlier name of `.dnnl`.
+    public static var fast: BackendKind { .dnnl }
+}
 /// Images smaller than the crop: pad (image with the mean, label with 255) or drop them.
 public enum SmallImagePolicy: String, Sendable, Codable, CaseIterable { case pad, drop }
 
@@ -82,7 +94,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var checkpoint: CheckpointPolicy = .bestAndLast
     /// Stop when val mIoU has not improved for this many evaluations; 0 = never.
     public var earlyStoppingPatience = 0
-    public var backend: BackendKind = .reference
+    public var backend: BackendKind = .dnnl
     /// Where run directories are created.
     public var runsDir = "runs"
     /// A `checkpoints/last.resume.safetensors` to continue from exactly; empty = a fresh run.

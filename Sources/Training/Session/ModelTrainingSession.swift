@@ -30,7 +30,7 @@ public final class ModelTrainingSession: TrainingSession {
     public init(config: TrainingConfig, context: SessionContext) throws {
         self.config = config
         Threads.set(config.threads > 0 ? config.threads : ProcessInfo.processInfo.activeProcessorCount)
-        Backends.current = try Backends.named(config.backend == .fast ? Backends.defaultName : "reference")
+        if let notice = try config.backend.select() { context.warn(notice) }
         Generator.default.state = Generator(seed: UInt64(config.seed)).state
 
         let root = config.data.isEmpty ? try DemoDataset.ensureDefault() : URL(fileURLWithPath: config.data)

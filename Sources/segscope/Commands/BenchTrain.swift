@@ -39,6 +39,9 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "What to time: train, infer or both.")
     var mode: Mode = .both
 
+    @Option(help: "Numeric backend: \(Backends.names.joined(separator: " or ")) (default: \(Backends.defaultName) here).")
+    var backend: String?
+
     @Flag(help: "Print one JSON object (keys as torch_reference.py's).")
     var json = false
 
@@ -73,6 +76,7 @@ struct BenchTrain: ParsableCommand {
         try spec.validate(input)
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Threads.set(threadCount)
+        try selectBackend(backend)
         let net = try spec.build(ModelOptions(classes: classes ?? spec.defaultClasses, seed: 0))
         let c = net.classes
 

@@ -13,8 +13,10 @@ struct Eval: ParsableCommand {
     @Option(help: "Split to evaluate.") var split = "val"
     @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
 
     func run() throws {
+        try selectBackend(backend)
         let (predictor, config, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
         let dataPath = data ?? config.data
@@ -51,8 +53,10 @@ struct Predict: ParsableCommand {
     @Argument(help: "Images (JPEG or PNG).") var images: [String]
     @Option(help: "Output directory.") var out: String
     @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
+    @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
 
     func run() throws {
+        try selectBackend(backend)
         let (predictor, _, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
         let outURL = URL(fileURLWithPath: out)
@@ -95,5 +99,15 @@ struct Predict: ParsableCommand {
             out.pixels[3 * i + 2] = UInt8((Int(out.pixels[3 * i + 2]) + Int(c.b)) / 2)
         }
         return out
+    }
+}
+
+/// `--backend NAME` (or the default, dnnl): selects it, printing the notice when oneDNN is missing.
+func selectBackend(_ name: String?) throws {
+    do {
+        let kind = try name.map { try BackendKind(option: $0) } ?? .dnnl
+        if let notice = try kind.select() { eprint("note: \(notice)") }
+    } catch let error as ConfigError {
+        throw ValidationError("--backend: \(error.message); allowed: \(error.allowed)")
     }
 }

@@ -25,6 +25,7 @@ struct Train: ParsableCommand {
     @Option(help: "Base learning rate.") var lr: Double?
     @Option(help: "Random crop, HxW or N.") var crop: String?
     @Option(help: "Threads (0: every core).") var threads: Int?
+    @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
     @Option(help: "Directory that holds run directories.") var runsDir: String?
     @Option(name: .customLong("set"), help: "Any configuration key, as key=value (repeatable).")
     var settings: [String] = []
@@ -44,6 +45,7 @@ struct Train: ParsableCommand {
         add("data", data); add("model", model); add("batch", batch); add("epochs", epochs)
         add("iterations", iterations); add("lr", lr); add("crop", crop); add("threads", threads)
         add("runs_dir", runsDir)
+        add("backend", backend)
         if iterations != nil && epochs == nil { add("epochs", 0) }
         for item in settings {
             guard let eq = item.firstIndex(of: "=") else {
