@@ -102,6 +102,96 @@ final class TuiTests: XCTestCase {
         XCTAssertTrue(tty.stderr.contains("needs a terminal"), tty.stderr)
     }
 
+    /// End to end: the launcher starts a real run on a tiny demo set; the first evaluation shows
+    /// in the charts, the log and the compare view; p pauses and resumes; s stops the run with a
+    /// checkpoint on disk; q then quits at once.
+    func testTrainingFromTheLauncherEvaluatesPausesAndStopsWithACheckpoint() throws {
+        try XCTSkipUnless(TmuxSession.isAvailable, "tmux is not installed (scripts/install-deps.sh installs it)")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-tui-train-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let demo = root.appendingPathComponent("demo")
+        let made = try CLI.run(["data", "demo", "--out", demo.path, "--train", "8", "--val", "3"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let idle = root.appendingPathComponent("idle")
+        let command = "cd '\(root.path)' && env TERM=xterm-256color LANG=C.UTF-8 LC_ALL= SEGSCOPE_IDLE_FILE='\(idle.path)' "
+            + "'\(CLI.executable.path)' tui --data '\(demo.path)'; echo \"segscope exited $?\"; sleep 60"
+        let session = try TmuxSession(command: command, columns: 160, rows: 40)
+        var screen = try session.waitFor { $0.contains("Samples ·") }
+        XCTAssertTrue(screen.contains("train_0000"), screen)
+
+        // The launcher starts from this dataset; a tiny run: crop 64, batch 2, evaluation every
+        // 4 iterations, one thread, iterations far beyond what the test waits for.
+        screen = try press(session, "t", idle: idle)
+        XCTAssertTrue(screen.contains("new training run"), screen)
+        XCTAssertTrue(screen.contains(demo.path), screen)
+        func field(downs: Int, _ value: String) throws {
+            for _ in 0..<downs { try session.sendKeys("Down") }
+            try session.sendKeys("C-u")
+            try session.sendKeys("-l", value)
+        }
+        try field(downs: 5, "64")        // crop
+        try field(downs: 1, "2")         // batch
+        try field(downs: 2, "100000")    // iterations (epochs becomes 0)
+        try field(downs: 4, "1")         // threads
+        try field(downs: 1, "4")         // eval_interval
+        screen = try session.waitFor { $0.contains("ready: xunet") && $0.contains("100000 iterations") }
+        XCTAssertTrue(screen.contains("crop 64x64, batch 2"), screen)
+        try session.sendKeys("Enter")
+
+        // The first evaluation: the mIoU chart's title carries its figure, the log its line.
+        screen = try session.waitFor(timeout: 180) { $0.contains("eval val: mIoU") || $0.contains("✗") }
+        XCTAssertTrue(screen.contains("eval val: mIoU"), "no evaluation reached the screen:\n\(screen)")
+        XCTAssertNotNil(screen.range(of: #"val mIoU · \d\.\d{3}"#, options: .regularExpression), screen)
+        XCTAssertTrue(screen.contains("IoU per class · it "), screen)
+        XCTAssertTrue(screen.contains("· running") || screen.contains("· paused"), screen)
+
+        // Compare: the gallery holds the three validation images, the engine predicts the first.
+        try session.sendKeys("Tab")
+        screen = try session.waitFor(timeout: 60) { $0.contains("predicted at it") }
+        for id in ["val_0000", "val_0001", "val_0002"] { XCTAssertTrue(screen.contains(id), "gallery lacks \(id):\n\(screen)") }
+        XCTAssertTrue(screen.contains("predicted at it"), screen)
+        XCTAssertTrue(screen.contains("errors"), screen)
+
+        // Pause, resume, stop.
+        try session.sendKeys("Tab")
+        try session.waitFor { $0.contains("IoU per class") }
+        try session.sendKeys("p")
+        screen = try session.waitFor(timeout: 60) { $0.contains("· paused") }
+        XCTAssertTrue(screen.contains("· paused"), screen)
+        try session.sendKeys("p")
+        screen = try session.waitFor(timeout: 60) { $0.contains("· running") }
+        XCTAssertTrue(screen.contains("· running"), screen)
+        try session.sendKeys("s")
+        screen = try session.waitFor(timeout: 120) { $0.contains("finished (stopped)") }
+        let stopped = try XCTUnwrap(screen.range(of: #"it (\d+) +· finished \(stopped\)"#, options: .regularExpression)
+            .map { String(screen[$0]) }, "no finished line:\n\(screen)")
+        let iteration = Int(stopped.split(separator: " ")[1])
+        XCTAssertTrue(screen.contains("· idle"), screen)
+
+        // The checkpoint on disk is the one of the iteration the run stopped at.
+        let runs = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("runs").path)
+        XCTAssertEqual(runs.count, 1, "\(runs)")
+        let last = root.appendingPathComponent("runs/\(runs.first ?? "")/checkpoints/last.safetensors")
+        let metadata = try Self.safetensorsMetadata(last)
+        XCTAssertEqual(metadata["segscope.iteration"].flatMap { Int($0) }, iteration, "\(metadata)")
+
+        // No run in progress: q quits at once.
+        try session.sendKeys("q")
+        screen = try session.waitFor { $0.contains("segscope exited") }
+        XCTAssertTrue(screen.contains("segscope exited 0"), screen)
+    }
+
+    /// The `__metadata__` of a safetensors file (8-byte little-endian header length, JSON header).
+    static func safetensorsMetadata(_ url: URL) throws -> [String: String] {
+        let data = try Data(contentsOf: url)
+        guard data.count >= 8 else { throw NSError(domain: "safetensors", code: 1) }
+        let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard length > 0, 8 + length <= data.count else { throw NSError(domain: "safetensors", code: 2) }
+        let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any]
+        return header?["__metadata__"] as? [String: String] ?? [:]
+    }
+
     /// The pid of the newest process whose command line contains `pattern`.
     static func pid(of pattern: String) -> pid_t? {
         let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

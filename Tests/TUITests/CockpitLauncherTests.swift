@@ -31,7 +31,7 @@ final class CockpitLauncherTests: XCTestCase {
         runtime.send([.key(.backspace)] + type("4"))
         XCTAssertNil(runtime.state.cockpit.launcher?.parsed.errors["batch"])
         // The optimizer cycles through its choices.
-        runtime.send([.key(.down), .key(.down), .key(.right)])
+        runtime.send([.key(.down), .key(.down), .key(.down), .key(.right)])
         XCTAssertEqual(runtime.state.cockpit.launcher?.texts["optimizer"], "adamw")
         // lr: text that is not a number.
         runtime.send([.key(.down), .key(.ctrl("u"))] + type("fast"))
@@ -53,5 +53,27 @@ final class CockpitLauncherTests: XCTestCase {
         XCTAssertEqual(runtime.state.cockpit.launcher?.texts["epochs"], "4")
         runtime.send([.key(.escape)])
         XCTAssertEqual(runtime.state.screen, .browser)
+    }
+
+    func testLauncherStartsFromTheSessionsDatasetAndCountsEpochsOrIterations() throws {
+        let (runtime, _, link) = try CockpitHarness.make(events: [.state(.idle)], launchBase: {
+            var c = TrainingConfig()
+            c.data = Fixtures.voc.path
+            c.format = .voc
+            return c
+        }())
+        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["data"], Fixtures.voc.path, "tui --data fills the launcher's data")
+        // To "iterations" (field 8): typing a positive count sets epochs to 0, and back.
+        runtime.send(Array(repeating: InputEvent.key(.down), count: 8) + [.key(.ctrl("u"))] + type("12"))
+        XCTAssertEqual(runtime.state.cockpit.launcher?.focusedKey, "iterations")
+        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["epochs"], "0")
+        XCTAssertEqual(runtime.state.cockpit.launcher?.parsed.errors, [:])
+        runtime.send([.key(.enter)])
+        var want = TrainingConfig()
+        want.data = Fixtures.voc.path
+        want.format = .voc
+        want.epochs = 0
+        want.iterations = 12
+        XCTAssertEqual(CockpitHarness.sent(link), [.start(want)])
     }
 }

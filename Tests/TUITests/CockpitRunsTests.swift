@@ -41,4 +41,36 @@ final class CockpitRunsTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("run directory"), "\(error)")
         }
     }
+
+    func testPastRunOpensReadOnlyWithAnOverlayGolden() throws {
+        let a = try RunLog.read(try writeRun("20261121-170000-xunet", quality: 0.5), model: { name, classes in
+            ModelSummary(name: name, trainableParameters: 2_054_563 + 17 * classes, nonTrainableParameters: 4_416)
+        })
+        let b = try RunLog.read(try writeRun("20261120-090000-xunet", quality: 0.3, steps: 40))
+        let (runtime, _, _) = try CockpitHarness.make(events: [])
+        var state = runtime.state
+        App.openPastRun(&state, name: "20261121-170000-xunet", history: a, overlay: (name: "20261120-090000-xunet", history: b))
+        let grid = App.view(state).grid
+        assertGolden(grid.text, named: "cockpit-pastrun-100x30")
+        XCTAssertTrue(grid.text.contains("past run 20261121-170000-xunet"), grid.text)
+        XCTAssertTrue(grid.text.contains("vs 20261120-090000-xunet"), grid.text)
+        XCTAssertTrue(grid.text.contains("xunet (2.1M params)"), "parameters come from the model lookup:\n\(grid.text)")
+        XCTAssertFalse(grid.text.contains("ETA"), "a past run has no ETA:\n\(grid.text)")
+        // Engine keys are off and say why.
+        let (after, commands) = App.update(state, .key(.char("p")))
+        XCTAssertEqual(commands, [])
+        XCTAssertEqual(after.cockpit.notice, "p: a past run is read-only")
+        XCTAssertEqual(App.update(state, .key(.char("q"))).1, [.quit], "a past run quits without asking")
+    }
+
+    func testPastRunWithoutAKnownModelShowsNoParameterCount() throws {
+        let h = try RunLog.read(try writeRun("20261121-170000-xunet", quality: 0.5), model: { _, _ in nil })
+        XCTAssertEqual(h.started?.model.trainableParameters, 0)
+        let (runtime, _, _) = try CockpitHarness.make(events: [])
+        var state = runtime.state
+        App.openPastRun(&state, name: "20261121-170000-xunet", history: h)
+        let header = App.view(state).grid.line(0)
+        XCTAssertTrue(header.contains("· xunet ·"), header)
+        XCTAssertFalse(header.contains("params"), header)
+    }
 }

@@ -19,22 +19,70 @@ public enum CockpitCommand: Sendable, Equatable {
 
 /// The front's end of an engine: its two queues, and a thread that forwards events to the
 /// interface. The engine itself may live in this process or elsewhere; only messages cross.
+///
+/// `EngineLink.inProcess` owns a `TrainingEngine` on the same queues; its thread starts with the
+/// first command sent (the launcher's start), so a session that only browses never starts one.
 public final class EngineLink: @unchecked Sendable {
     public let commands: CommandQueue
     public let events: EventQueue
     private let lock = NSLock()
     private var pumping = false
+    private var post: (@Sendable (EngineEvent) -> Void)?
+    /// The engine this link drives in this process, if any.
+    public let engine: TrainingEngine?
+    private var launched = false
 
     public init(commands: CommandQueue, events: EventQueue) {
         self.commands = commands
         self.events = events
+        engine = nil
     }
 
-    /// Starts forwarding every event to `post` (once); ends when the event queue closes.
+    private init(engine: TrainingEngine) {
+        commands = engine.commands
+        events = engine.events
+        self.engine = engine
+    }
+
+    /// A link to a training engine in this process whose sessions `makeSession` builds
+    /// (`ModelTrainingSession` in the program; scripted sessions in tests).
+    public static func inProcess(makeSession: @escaping SessionFactory) -> EngineLink {
+        EngineLink(engine: TrainingEngine(makeSession: makeSession))
+    }
+
+    /// Whether an in-process engine thread was started.
+    public var isLaunched: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return launched
+    }
+
+    /// Sends a command (starting the in-process engine first); false when the queue is full or
+    /// closed.
+    @discardableResult
+    public func send(_ command: EngineCommand) -> Bool {
+        lock.lock()
+        if let engine, !launched {
+            launched = true
+            engine.launch()
+            startPumpLocked()
+        }
+        lock.unlock()
+        return commands.send(command)
+    }
+
+    /// Forwards every event to `post` (the first call wins) on a thread of its own, which ends when
+    /// the event queue closes. With an in-process engine the thread starts with the engine.
     public func pump(_ post: @escaping @Sendable (EngineEvent) -> Void) {
         lock.lock()
         defer { lock.unlock() }
-        guard !pumping else { return }
+        guard self.post == nil else { return }
+        self.post = post
+        if engine == nil || launched { startPumpLocked() }
+    }
+
+    private func startPumpLocked() {
+        guard !pumping, let post else { return }
         pumping = true
         let events = self.events
         let thread = Thread {
@@ -42,6 +90,16 @@ public final class EngineLink: @unchecked Sendable {
         }
         thread.name = "segscope.tui.events"
         thread.start()
+    }
+
+    /// Ends the in-process engine: a run in progress is stopped as `stop` does (last checkpoint
+    /// written, logs flushed), then the engine thread ends. Returns false when it did not end
+    /// within `timeout` seconds. Without a started engine there is nothing to wait for.
+    @discardableResult
+    public func shutdown(timeout: TimeInterval) -> Bool {
+        guard let engine, isLaunched else { return true }
+        _ = commands.send(.shutdown)
+        return engine.join(timeout: timeout)
     }
 }
 
@@ -77,7 +135,7 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
         switch c {
         case .engine(let engineCommand):
             if let link {
-                if !link.commands.send(engineCommand) {
+                if !link.send(engineCommand) {
                     post(.cockpit(.engine(.warning("the engine is not taking commands (queue full or closed): \(engineCommand.name) not sent"))))
                 }
             } else {

@@ -148,6 +148,8 @@ public struct CockpitState: Sendable {
     public var notice: String?
     public var compare = CompareState()
     public var launcher: LauncherState?
+    /// The launcher's first configuration (the program sets the dataset it was opened on).
+    public var launchBase: TrainingConfig?
 
     public init() {}
 

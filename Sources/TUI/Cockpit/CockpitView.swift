@@ -92,8 +92,9 @@ extension App {
         let what = state.cockpit.readOnlyName.map { "past run \($0)" } ?? "training"
         x = grid.put(what, x: x, y: rect.y, style: s.header) + 1
         if let model = h.started?.model {
-            let params = ChartMath.compact(Double(model.trainableParameters))
-            x = grid.put("· \(model.name) (\(params) params) ", x: x, y: rect.y, style: s.header)
+            // A past run whose model is unknown to the registry has no parameter count.
+            let params = model.trainableParameters > 0 ? " (\(ChartMath.compact(Double(model.trainableParameters))) params)" : ""
+            x = grid.put("· \(model.name)\(params) ", x: x, y: rect.y, style: s.header)
         }
         let stateText = state.cockpit.isReadOnly ? (h.finished.map { $0.reason.rawValue } ?? "read-only") : h.engineState.rawValue
         let stateStyle: Style = {
@@ -141,9 +142,13 @@ extension App {
         x = grid.put(" " + Formatting.percent(fraction), x: x, y: rect.y, style: s.accent) + 2
         // Most important first; parts that do not fit are left out whole.
         var parts: [String] = []
+        // An overlaid run is named here: the chart titles are too narrow to carry it.
+        if let other = state.cockpit.overlayName { parts.append("vs \(other) (dim curves)") }
         if let step {
             parts.append(String(format: "%.1f img/s", step.imagesPerSecond))
-            if let eta = h.eta {
+            if state.cockpit.isReadOnly {
+                // A past run: no ETA (it is not running); its length instead.
+            } else if let eta = h.eta {
                 parts.append("ETA " + duration(eta))
             } else if h.engineState == .running {
                 parts.append("ETA estimating…")
@@ -204,11 +209,10 @@ extension App {
         acc += accuracy(h, train: raw, val: val)
         iou.append(miou(h, color: val))
         let last = h.evaluations.last
-        let vs = c.overlayName.map { " vs \($0)" } ?? ""
         let g = c.glyphs
         let waiting = "no evaluation yet"
         return [
-            ("train loss" + (h.lastStep.map { String(format: " · %.4f", $0.epochLoss) } ?? "") + vs,
+            ("train loss" + (h.lastStep.map { String(format: " · %.4f", $0.epochLoss) } ?? ""),
              LineChart(series: loss, xLabel: unit, glyphs: g, emptyText: "waiting for the first step")),
             ("val loss" + (last?.loss.map { String(format: " · %.4f", $0) } ?? ""),
              LineChart(series: vloss, xLabel: unit, glyphs: g, emptyText: last == nil ? waiting : "the evaluation reports no loss")),

@@ -7,7 +7,7 @@ import Training
 /// `segscope train --set key=value` and `config.toml` accept.
 public struct LauncherState: Sendable {
     /// The keys the form shows, in order.
-    public static let fieldKeys = ["model", "data", "format", "split", "val_split", "crop", "batch", "epochs", "optimizer", "lr",
+    public static let fieldKeys = ["model", "data", "format", "split", "val_split", "crop", "batch", "epochs", "iterations", "optimizer", "lr",
                                    "schedule", "threads", "eval_interval", "backend"]
     /// The configuration the form started from (its other keys are kept as they are).
     public var base: TrainingConfig
@@ -70,7 +70,7 @@ extension App {
     /// The launcher, prefilled from the last run's configuration when there is one.
     static func openLauncher(_ state: inout AppState) {
         if state.cockpit.launcher == nil {
-            var base = TrainingConfig()
+            var base = state.cockpit.launchBase ?? TrainingConfig()
             if let previous = state.cockpit.history.started?.config { base = previous }
             state.cockpit.launcher = LauncherState(base: base)
         }
@@ -109,6 +109,9 @@ extension App {
         case .char(let c):
             if name == "model", choices == nil, c == " " { break }
             form.texts[name, default: ""].unicodeScalars.append(c)
+            // A run counts epochs or iterations: a positive value in one clears the other.
+            let other = ["epochs": "iterations", "iterations": "epochs"][name]
+            if let other, let n = Int(form.texts[name] ?? ""), n > 0 { form.texts[other] = "0" }
         case .escape:
             state.screen = .browser
         case .ctrl("c"):

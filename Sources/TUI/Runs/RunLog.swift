@@ -7,7 +7,9 @@ import Training
 public enum RunLog {
     /// The history of the run in `directory`. Lines that do not decode are reported in the
     /// run's log (file and line number) and skipped; a missing `metrics.jsonl` is an error.
-    public static func read(_ directory: URL) throws -> RunHistory {
+    /// `model` gives the parameter counts of a model name and class count (the log does not
+    /// record them; the program builds the network from the registry).
+    public static func read(_ directory: URL, model: ((String, Int) -> ModelSummary?)? = nil) throws -> RunHistory {
         let metricsURL = directory.appendingPathComponent("metrics.jsonl")
         let text: String
         do {
@@ -33,7 +35,7 @@ public enum RunLog {
         }
         var history = RunHistory()
         if !events.contains(where: { if case .runStarted = $0 { return true } else { return false } }) {
-            history.apply(.runStarted(synthesizedStart(directory: directory, config: config, events: events)))
+            history.apply(.runStarted(synthesizedStart(directory: directory, config: config, events: events, model: model)))
             history.log.removeAll()  // its "run started" line would report unknown sizes as 0
         }
         for event in events { history.apply(event) }
@@ -44,7 +46,8 @@ public enum RunLog {
 
     /// What `runStarted` would have said, from the config and the logged steps (metrics.jsonl
     /// holds steps and evaluations only).
-    static func synthesizedStart(directory: URL, config: TrainingConfig?, events: [EngineEvent]) -> RunStarted {
+    static func synthesizedStart(directory: URL, config: TrainingConfig?, events: [EngineEvent],
+                                 model: ((String, Int) -> ModelSummary?)? = nil) -> RunStarted {
         var steps: [StepReport] = []
         var classNames: [String] = []
         for e in events {
@@ -55,7 +58,8 @@ public enum RunLog {
         let perEpoch = max(1, (firstEpoch.map(\.iteration).max() ?? 1) - (firstEpoch.map(\.iteration).min() ?? 1) + 1)
         let total = steps.last?.totalIterations ?? 0
         let c = config ?? TrainingConfig()
-        return RunStarted(config: c, model: ModelSummary(name: c.model, trainableParameters: 0), runDirectory: directory.path,
+        let summary = model?(c.model, classNames.count) ?? ModelSummary(name: c.model, trainableParameters: 0)
+        return RunStarted(config: c, model: summary, runDirectory: directory.path,
                           classNames: classNames, trainSamples: 0, valSamples: 0, totalIterations: total,
                           iterationsPerEpoch: perEpoch)
     }

@@ -7,8 +7,15 @@ import TUI
 struct BenchTui: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tui",
-        abstract: "Time full browser frames (view, diff, curses output) with two image previews.",
+        abstract: "Time full browser frames, or (--latency) key-to-frame latency of the cockpit under training load.",
         discussion: """
+            With --latency: starts a real training run in this process (both cores by default), \
+            shows its dashboard at --columns × --rows through the curses driver's output (to \
+            /dev/null), injects --keys key presses about --interval-ms apart from another thread and \
+            prints the p50 / p95 / max milliseconds from a key to the first frame showing its effect \
+            (target: p95 < 100 ms). Without --data it writes a small demo set to a temporary directory.
+
+            Without --latency: 
             Renders the dataset browser at --columns × --rows in image | mask mode, alternating \
             between two samples so every frame redraws both previews, and reports milliseconds \
             per frame for the view (layout, area-averaged photo, mode-pooled mask), the diff, and \
@@ -34,7 +41,36 @@ struct BenchTui: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Measure key-to-frame latency of the training cockpit while a run trains in the same process.")
+    var latency = false
+
+    @Option(help: "With --latency: the model trained meanwhile.")
+    var model = "xunet"
+
+    @Option(help: "With --latency: the training crop (square).")
+    var crop = 160
+
+    @Option(help: "With --latency: the training batch.")
+    var batch = 8
+
+    @Option(help: "With --latency: training threads (0: every core).")
+    var threads = 0
+
+    @Option(help: "With --latency: the training backend, reference or fast.")
+    var backend = "reference"
+
+    @Option(help: "With --latency: key presses to measure.")
+    var keys = 100
+
+    @Option(name: .customLong("interval-ms"), help: "With --latency: mean milliseconds between key presses.")
+    var intervalMilliseconds = 150
+
     func run() throws {
+        if latency {
+            try TuiLatencyBench(data: data, model: model, crop: crop, batch: batch, threads: threads, backend: backend, keys: keys,
+                                intervalMilliseconds: intervalMilliseconds, columns: columns, rows: rows, json: json).run()
+            return
+        }
         guard columns >= 64, rows >= 18, frames > 0 else {
             throw ValidationError("--columns ≥ 64, --rows ≥ 18 and --frames > 0 are needed for a browser frame")
         }

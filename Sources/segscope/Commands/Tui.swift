@@ -1,6 +1,8 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Models
+import Training
 import TUI
 
 /// `segscope tui`: the terminal interface, opening on the dataset browser.
@@ -80,16 +82,48 @@ struct Tui: ParsableCommand {
                              graphics: driver.showsGraphics, browser: browser)
         state.cockpit.glyphs = ChartGlyphs.detect()
         if let past { App.openPastRun(&state, name: past.name, history: past.history, overlay: past.overlay) }
-        // No training engine is attached yet: the launcher's start is answered with a warning.
-        let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: nil)
+        state.cockpit.launchBase = launchBase(format: datasetFormat)
+        // The training engine runs in this process; its thread starts with the launcher's start.
+        let link = EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
+        let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link)
         let runtime = AppRuntime(state: state, driver: driver, performer: performer)
+        let poster = runtime.poster
+        link.pump { poster(.cockpit(.engine($0))) }
         if let path = ProcessInfo.processInfo.environment["SEGSCOPE_IDLE_FILE"], !path.isEmpty {
             // Busy / idle for end-to-end tests: the number of the last frame drawn while idle.
             runtime.onIdle = { frame in try? "\(frame)\n".write(toFile: path, atomically: true, encoding: .utf8) }
         }
         let signal = runtime.run()
         driver.shutdown()
+        // A run still in progress (a signal, or a second ^C while stopping) is stopped with its
+        // last checkpoint before the process ends: a run is never lost silently.
+        if link.isLaunched {
+            if runtime.state.cockpit.history.isActive {
+                FileHandle.standardError.write(Data("segscope: stopping the training run (writing checkpoints/last)…\n".utf8))
+            }
+            if !link.shutdown(timeout: 600) {
+                FileHandle.standardError.write(Data("segscope: the training engine did not stop within 10 minutes; exiting anyway\n".utf8))
+            }
+        }
         if let signal { throw ExitCode(128 + signal) }
+    }
+
+    /// The launcher's starting configuration: this session's dataset (the demo set without --data).
+    private func launchBase(format: DatasetFormat) -> TrainingConfig {
+        var config = TrainingConfig()
+        if let data {
+            config.data = URL(fileURLWithPath: (data as NSString).expandingTildeInPath).standardizedFileURL.path
+            config.format = format
+        }
+        return config
+    }
+
+    /// Parameter counts of a past run's model, from the model registry (its log has no start
+    /// record): the network is built for the run's class count and counted.
+    static func modelSummary(name: String, classes: Int) -> Training.ModelSummary? {
+        guard classes > 0, let network = try? ModelRegistry.build(name, classes: classes) else { return nil }
+        return Training.ModelSummary(name: name, trainableParameters: network.trainableCount,
+                                     nonTrainableParameters: network.batchNormStatisticsCount)
     }
 
     /// `--run` / `--overlay`, read before the terminal is taken over so errors print plainly.
@@ -98,7 +132,7 @@ struct Tui: ParsableCommand {
         func read(_ path: String) throws -> (String, RunHistory) {
             let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
             do {
-                return (url.lastPathComponent, try RunLog.read(url))
+                return (url.lastPathComponent, try RunLog.read(url, model: Tui.modelSummary))
             } catch {
                 throw ValidationError("\(error)")
             }
