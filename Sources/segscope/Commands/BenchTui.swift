@@ -56,8 +56,8 @@ struct BenchTui: ParsableCommand {
     @Option(help: "With --latency: training threads (0: every core).")
     var threads = 0
 
-    @Option(help: "With --latency: the training backend, reference or fast.")
-    var backend = "reference"
+    @Option(help: "With --latency: the training backend, dnnl or reference.")
+    var backend = "dnnl"
 
     @Option(help: "With --latency: key presses to measure.")
     var keys = 100
