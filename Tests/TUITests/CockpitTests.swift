@@ -74,13 +74,15 @@ enum EngineScript {
 /// VOC fixtures.
 enum CockpitHarness {
     static func make(columns: Int = 100, rows: Int = 30, depth: ColorDepth = .direct,
-                     events: [EngineEvent] = [], launchBase: TrainingConfig? = nil) throws -> (AppRuntime, HeadlessDriver, EngineLink) {
+                     events: [EngineEvent] = [], launchBase: TrainingConfig? = nil,
+                     runsRoot: String = "runs") throws -> (AppRuntime, HeadlessDriver, EngineLink) {
         let voc = try DatasetLoader.open(Fixtures.voc, format: .voc)
         let driver = HeadlessDriver(columns: columns, rows: rows, colorDepth: depth)
         var state = AppState(columns: columns, rows: rows, depth: depth, theme: try Theme.load(nil, depth: depth),
                              browser: BrowserState(dataset: voc))
         state.cockpit.glyphs = .braille
         state.cockpit.launchBase = launchBase
+        state.cockpit.runsRoot = runsRoot
         let link = EngineLink(commands: CommandQueue(), events: EventQueue())
         let performer = CockpitPerformer(inner: DatasetPerformer(dataset: voc), link: link, open: { _, _ in voc })
         let runtime = AppRuntime(state: state, driver: driver, performer: performer)

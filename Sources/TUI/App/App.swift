@@ -37,6 +37,7 @@ public enum App {
         case .browser: return updateBrowser(&state, msg)
         case .cockpit, .compare: return updateTraining(&state, msg)
         case .launcher: return updateLauncher(&state, msg)
+        case .runs: return updateRuns(&state, msg)
         }
     }
 
@@ -53,6 +54,7 @@ public enum App {
         case .cockpit: graphics = drawCockpit(&grid, state)
         case .compare: graphics = drawCompare(&grid, state)
         case .launcher: graphics = drawLauncher(&grid, state)
+        case .runs: graphics = drawRuns(&grid, state)
         }
         if state.showHelp {
             grid.helpOverlay(title: "Keys — \(screenTitle(state))", entries: helpEntries(state),
@@ -69,6 +71,7 @@ public enum App {
         case .cockpit: return "training"
         case .compare: return "compare predictions"
         case .launcher: return "new training run"
+        case .runs: return "past runs"
         }
     }
 

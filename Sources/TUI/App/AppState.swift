@@ -6,6 +6,8 @@ public enum Screen: Sendable, Equatable {
     case browser
     /// Training dashboard, prediction compare (Cockpit/, Compare/).
     case cockpit, compare, launcher
+    /// The run directories under the runs root (Runs/).
+    case runs
 }
 
 /// The whole interface state. `App.update` is the only thing that changes it.

@@ -6,6 +6,8 @@ public enum BrowserAction: Sendable, Equatable {
     case zoom, nextSplit, opacity, mode, filter, clearFilter, help, quit
     /// Open the training screens (Cockpit/).
     case training
+    /// The runs browser (Runs/).
+    case runs
 }
 
 extension App {
@@ -26,6 +28,8 @@ extension App {
         KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name (Enter keeps, Esc clears)", action: .filter),
         KeyBinding([.escape], footer: nil, help: "Clear the filter / close this help", action: .clearFilter),
         KeyBinding([.char("t")], footer: "train", help: "Training: launch a run, or watch the one in progress", action: .training),
+        KeyBinding([.char("r")], footer: nil, help: "Past runs: open one read-only, overlay another one's curves", action: .runs,
+                   disabledReason: { runsUnavailable($0) }),
         KeyBinding([.char("?")], footer: "help", help: "Show / hide this help", action: .help),
         KeyBinding([.char("q"), .ctrl("c")], label: "q", footer: "quit", help: "Quit", action: .quit),
     ])
@@ -92,6 +96,8 @@ extension App {
             return []
         case .training:
             return openTraining(&state)
+        case .runs:
+            return openRuns(&state)
         case .quit:
             return requestQuit(&state)
         }

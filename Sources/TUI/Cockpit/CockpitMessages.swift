@@ -7,6 +7,27 @@ public enum CockpitEvent: Sendable {
     case engine(EngineEvent)
     /// A validation sample (image and truth) for the compare view.
     case sample(id: String, Result<Sample, MessageError>)
+    /// The run directories under a runs root (runs browser).
+    case runs(root: String, Result<[RunEntry], MessageError>)
+    /// A past run read for the dashboard, with the run to overlay.
+    case runOpened(path: String, Result<OpenedRun, MessageError>)
+}
+
+/// A past run read from its directory.
+public struct PastRun: Sendable {
+    public var name: String
+    public var history: RunHistory
+    public init(name: String, history: RunHistory) {
+        self.name = name
+        self.history = history
+    }
+}
+
+/// A run opened from the runs browser and the run whose curves go under it.
+public struct OpenedRun: Sendable {
+    public var name: String
+    public var history: RunHistory
+    public var overlay: PastRun?
 }
 
 /// Side effects of the training screens.
@@ -15,6 +36,10 @@ public enum CockpitCommand: Sendable, Equatable {
     case engine(EngineCommand)
     /// Read a sample of the run's dataset (`data` / `format` of its configuration).
     case loadSample(id: String, data: String, format: DatasetFormat)
+    /// List the run directories under `root`.
+    case scanRuns(root: String)
+    /// Read a past run (and the one to overlay) for the dashboard.
+    case openRun(path: String, overlay: String?)
 }
 
 /// The front's end of an engine: its two queues, and a thread that forwards events to the
@@ -113,12 +138,17 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
     private var datasets: [String: any SegmentationDataset] = [:]
     /// Opens a dataset for a run's `data` / `format` (tests substitute in-memory sets).
     let open: @Sendable (String, DatasetFormat) throws -> any SegmentationDataset
+    /// Parameter counts of a model name and class count, for past runs (their logs lack them).
+    let modelSummary: (@Sendable (String, Int) -> ModelSummary?)?
+    private let runsQueue = DispatchQueue(label: "segscope.tui.runs")
 
     public init(inner: CommandPerformer?, link: EngineLink?,
-                open: @escaping @Sendable (String, DatasetFormat) throws -> any SegmentationDataset = CockpitPerformer.openDataset) {
+                open: @escaping @Sendable (String, DatasetFormat) throws -> any SegmentationDataset = CockpitPerformer.openDataset,
+                modelSummary: (@Sendable (String, Int) -> ModelSummary?)? = nil) {
         self.inner = inner
         self.link = link
         self.open = open
+        self.modelSummary = modelSummary
     }
 
     /// The run's dataset: `data` empty means the demo set in the user's cache.
@@ -151,6 +181,27 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
                     result = .failure(MessageError(error))
                 }
                 post(.cockpit(.sample(id: id, result)))
+                done()
+            }
+        case .scanRuns(let root):
+            runsQueue.async {
+                let url = URL(fileURLWithPath: (root as NSString).expandingTildeInPath)
+                let result = Result { try RunCatalog.scan(url) }.mapError { MessageError($0) }
+                post(.cockpit(.runs(root: root, result)))
+                done()
+            }
+        case .openRun(let path, let overlay):
+            let model = modelSummary
+            runsQueue.async {
+                func read(_ path: String) throws -> PastRun {
+                    let url = URL(fileURLWithPath: path)
+                    return PastRun(name: url.lastPathComponent, history: try RunLog.read(url, model: model))
+                }
+                let result = Result {
+                    let run = try read(path)
+                    return OpenedRun(name: run.name, history: run.history, overlay: try overlay.map(read))
+                }.mapError { MessageError($0) }
+                post(.cockpit(.runOpened(path: path, result)))
                 done()
             }
         }

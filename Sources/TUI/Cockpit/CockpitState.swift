@@ -150,6 +150,11 @@ public struct CockpitState: Sendable {
     public var launcher: LauncherState?
     /// The launcher's first configuration (the program sets the dataset it was opened on).
     public var launchBase: TrainingConfig?
+    /// The runs browser, once opened, and the directory it lists.
+    public var runs: RunsBrowserState?
+    public var runsRoot = "runs"
+    /// The screen the runs browser returns to.
+    public var runsReturn: Screen?
 
     public init() {}
 

@@ -4,7 +4,7 @@ import Training
 
 /// What dashboard keys do.
 public enum CockpitAction: Sendable, Equatable {
-    case pauseResume, stop, learningRate, evaluate, checkpoint, compare, axis, newRun, browser, help, quit
+    case pauseResume, stop, learningRate, evaluate, checkpoint, compare, axis, newRun, runs, browser, help, quit
 }
 
 extension App {
@@ -31,6 +31,8 @@ extension App {
         KeyBinding([.char("x")], footer: "x axis", help: "Charts over iterations or epochs", action: .axis),
         KeyBinding([.char("n")], footer: "new run", help: "Launch a new run (the form starts from this run's configuration)",
                    action: .newRun, disabledReason: { $0.cockpit.history.isActive ? "a run is in progress; stop it first" : nil }),
+        KeyBinding([.char("r")], footer: "runs", help: "Past runs: open one read-only, overlay a second one's curves", action: .runs,
+                   disabledReason: { runsUnavailable($0) }),
         KeyBinding([.char("b"), .escape], label: "b", footer: "browser", help: "Back to the dataset browser", action: .browser),
         KeyBinding([.char("?")], footer: "help", help: "Show / hide this help", action: .help),
         KeyBinding([.char("q"), .ctrl("c")], label: "q", footer: "quit",
@@ -44,6 +46,7 @@ extension App {
         case .cockpit: return cockpitKeys.helpEntries(state)
         case .compare: return compareKeys.helpEntries(state)
         case .launcher: return launcherHelp
+        case .runs: return runsKeys.helpEntries(state)
         }
     }
 
@@ -65,6 +68,9 @@ extension App {
                 commands.append(.quit)
             }
             return commands
+        case .runs, .runOpened:
+            runsEvent(event, &state)
+            return []
         case .sample(let id, let result):
             switch result {
             case .success(let sample): state.cockpit.compare.store(id, .loaded(sample))
@@ -125,6 +131,8 @@ extension App {
             state.cockpit.launcher = nil
             openLauncher(&state)
             return []
+        case .runs:
+            return openRuns(&state)
         case .browser:
             state.screen = .browser
             return []

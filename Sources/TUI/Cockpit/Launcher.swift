@@ -125,6 +125,13 @@ extension App {
             } else {
                 state.cockpit.launcher = form
                 state.cockpit.notice = nil
+                if state.cockpit.isReadOnly {
+                    // Leaving a past run: the dashboard now belongs to the new run.
+                    state.cockpit.history = RunHistory()
+                    state.cockpit.readOnlyName = nil
+                    state.cockpit.overlay = nil
+                    state.cockpit.overlayName = nil
+                }
                 state.screen = .cockpit
                 return [.cockpit(.engine(.start(config)))]
             }

@@ -52,7 +52,7 @@ struct TuiLatencyBench {
         do {
             config = try config.applying(overrides: [
                 ("data", dataURL.path), ("model", model), ("crop", String(crop)), ("batch", String(batch)),
-                ("epochs", "0"), ("iterations", "100000"), ("eval_interval", "25"), ("threads", String(threads)),
+                ("epochs", "0"), ("iterations", "100000"), ("eval_interval", "5"), ("threads", String(threads)),
                 ("backend", backend), ("runs_dir", scratch.appendingPathComponent("runs").path), ("checkpoint", "none"),
             ])
         } catch {

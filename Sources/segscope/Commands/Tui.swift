@@ -8,11 +8,12 @@ import TUI
 /// `segscope tui`: the terminal interface, opening on the dataset browser.
 struct Tui: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Browse a dataset's samples, masks and class statistics in the terminal.",
+        abstract: "Browse a dataset, train on it and watch the run, compare predictions, open past runs.",
         discussion: """
             Without --data, opens the demo dataset (created on first run in the user's cache \
             directory). Keys: arrows / j k move, PgUp / PgDn page, Enter zoom, Tab split, m view \
-            mode, o overlay opacity, / filter, ? help, q quit.
+            mode, o overlay opacity, / filter, t training (launcher, then the live dashboard), r past \
+            runs, ? help, q quit.
             """)
 
     @Option(help: "Dataset directory (VOC, Oxford-IIIT Pet, images+masks folder, or a demo set).")
@@ -44,6 +45,9 @@ struct Tui: ParsableCommand {
 
     @Option(help: "With --run: a second run directory whose curves are drawn under the first one's.")
     var overlay: String?
+
+    @Option(help: "The directory the runs browser (r) lists; the launcher's runs_dir.")
+    var runsDir = "runs"
 
     func run() throws {
         // Everything that can fail with a message happens before curses owns the screen.
@@ -83,9 +87,10 @@ struct Tui: ParsableCommand {
         state.cockpit.glyphs = ChartGlyphs.detect()
         if let past { App.openPastRun(&state, name: past.name, history: past.history, overlay: past.overlay) }
         state.cockpit.launchBase = launchBase(format: datasetFormat)
+        state.cockpit.runsRoot = runsDir
         // The training engine runs in this process; its thread starts with the launcher's start.
         let link = EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
-        let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link)
+        let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link, modelSummary: Tui.modelSummary)
         let runtime = AppRuntime(state: state, driver: driver, performer: performer)
         let poster = runtime.poster
         link.pump { poster(.cockpit(.engine($0))) }
@@ -111,6 +116,7 @@ struct Tui: ParsableCommand {
     /// The launcher's starting configuration: this session's dataset (the demo set without --data).
     private func launchBase(format: DatasetFormat) -> TrainingConfig {
         var config = TrainingConfig()
+        config.runsDir = runsDir
         if let data {
             config.data = URL(fileURLWithPath: (data as NSString).expandingTildeInPath).standardizedFileURL.path
             config.format = format
