@@ -105,10 +105,14 @@ final class TuiTests: XCTestCase {
     /// End to end: the launcher starts a real run on a tiny demo set; the first evaluation shows
     /// in the charts, the log and the compare view; p pauses and resumes; s stops the run with a
     /// checkpoint on disk; q then quits at once.
-    func testTrainingFromTheLauncherEvaluatesPausesAndStopsWithACheckpoint() throws {
+    /// A tiny demo set in a fresh directory and `segscope tui` on it in tmux, started in that
+    /// directory (so runs go to its `runs/`), with the launcher filled for a tiny run (crop 64,
+    /// batch 2, evaluation every 4 iterations, one thread, iterations far beyond what a test
+    /// waits for) and started.
+    private func startTinyRun() throws -> (session: TmuxSession, root: URL, idle: URL) {
         try XCTSkipUnless(TmuxSession.isAvailable, "tmux is not installed (scripts/install-deps.sh installs it)")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-tui-train-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
+        addTeardownBlock { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let demo = root.appendingPathComponent("demo")
         let made = try CLI.run(["data", "demo", "--out", demo.path, "--train", "8", "--val", "3"])
@@ -117,11 +121,11 @@ final class TuiTests: XCTestCase {
         let command = "cd '\(root.path)' && env TERM=xterm-256color LANG=C.UTF-8 LC_ALL= SEGSCOPE_IDLE_FILE='\(idle.path)' "
             + "'\(CLI.executable.path)' tui --data '\(demo.path)'; echo \"segscope exited $?\"; sleep 60"
         let session = try TmuxSession(command: command, columns: 160, rows: 40)
-        var screen = try session.waitFor { $0.contains("Samples ·") }
-        XCTAssertTrue(screen.contains("train_0000"), screen)
+        // The list is read in the background: wait for its first id, not just the frame.
+        var screen = try session.waitFor { $0.contains("▸train_0000") }
+        XCTAssertTrue(screen.contains("▸train_0000"), screen)
 
-        // The launcher starts from this dataset; a tiny run: crop 64, batch 2, evaluation every
-        // 4 iterations, one thread, iterations far beyond what the test waits for.
+        // The launcher starts from this dataset.
         screen = try press(session, "t", idle: idle)
         XCTAssertTrue(screen.contains("new training run"), screen)
         XCTAssertTrue(screen.contains(demo.path), screen)
@@ -138,6 +142,15 @@ final class TuiTests: XCTestCase {
         screen = try session.waitFor { $0.contains("ready: xunet") && $0.contains("100000 iterations") }
         XCTAssertTrue(screen.contains("crop 64x64, batch 2"), screen)
         try session.sendKeys("Enter")
+        return (session, root, idle)
+    }
+
+    /// End to end: the launcher starts a real run on a tiny demo set; the first evaluation shows
+    /// in the charts, the log and the compare view; p pauses and resumes; s stops the run with a
+    /// checkpoint on disk; q then quits at once.
+    func testTrainingFromTheLauncherEvaluatesPausesAndStopsWithACheckpoint() throws {
+        let (session, root, _) = try startTinyRun()
+        var screen: String
 
         // The first evaluation: the mIoU chart's title carries its figure, the log its line.
         screen = try session.waitFor(timeout: 180) { $0.contains("eval val: mIoU") || $0.contains("✗") }
@@ -180,6 +193,31 @@ final class TuiTests: XCTestCase {
         try session.sendKeys("q")
         screen = try session.waitFor { $0.contains("segscope exited") }
         XCTAssertTrue(screen.contains("segscope exited 0"), screen)
+    }
+
+    /// SIGTERM while a run trains: the terminal is restored, the run is stopped with its last
+    /// checkpoint at the iteration it reached (the last step in metrics.jsonl), exit status 143.
+    func testSIGTERMDuringARunStopsItWithACheckpoint() throws {
+        let (session, root, _) = try startTinyRun()
+        // Any iteration done (steps coalesce, so the screen may skip a given number).
+        var screen = try session.waitFor(timeout: 180) {
+            $0.range(of: #"it [1-9][0-9]*/100000"#, options: .regularExpression) != nil || $0.contains("✗")
+        }
+        XCTAssertTrue(screen.contains("· running"), screen)
+        let pid = try XCTUnwrap(Self.pid(of: "segscope tui --data"), "segscope is not running")
+        kill(pid, SIGTERM)
+        screen = try session.waitFor(timeout: 120) { $0.contains("segscope exited") }
+        XCTAssertTrue(screen.contains("segscope exited 143"), screen)
+        XCTAssertTrue(screen.contains("stopping the training run"), screen)
+        XCTAssertFalse(screen.contains("IoU per class"), "the alternate screen was left:\n\(screen)")
+        let runs = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("runs").path)
+        let run = root.appendingPathComponent("runs/\(try XCTUnwrap(runs.first))")
+        let metadata = try Self.safetensorsMetadata(run.appendingPathComponent("checkpoints/last.safetensors"))
+        let log = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        let lastStep = log.split(separator: "\n").last { $0.contains("\"type\":\"step\"") }
+        let iteration = try XCTUnwrap(lastStep?.range(of: #""iteration":\d+"#, options: .regularExpression)
+            .map { Int(lastStep![$0].dropFirst(12)) }, "no step in \(log)")
+        XCTAssertEqual(metadata["segscope.iteration"].flatMap { Int($0) }, iteration, "\(metadata)")
     }
 
     /// The `__metadata__` of a safetensors file (8-byte little-endian header length, JSON header).
