@@ -220,6 +220,20 @@ final class TuiTests: XCTestCase {
         XCTAssertEqual(metadata["segscope.iteration"].flatMap { Int($0) }, iteration, "\(metadata)")
     }
 
+    /// `bench tui --latency` on a tiny run: every injected key is measured and the figures and
+    /// the target are printed (no threshold here: speed belongs to the benchmark's output).
+    func testLatencyBenchMeasuresEveryKey() throws {
+        let result = try CLI.run(["bench", "tui", "--latency", "--keys", "6", "--interval-ms", "20", "--crop", "32", "--batch", "2",
+                                  "--threads", "1", "--columns", "100", "--rows", "30", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
+        XCTAssertEqual(object["keys"] as? Int, 6, result.stdout)
+        for key in ["p50_ms", "p95_ms", "max_ms", "target_p95_ms"] {
+            XCTAssertNotNil(object[key] as? Double, "\(key) missing: \(result.stdout)")
+        }
+        XCTAssertGreaterThan(object["training_iterations"] as? Int ?? 0, 0, "no training ran meanwhile: \(result.stdout)")
+    }
+
     /// The `__metadata__` of a safetensors file (8-byte little-endian header length, JSON header).
     static func safetensorsMetadata(_ url: URL) throws -> [String: String] {
         let data = try Data(contentsOf: url)
