@@ -152,6 +152,18 @@ final class DNNLBackendTests: XCTestCase {
         }
     }
 
+    func testMaxPoolBackwardWithoutForwardWorkspace() {
+        // An input that needs no gradient: the forward keeps no workspace, the backward recomputes it.
+        let x = randomTensor([2, 16, 9, 10], seed: 32)
+        let g = PoolGeometry.pool(input: x.shape, kernel: (3, 3), stride: (2, 2), padding: .same)
+        let (y, context) = dnnl.maxPoolForward(x: x, geometry: g)
+        XCTAssertNil(context)
+        let dy = randomTensor(y.shape, seed: 33)
+        let fast = dnnl.maxPoolBackward(dy: dy, x: x, geometry: g, context: nil)
+        let ref = ReferenceBackend.shared.maxPoolBackward(dy: dy, x: x, geometry: g, context: nil)
+        assertCloseScaled(fast.array, ref.array, shape: x.shape, tol: 1e-6, "max pool backward without a workspace")
+    }
+
     // MARK: Batch norm
 
     func testBatchNormTrainAndEvalBothConventions() {

@@ -147,7 +147,10 @@ extension ReferenceBackend {
     }
 
     public func maxPoolBackward(dy: Tensor, x: Tensor, geometry g: PoolGeometry, context: AnyObject?) -> Tensor {
-        guard let ctx = context as? PoolContext else { preconditionFailure("max_pool2d backward: missing forward context") }
+        // No forward context (the forward ran without gradients): find the winners again.
+        guard let ctx = context as? PoolContext ?? maxPoolForward(x: x, geometry: g).context as? PoolContext else {
+            preconditionFailure("max_pool2d backward: the forward gave no argmax")
+        }
         let gd = dy.nchwStorage.data
         let dx = Tensor(zeros: x.shape)
         let dxd = dx.data

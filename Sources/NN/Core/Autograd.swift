@@ -1,22 +1,46 @@
 import Foundation
 
 /// Reverse-mode autograd by a dynamic graph (as PyTorch): each op that has an input needing a
-/// gradient attaches a `Node` to its output holding the inputs and a closure mapping the
+/// gradient attaches a `Node` to its output holding edges to the inputs and a closure mapping the
 /// output's gradient to the inputs' gradients. The closure captures the small cache the backward
 /// needs (im2col geometry, ReLU output, batch-norm mean/rstd). `backward()` on a scalar visits
 /// the graph in reverse topological order and frees it as it goes.
 ///
+/// A node holds its inputs' nodes, not the input tensors: an activation nothing else needs (the
+/// input of a ReLU, whose backward reads the output) is freed during the forward pass, as in
+/// PyTorch; only what a backward closure captures stays alive.
+///
 /// Rule for op writers: a backward closure must never modify the gradient it receives (the same
 /// tensor may be handed to several inputs, e.g. by `add`).
 final class Node {
+    /// Where an input's gradient goes: the node that computed it, or a leaf tensor (a
+    /// parameter) whose `grad` accumulates; `none` for inputs that need no gradient.
+    enum Edge {
+        case node(Node, shape: [Int])
+        case leaf(Tensor)
+        case none
+    }
+
     let op: String
-    let inputs: [Tensor]
-    let backward: (Tensor) -> [Tensor?]
+    /// The tensor this node computed, while it lives (its `node` is cleared when the node has run).
+    weak var output: Tensor?
+    private(set) var edges: [Edge]
+    private(set) var backward: ((Tensor) -> [Tensor?])?
 
     init(op: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
         self.op = op
-        self.inputs = inputs
+        self.edges = inputs.map { t in
+            if let n = t.node { return .node(n, shape: t.shape) }
+            return t.requiresGrad ? .leaf(t) : .none
+        }
         self.backward = backward
+    }
+
+    /// Drops the closure and edges (and with them what they keep alive) once the node has run.
+    func release() {
+        backward = nil
+        edges = []
+        output?.node = nil
     }
 }
 
@@ -46,7 +70,9 @@ extension Tensor {
     @discardableResult
     func recording(_ op: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         if GradMode.isEnabled, inputs.contains(where: { $0.needsGrad }) {
-            node = Node(op: op, inputs: inputs, backward: backward)
+            let n = Node(op: op, inputs: inputs, backward: backward)
+            n.output = self
+            node = n
         }
         return self
     }
@@ -61,42 +87,46 @@ extension Tensor {
     /// Back-propagates `gradient` (same shape as `self`).
     public func backward(gradient: Tensor) {
         precondition(gradient.shape == shape, "backward(gradient:): gradient shape \(gradient.shape) != \(shape)")
-        // Reverse topological order by an iterative depth-first search.
-        var order: [Tensor] = []
-        var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(self, false)]
-        while let (t, expanded) = stack.popLast() {
-            if expanded { order.append(t); continue }
-            if !visited.insert(ObjectIdentifier(t)).inserted { continue }
-            stack.append((t, true))
-            if let node = t.node {
-                for input in node.inputs where input.needsGrad && !visited.contains(ObjectIdentifier(input)) {
-                    stack.append((input, false))
-                }
+        if requiresGrad { accumulate(gradient) }
+        guard let root = node else { return }
+        node = nil
+        // Reverse topological order of the nodes by an iterative depth-first search.
+        var order: [Node] = []
+        var visited = Set<ObjectIdentifier>([ObjectIdentifier(root)])
+        var stack: [(Node, Bool)] = [(root, false)]
+        while let (n, expanded) = stack.popLast() {
+            if expanded { order.append(n); continue }
+            stack.append((n, true))
+            for case .node(let input, _) in n.edges where visited.insert(ObjectIdentifier(input)).inserted {
+                stack.append((input, false))
             }
         }
-        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): gradient]
-        for t in order.reversed() {
-            guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
-            if let node = t.node {
-                let inputGrads = node.backward(g)
-                precondition(inputGrads.count == node.inputs.count, "autograd: \(node.op) returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
-                for (input, ig) in zip(node.inputs, inputGrads) {
-                    guard let ig, input.needsGrad else { continue }
-                    precondition(ig.shape == input.shape, "autograd: \(node.op) gave gradient \(ig.shape) for input \(input.shape)")
+        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): gradient]
+        for n in order.reversed() {
+            guard let g = grads.removeValue(forKey: ObjectIdentifier(n)), let body = n.backward else { n.release(); continue }
+            let inputGrads = body(g)
+            precondition(inputGrads.count == n.edges.count, "autograd: \(n.op) returned \(inputGrads.count) gradients for \(n.edges.count) inputs")
+            for (edge, ig) in zip(n.edges, inputGrads) {
+                guard let ig else { continue }
+                switch edge {
+                case .node(let input, let shape):
+                    precondition(ig.shape == shape, "autograd: \(n.op) gave gradient \(ig.shape) for input \(shape)")
                     let key = ObjectIdentifier(input)
                     if let existing = grads[key] { grads[key] = addNoGrad(existing, ig) } else { grads[key] = ig }
-                }
-                t.node = nil
-            }
-            if t.requiresGrad {
-                if let existing = t.grad {
-                    existing.addInPlace(g)
-                } else {
-                    t.grad = g.copy()  // owned, NCHW: later accumulations add in place
+                case .leaf(let t):
+                    precondition(ig.shape == t.shape, "autograd: \(n.op) gave gradient \(ig.shape) for input \(t.shape)")
+                    t.accumulate(ig)
+                case .none:
+                    break
                 }
             }
+            n.release()
         }
+    }
+
+    /// Adds `g` to `grad` (an owned NCHW copy on first use, so later accumulations add in place).
+    func accumulate(_ g: Tensor) {
+        if let existing = grad { existing.addInPlace(g) } else { grad = g.copy() }
     }
 
     /// `self += other` elementwise, no autograd.

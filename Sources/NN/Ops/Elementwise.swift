@@ -69,13 +69,15 @@ public func concat(_ xs: [Tensor]) -> Tensor {
         }
         offset += c
     }
+    // Shapes and flags only: capturing the inputs would keep them alive until the backward.
+    let needs = xs.map(\.needsGrad)
     return out.recording("concat", xs) { g in
         let gs = g.nchwStorage.data
         var grads: [Tensor?] = []
         var off = 0
-        for (x, c) in zip(xs, channels) {
-            if x.needsGrad {
-                let t = Tensor(uninitialized: x.shape)
+        for (need, c) in zip(needs, channels) {
+            if need {
+                let t = Tensor(uninitialized: [N, c, H, W])
                 let td = t.data, o = off
                 parallelFor(N) { r in
                     for n in r { (td + n * c * plane).update(from: gs + (n * total + o) * plane, count: c * plane) }

@@ -14,7 +14,8 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
     for t in targets where t != ignoreIndex {
         precondition(t >= 0 && Int(t) < C, "cross_entropy: target class \(t) outside 0..<\(C) (and not ignore index \(ignoreIndex))")
     }
-    let xs = logits.nchwStorage.data
+    let logitStorage = logits.nchwStorage  // kept by the backward (xs points into it)
+    let xs = logitStorage.data
     // Per-image partial sums (loss, weight) in Double, then one reduction.
     var lossSums = [Double](repeating: 0, count: N), weightSums = [Double](repeating: 0, count: N)
     let w = weights ?? [Float](repeating: 1, count: C)
@@ -46,7 +47,8 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
     let total = weightSums.reduce(0, +)
     let value = total > 0 ? lossSums.reduce(0, +) / total : 0
     return Tensor(scalar: Float(value)).recording("cross_entropy", [logits]) { g in
-        let dx = Tensor(zeros: logits.shape)
+        withExtendedLifetime(logitStorage) {}
+        let dx = Tensor(zeros: [N, C, H, W])
         guard total > 0 else { return [dx] }
         let k = g.item / Float(total)
         let d = dx.data

@@ -24,7 +24,7 @@ public func upsampleNearest(_ x: Tensor, scale: (Int, Int)) -> Tensor {
     }
     return y.recording("upsample_nearest", [x]) { g in
         let gs = g.nchwStorage.data
-        let dx = Tensor(uninitialized: x.shape)
+        let dx = Tensor(uninitialized: [N, C, H, W])
         let d = dx.data
         parallelFor(N * C) { planes in
             for p in planes {
@@ -72,7 +72,7 @@ public func resizeBilinear(_ x: Tensor, size: (Int, Int)) -> Tensor {
     }
     return y.recording("resize_bilinear", [x]) { g in
         let gs = g.nchwStorage.data
-        let dx = Tensor(zeros: x.shape)
+        let dx = Tensor(zeros: [N, C, H, W])
         let d = dx.data
         parallelFor(N * C) { planes in
             for p in planes {

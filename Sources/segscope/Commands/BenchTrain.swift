@@ -138,6 +138,8 @@ struct BenchTrain: ParsableCommand {
             print(String(format: "training step   %9.1f ms/batch  %8.2f images/s  (forward, loss, backward, Adam)", ms, ips))
         }
         print(String(format: "peak RSS        %9.1f MiB", report.peak_rss_mib))
+        print(String(format: "tensor memory   %9.1f MiB at most in use, %.1f MiB held with the pool's free buffers",
+                     Double(BufferPool.shared.peakLiveBytes) / 1048576, Double(BufferPool.shared.peakHeldBytes) / 1048576))
         if let gflops = report.sgemm_gflops { print(String(format: "sgemm 2048²     %9.1f GFLOP/s (this run)", gflops)) }
         print("Compare: ~/torch-venv/bin/python ../shared/bench/torch_reference.py --model \(spec.name) --batch \(batch) "
               + "--size \(input) --threads \(threadCount)")

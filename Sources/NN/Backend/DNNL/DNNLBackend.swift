@@ -289,7 +289,10 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
             let outShape = transposed ? [g.batch, g.inChannels, g.inHeight, g.inWidth]
                 : [g.batch, g.outChannels, g.outHeight, g.outWidth]
             let out = try output(y, dstDesc, shape: outShape)
-            return (out, training ? ConvContext(src: src, srcDesc: srcDesc) : nil)
+            // The input in the primitive's order is kept for the weight gradient only when it is
+            // the input's own memory: a reordered copy would double what the step holds (the
+            // backward reorders again, a small cost next to the conv).
+            return (out, training && src === x.storage ? ConvContext(src: src, srcDesc: srcDesc) : nil)
         }
     }
 

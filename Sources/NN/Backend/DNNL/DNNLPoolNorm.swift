@@ -62,8 +62,9 @@ extension DNNLBackend {
         measured("max pool fwd") { maxPoolForwardBody(x: x, geometry: g) }
     }
 
-    private func maxPoolForwardBody(x: Tensor, geometry g: PoolGeometry) -> (y: Tensor, context: AnyObject?) {
-        let training = GradMode.isEnabled && x.needsGrad
+    private func maxPoolForwardBody(x: Tensor, geometry g: PoolGeometry,
+                                    training forced: Bool? = nil) -> (y: Tensor, context: AnyObject?) {
+        let training = forced ?? (GradMode.isEnabled && x.needsGrad)
         let (srcDesc, src) = fatalOnError("max pool input \(x.shape)") { try concrete(x) }
         guard let p = poolPrimitive(g, src: srcDesc, stage: .forward, training: training) else {
             let r = reference.maxPoolForward(x: x, geometry: g)
@@ -93,9 +94,12 @@ extension DNNLBackend {
         if let fb = context as? ReferenceContext {
             return reference.maxPoolBackward(dy: dy, x: x, geometry: g, context: fb.inner)
         }
-        guard let ctx = context as? DNNLPoolContext,
-              let p = poolPrimitive(g, src: ctx.srcDesc, stage: .backwardData, training: true) else {
-            preconditionFailure("max_pool2d backward: missing forward context (was the forward run without gradients?)")
+        // A forward run without gradients (inference, or an input that needed none) kept no
+        // workspace: run the training forward again for it.
+        guard let ctx = context as? DNNLPoolContext ?? maxPoolForwardBody(x: x, geometry: g, training: true).context as? DNNLPoolContext
+        else { return reference.maxPoolBackward(dy: dy, x: x, geometry: g, context: nil) }
+        guard let p = poolPrimitive(g, src: ctx.srcDesc, stage: .backwardData, training: true) else {
+            return reference.maxPoolBackward(dy: dy, x: x, geometry: g, context: nil)
         }
         return fatalOnError(p.what) {
             let dyDesc = p.desc(dnnl_query_diff_dst_md), dxDesc = p.desc(dnnl_query_diff_src_md)
