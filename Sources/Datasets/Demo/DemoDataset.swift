@@ -6,7 +6,7 @@ import Foundation
 /// copy in the user's cache directory.
 public enum DemoDataset {
     /// Bump when the renderer changes so cached copies are regenerated.
-    public static let version = 2
+    public static let version = 3
 
     public struct Options: Sendable, Equatable, Codable {
         public var seed: UInt64

@@ -2,26 +2,49 @@ import Foundation
 
 /// Draws one demo sample: textured shapes of five classes on a textured background.
 ///
-/// What makes a class is its **shape** (disc, box, triangle, star, ring) and, usually, its
-/// **texture** (each class prefers one of five textures but takes another a quarter of the
-/// time). Colours are not a cue: the two colours of every texture, object or background, come
-/// from the same range, so no colour threshold separates the classes. Objects overlap (later ones
-/// occlude earlier ones), vary from tiny to a third of the image, and the label map gets VOC's
-/// void band (255, ~3 px) along every border between different labels.
+/// What makes a class is its **shape** (disc, box, triangle, star, ring) and its **texture**
+/// (each class has its own of five textures). Colours are not a cue: the two colours of every
+/// texture, object or background, come from the same range, so no colour threshold separates
+/// the classes. Objects overlap (later ones occlude earlier ones), vary from tiny to a third of
+/// the image, and the label map gets VOC's void band (255, ~3 px) along every border between
+/// different labels.
 public enum DemoRenderer {
     public static let classNames = ["background", "disc", "box", "triangle", "star", "ring"]
 
     enum Shape: Int, CaseIterable { case disc = 1, box, triangle, star, ring }
-    enum Texture: Int, CaseIterable { case stripes, checker, dots, waves, speckle }
+    enum Texture: Int, CaseIterable {
+        case stripes, checker, dots, waves, diagonal
 
-    /// The texture each class prefers.
+        /// Pixels per repeat.
+        var period: Float {
+            switch self {
+            case .stripes: return 6
+            case .checker: return 7
+            case .dots: return 8
+            case .waves: return 7
+            case .diagonal: return 5
+            }
+        }
+
+        /// Radians: stripes run horizontally, waves vertically, diagonal stripes at 45°; the grids
+        /// are axis-aligned.
+        var angle: Float {
+            switch self {
+            case .stripes: return .pi / 2
+            case .diagonal: return .pi / 4
+            default: return 0
+            }
+        }
+    }
+
+    /// The texture of each class.
     static func preferredTexture(_ shape: Shape) -> Texture {
         switch shape {
         case .disc: return .stripes
         case .box: return .checker
         case .triangle: return .dots
         case .star: return .waves
-        case .ring: return .speckle
+        case .ring: return .diagonal
         }
     }
 
@@ -95,15 +118,16 @@ public enum DemoRenderer {
         let angle = rng.uniform(0, 2 * .pi)
         let cosA = cos(angle), sinA = sin(angle)
         let aspect = rng.uniform(0.6, 1.0)
-        let texture = rng.chance(0.75) ? preferredTexture(shape) : Texture(rawValue: rng.int(0...4)) ?? .stripes
+        let texture = preferredTexture(shape)
         let c1 = color(&rng)
         var c2 = color(&rng)
         // Keep the texture visible: push the second colour away when the two are close.
         if simd_length(c2 - c1) < 60 { c2 = SIMD3(255, 255, 255) - c1 }
-        let period = rng.uniform(4, 8)
-        let textureAngle = rng.uniform(0, .pi)
+        // Each texture has its own scale and orientation (up to a small jitter), so a first
+        // conv layer can tell them apart whatever the two colours are.
+        let period = texture.period * rng.uniform(0.92, 1.08)
+        let textureAngle = texture.angle + rng.uniform(-0.12, 0.12)
         let shade = SIMD2(rng.uniform(-0.25, 0.25), rng.uniform(-0.25, 0.25))
-        let speckle = ValueNoise(width: Int(2 * r) + 4, height: Int(2 * r) + 4, cell: rng.uniform(2.5, 4), rng: &rng)
         let star = starPolygon(outer: 1, inner: rng.uniform(0.38, 0.5))
         let x0 = max(0, Int(cx - r) - 1), x1 = min(width - 1, Int(cx + r) + 1)
         let y0 = max(0, Int(cy - r) - 1), y1 = min(height - 1, Int(cy + r) + 1)
@@ -118,13 +142,12 @@ public enum DemoRenderer {
                 let tu = dx * ct + dy * st, tv = -dx * st + dy * ct
                 let t: Float
                 switch texture {
-                case .stripes: t = sin(2 * .pi * tu / period) > 0 ? 1 : 0
                 case .checker: t = (Int(floor(tu / period)) + Int(floor(tv / period))) & 1 == 0 ? 1 : 0
                 case .dots:
                     let fu = tu / period - floor(tu / period) - 0.5, fv = tv / period - floor(tv / period) - 0.5
                     t = fu * fu + fv * fv < 0.09 ? 1 : 0
                 case .waves: t = sin(2 * .pi * tu / period + 2.2 * sin(tv / period)) > 0 ? 1 : 0
-                case .speckle: t = speckle.sample(dx + r + 2, dy + r + 2) > 0.5 ? 1 : 0
+                case .stripes, .diagonal: t = sin(2 * .pi * tu / period) > 0 ? 1 : 0
                 }
                 let light = 1 + shade.x * u + shade.y * v
                 canvas[y * width + x] = (c1 + (c2 - c1) * t) * light
@@ -140,7 +163,7 @@ public enum DemoRenderer {
         case .box: return abs(u) <= 0.8 && abs(v) <= 0.8
         case .ring:
             let d = u * u + v * v
-            return d <= 1 && d >= 0.36
+            return d <= 1 && d >= 0.25
         case .triangle:
             // Equilateral triangle inscribed in the unit circle, apex up.
             return v >= -0.5 && abs(u) * 1.7320508 <= 1 - v

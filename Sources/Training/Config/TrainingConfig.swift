@@ -92,6 +92,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Sliding-window stride; 0×0 means two thirds of the crop (MMSegmentation's 512 / 341).
     public var evalStride = PixelSize(square: 0)
     public var checkpoint: CheckpointPolicy = .bestAndLast
+    /// Before each evaluation, recompute batch-norm statistics from this many random training
+    /// crops ("precise BN"; see `Layer.recomputeBatchNormStatistics`); 0 = off.
+    public var preciseBNImages = 64
     /// Stop when val mIoU has not improved for this many evaluations; 0 = never.
     public var earlyStoppingPatience = 0
     public var backend: BackendKind = .dnnl

@@ -113,7 +113,30 @@ public final class ModelTrainingSession: TrainingSession {
 
     public func evaluate() throws -> EvaluationResult {
         defer { network.train() }
+        recomputeBatchNormStatistics()
         return try predictor.evaluate(dataset, ids: valIDs)
+    }
+
+    /// Precise BN before an evaluation: the batch-norm statistics of the current weights on
+    /// `precise_bn_images` random training crops. The crops come from a loader of their own with
+    /// a fixed seed, so neither the training loader nor the global generator is advanced and
+    /// runs resume exactly.
+    private func recomputeBatchNormStatistics() {
+        guard config.preciseBNImages > 0 else { return }
+        let batches = (config.preciseBNImages + config.batch - 1) / config.batch
+        let transform = TransformConfig(
+            crop: Size2D(height: config.crop.height, width: config.crop.width),
+            smallImages: config.smallImages == .pad ? .pad : .drop, horizontalFlip: true,
+            normalization: .imagenet, random: true)
+        guard let sampler = try? DataLoader(
+            dataset: dataset, split: config.split,
+            config: LoaderConfig(batchSize: config.batch, shuffle: true, dropLast: false,
+                                 seed: UInt64(config.seed) &+ 0x5eed, transform: transform)) else { return }
+        let iterator = sampler.epoch(0)
+        defer { iterator.cancel() }
+        network.recomputeBatchNormStatistics(from: iterator.prefix(batches).lazy.map {
+            Tensor(shape: $0.imageShape, values: $0.images)
+        })
     }
 
     public func predict(sampleID: String) throws -> PredictionResult {
