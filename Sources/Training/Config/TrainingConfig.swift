@@ -71,7 +71,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var smallImages: SmallImagePolicy = .pad
     public var batch = 8
     /// Exactly one of `epochs` / `iterations` is positive; the other is 0.
-    public var epochs = 15
+    public var epochs = 10
     public var iterations = 0
     public var optimizer: OptimizerKind = .adam
     public var lr = 1e-3
@@ -87,8 +87,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// 0 = every core.
     public var threads = 0
     /// Evaluate every N epochs (when `epochs` is set) or N iterations (when `iterations` is set).
-    public var evalInterval = 1
-    public var evalMode: InferenceMode = .slide
+    public var evalInterval = 2
+    public var evalMode: InferenceMode = .whole
     /// Sliding-window stride; 0×0 means two thirds of the crop (MMSegmentation's 512 / 341).
     public var evalStride = PixelSize(square: 0)
     public var checkpoint: CheckpointPolicy = .bestAndLast
