@@ -46,6 +46,16 @@ extension SegmentationDataset {
 
 /// Small file-system helpers shared by the readers.
 enum DatasetFiles {
+    /// The ids listed for `split` (the first `limit` of them when a limit is set); an error
+    /// naming the splits there are (in their natural `order`) when `split` has no list.
+    static func ids(of split: Split, in lists: [Split: [String]], order: [Split], root: URL, limit: Int?) throws -> [String] {
+        guard let ids = lists[split] else {
+            throw DatasetError("\(root.path): no split '\(split)' (have \(order.joined(separator: ", ")))")
+        }
+        if let limit { return Array(ids.prefix(max(0, limit))) }
+        return ids
+    }
+
     static func isDirectory(_ url: URL) -> Bool {
         var isDir: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue

@@ -54,11 +54,7 @@ public struct FolderDataset: SegmentationDataset {
     }
 
     public func ids(split: Split) throws -> [String] {
-        guard let ids = lists[split] else {
-            throw DatasetError("\(root.path): no split '\(split)' (have \(splits.joined(separator: ", ")))")
-        }
-        if let limit = options.limit { return Array(ids.prefix(max(0, limit))) }
-        return ids
+        try DatasetFiles.ids(of: split, in: lists, order: splits, root: root, limit: options.limit)
     }
 
     public func imageURL(id: String) -> URL { imagesDirectory.appendingPathComponent(imageNames[id] ?? "\(id).jpg") }
