@@ -61,7 +61,19 @@ public final class TmuxSession {
         var args = ["new-session", "-d", "-s", name, "-x", "\(columns)", "-y", "\(rows)"]
         for (k, v) in environment.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(k)=\(v)"] }
         args.append(command)
-        try TmuxSession.tmux(args)
+        // A new session can fail while the server of a session just killed is still exiting
+        // (the server ends with its last session); a second attempt starts a fresh server.
+        var attempt = 0
+        while true {
+            do {
+                try TmuxSession.tmux(args)
+                return
+            } catch {
+                attempt += 1
+                if attempt >= 3 { throw error }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
     }
 
     deinit { _ = try? TmuxSession.tmux(["kill-session", "-t", name]) }
