@@ -126,6 +126,7 @@ extension TrainingConfig {
         .choice("backend", "numeric backend: dnnl (oneDNN; reference when the library is missing) or reference (OpenBLAS im2col)", \.backend),
         .string("runs_dir", "directory that holds run directories", \.runsDir),
         .string("resume", "checkpoints/last.resume.safetensors of a run to continue exactly; empty = fresh run", \.resume),
+        .string("backbone_weights", "torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone (fc.* ignored); empty = none", \.backboneWeights),
     ]
 
     public static func key(named name: String) -> ConfigKey? { keys.first { $0.name == name } }
@@ -180,6 +181,7 @@ extension TrainingConfig {
         "data_root": "data", "crop_size": "crop", "max_iters": "iterations", "max_epochs": "epochs",
         "val_interval": "eval_interval", "patience": "early_stopping_patience", "work_dir": "runs_dir",
         "lr_schedule": "schedule", "scheduler": "schedule", "num_threads": "threads", "resume_from": "resume",
+        "pretrained": "backbone_weights", "backbone": "backbone_weights",
     ]
 
     static func unknownKey(_ name: String, source: String? = nil) -> ConfigError {
@@ -232,6 +234,8 @@ extension TrainingConfig {
         check(preciseBNImages >= 0, "precise_bn_images", "\(preciseBNImages) is negative", "an integer ≥ 0 (0 = off)")
         check(earlyStoppingPatience >= 0, "early_stopping_patience", "\(earlyStoppingPatience) is negative", "an integer ≥ 0 (0 = off)")
         check(!runsDir.isEmpty, "runs_dir", "must not be empty", "a directory path")
+        check(backboneWeights.isEmpty || model == "fcn-resnet18", "backbone_weights",
+              "is for fcn-resnet18's ResNet-18 backbone, not \(model)", "empty, or a safetensors file with model = \"fcn-resnet18\"")
         return errors
     }
 

@@ -102,6 +102,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var runsDir = "runs"
     /// A `checkpoints/last.resume.safetensors` to continue from exactly; empty = a fresh run.
     public var resume = ""
+    /// torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone; empty = none.
+    public var backboneWeights = ""
 
     public init() {}
 

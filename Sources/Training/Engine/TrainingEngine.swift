@@ -383,6 +383,14 @@ public final class TrainingEngine: @unchecked Sendable {
             fail("cannot write the logs after iteration \(run.iteration): \(error)")
             return
         }
+        if !result.samples.isEmpty {
+            do {
+                try run.directory.writePredictions(result.samples, iteration: run.iteration, epoch: report.epoch,
+                                                   split: run.config.valSplit, mIoU: metrics.mIoU, isBest: isBest)
+            } catch {
+                warn("cannot save the sample predictions of iteration \(run.iteration): \(error)")
+            }
+        }
         guard run.config.checkpoint != .none else { return }
         saveLast()
         if isBest && run.config.checkpoint == .bestAndLast && !run.failed {

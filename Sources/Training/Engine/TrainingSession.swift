@@ -58,11 +58,14 @@ public struct EvaluationResult: Sendable {
     public var imageScores: [ImageScore]
     /// Mean validation loss, when computed.
     public var loss: Double?
+    /// A fixed few samples with their predictions, saved under the run's `predictions/`.
+    public var samples: [EvaluatedSample]
 
-    public init(confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double? = nil) {
+    public init(confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double? = nil, samples: [EvaluatedSample] = []) {
         self.confusion = confusion
         self.imageScores = imageScores
         self.loss = loss
+        self.samples = samples
     }
 }
 

@@ -38,6 +38,18 @@ public final class ModelTrainingSession: TrainingSession {
         classNames = dataset.classNames
         let spec = try ModelRegistry.spec(named: config.model)
         network = try spec.build(ModelOptions(classes: classNames.count, seed: UInt64(config.seed)))
+        if !config.backboneWeights.isEmpty {
+            guard let fcn = network as? FCNResNet18 else {
+                throw Failure(message: "config key 'backbone_weights': torchvision ResNet-18 weights are for fcn-resnet18's backbone, "
+                              + "not \(config.model); unset it or train fcn-resnet18")
+            }
+            let url = URL(fileURLWithPath: config.backboneWeights)
+            do {
+                try fcn.loadBackbone(from: url)
+            } catch {
+                throw Failure(message: "config key 'backbone_weights' (\(url.path)): \(error)")
+            }
+        }
         predictor = Predictor(network: network, sizeMultiple: spec.sizeMultiple, config: config)
         let trainable = network.trainableCount
         model = ModelSummary(name: config.model, trainableParameters: trainable,
@@ -114,7 +126,7 @@ public final class ModelTrainingSession: TrainingSession {
     public func evaluate() throws -> EvaluationResult {
         defer { network.train() }
         recomputeBatchNormStatistics()
-        return try predictor.evaluate(dataset, ids: valIDs)
+        return try predictor.evaluate(dataset, ids: valIDs, keeping: RunDirectory.predictionSampleCount)
     }
 
     /// Precise BN before an evaluation: the batch-norm statistics of the current weights on

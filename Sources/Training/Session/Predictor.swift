@@ -75,17 +75,23 @@ public final class Predictor {
     }
 
     /// Predicts every listed sample of `dataset` into one confusion matrix, with each image's own
-    /// scores (for worst-first ranking).
-    public func evaluate(_ dataset: any SegmentationDataset, ids: [String]) throws -> EvaluationResult {
+    /// scores (for worst-first ranking). The first `keeping` samples are returned with their
+    /// images and predictions (`EvaluationResult.samples`).
+    public func evaluate(_ dataset: any SegmentationDataset, ids: [String], keeping: Int = 0) throws -> EvaluationResult {
         var confusion = ConfusionMatrix(classCount: classes)
         var scores: [ImageScore] = []
-        for id in ids {
+        var kept: [EvaluatedSample] = []
+        for (n, id) in ids.enumerated() {
             let sample = try dataset.sample(id: id)
             let prediction = try predict(sample.image)
             confusion.add(truth: sample.label, prediction: prediction)
-            scores.append(ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classes))
+            let score = ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classes)
+            scores.append(score)
+            if n < keeping {
+                kept.append(EvaluatedSample(id: id, image: sample.image, truth: sample.label, prediction: prediction, score: score))
+            }
         }
-        return EvaluationResult(confusion: confusion, imageScores: scores)
+        return EvaluationResult(confusion: confusion, imageScores: scores, samples: kept)
     }
 
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the

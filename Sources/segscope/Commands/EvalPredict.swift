@@ -73,7 +73,7 @@ struct Predict: ParsableCommand {
                 let mask = try predictor.predict(image)
                 let stem = url.deletingPathExtension().lastPathComponent
                 try ImageCodec.writePalettedPNG(mask, palette: Palette.voc, to: outURL.appendingPathComponent("\(stem).png"))
-                try ImageCodec.writeRGBPNG(overlay(image, mask), to: outURL.appendingPathComponent("\(stem)_overlay.png"))
+                try ImageCodec.writeRGBPNG(Overlay.blend(image, mask), to: outURL.appendingPathComponent("\(stem)_overlay.png"))
                 var counts = [Int](repeating: 0, count: classNames.count)
                 for v in mask.values where Int(v) < counts.count { counts[Int(v)] += 1 }
                 let present = counts.indices.filter { counts[$0] > 0 }
@@ -85,20 +85,6 @@ struct Predict: ParsableCommand {
             }
         }
         if failures > 0 { throw ExitCode(1) }
-    }
-
-    /// The image with each pixel's class colour blended in at 50% (background left as is).
-    private func overlay(_ image: RGBImage, _ mask: LabelMap) -> RGBImage {
-        var out = image
-        for i in 0..<(image.width * image.height) {
-            let v = Int(mask.values[i])
-            guard v != 0, v < Palette.voc.count else { continue }
-            let c = Palette.voc[v]
-            out.pixels[3 * i] = UInt8((Int(out.pixels[3 * i]) + Int(c.r)) / 2)
-            out.pixels[3 * i + 1] = UInt8((Int(out.pixels[3 * i + 1]) + Int(c.g)) / 2)
-            out.pixels[3 * i + 2] = UInt8((Int(out.pixels[3 * i + 2]) + Int(c.b)) / 2)
-        }
-        return out
     }
 }
 

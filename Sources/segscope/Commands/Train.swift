@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NN
 import Training
 
 /// `segscope train`: the training engine, headless. The same engine and messages the terminal
@@ -11,7 +12,8 @@ struct Train: ParsableCommand {
         discussion: """
             Settings come from --config (TOML; see a run's config.toml), then the flags below, then \
             every --set key=value. Ctrl-C writes a checkpoint, flushes the logs and exits 130 \
-            (SIGTERM: 143); continue with --set resume=RUN/checkpoints/last.resume.safetensors.
+            (SIGTERM: 143); continue exactly with --resume RUN/checkpoints/last.resume.safetensors \
+            (the run's own config.toml is the base then, unless --config is given).
             """)
 
     enum EventFormat: String, ExpressibleByArgument, CaseIterable { case none, jsonl }
@@ -27,6 +29,9 @@ struct Train: ParsableCommand {
     @Option(help: "Threads (0: every core).") var threads: Int?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
     @Option(help: "Directory that holds run directories.") var runsDir: String?
+    @Option(help: "torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone; fc.* is ignored.")
+    var backboneWeights: String?
+    @Option(help: "Continue a run exactly from its checkpoints/last.resume.safetensors.") var resume: String?
     @Option(name: .customLong("set"), help: "Any configuration key, as key=value (repeatable).")
     var settings: [String] = []
     @Option(help: "Print every engine event to stdout: none or jsonl.") var events: EventFormat = .none
@@ -39,6 +44,8 @@ struct Train: ParsableCommand {
             } catch {
                 throw ValidationError("\(config): \(error)")
             }
+        } else if let resume {
+            configuration = try Self.configuration(ofResumeFile: resume)
         }
         var overrides: [(key: String, value: String)] = []
         func add(_ key: String, _ value: CustomStringConvertible?) { if let value { overrides.append((key, "\(value)")) } }
@@ -46,6 +53,7 @@ struct Train: ParsableCommand {
         add("iterations", iterations); add("lr", lr); add("crop", crop); add("threads", threads)
         add("runs_dir", runsDir)
         add("backend", backend)
+        add("backbone_weights", backboneWeights); add("resume", resume)
         if iterations != nil && epochs == nil { add("epochs", 0) }
         for item in settings {
             guard let eq = item.firstIndex(of: "=") else {
@@ -64,6 +72,33 @@ struct Train: ParsableCommand {
         }
         let status = HeadlessRun(config: configuration, printEvents: events == .jsonl).run()
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension Train {
+    /// The configuration a resume file's run was trained with: the run directory's `config.toml`,
+    /// else the configuration saved in the checkpoint's metadata.
+    static func configuration(ofResumeFile path: String) throws -> TrainingConfig {
+        let url = URL(fileURLWithPath: path)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ValidationError("--resume \(path): no such file; pass a run's checkpoints/last.resume.safetensors")
+        }
+        let runConfig = RunDirectory.owning(checkpoint: url).appendingPathComponent("config.toml")
+        do {
+            if FileManager.default.fileExists(atPath: runConfig.path) {
+                return try TrainingConfig(contentsOf: runConfig)
+            }
+            let file = try SafetensorsFile.read(from: url)
+            guard let text = file.metadata[CheckpointKey.config] else {
+                throw ValidationError("--resume \(path): neither \(runConfig.path) nor a configuration in the checkpoint; "
+                                      + "pass --config with the run's settings")
+            }
+            return try TrainingConfig(toml: text, source: "\(path) (metadata)")
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("--resume \(path): \(error)")
+        }
     }
 }
 

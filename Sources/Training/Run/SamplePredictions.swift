@@ -1,0 +1,178 @@
+import Datasets
+import Foundation
+import NN
+
+/// One validation sample as an evaluation predicted it, kept to be saved under `predictions/`.
+public struct EvaluatedSample: Sendable {
+    public var id: String
+    public var image: RGBImage
+    public var truth: LabelMap
+    public var prediction: LabelMap
+    public var score: ImageScore
+
+    public init(id: String, image: RGBImage, truth: LabelMap, prediction: LabelMap, score: ImageScore) {
+        self.id = id
+        self.image = image
+        self.truth = truth
+        self.prediction = prediction
+        self.score = score
+    }
+}
+
+/// The saved sample predictions of a run (the terminal front reads them to compare iterations):
+///
+///     predictions/index.json            PredictionIndex: every saved evaluation, and the best one
+///     predictions/000300/index.json     PredictionSet: the samples of the evaluation at iteration 300
+///     predictions/000300/<id>.png       VOC-palette mask, pixel value = class index, the image's size
+///     predictions/000300/<id>_overlay.png  the image with the predicted class colours blended in
+///
+/// The samples are the first `RunDirectory.predictionSampleCount` ids of the validation split,
+/// the same at every evaluation. Each evaluation's folder is written complete under a temporary
+/// name and renamed into place; the index is written through temp + rename after it.
+public struct PredictionSet: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var id: String
+        public var width: Int
+        public var height: Int
+        /// Per-image mIoU (classes present in truth or prediction) and pixel accuracy; nil
+        /// when the image has no labelled pixel.
+        public var mIoU: Double?
+        public var pixelAccuracy: Double?
+        public var pixels: Int
+        /// File names inside the evaluation's folder.
+        public var mask: String
+        public var overlay: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, width, height, mIoU, pixelAccuracy = "pixel_accuracy", pixels, mask, overlay
+        }
+    }
+
+    public var iteration: Int
+    public var epoch: Int
+    public var split: String
+    /// Pooled mIoU of the whole evaluation (all val images), nil when undefined.
+    public var mIoU: Double?
+    public var isBest: Bool
+    public var samples: [Entry]
+
+    enum CodingKeys: String, CodingKey { case iteration, epoch, split, mIoU, isBest = "is_best", samples }
+}
+
+/// `predictions/index.json`.
+public struct PredictionIndex: Codable, Sendable, Equatable {
+    public struct Evaluation: Codable, Sendable, Equatable {
+        public var iteration: Int
+        public var epoch: Int
+        public var mIoU: Double?
+        public var isBest: Bool
+        /// The folder under `predictions/`, e.g. `000300`.
+        public var directory: String
+
+        enum CodingKeys: String, CodingKey { case iteration, epoch, mIoU, isBest = "is_best", directory }
+    }
+
+    /// Sample ids, in the order every evaluation lists them.
+    public var samples: [String]
+    /// Oldest first.
+    public var evaluations: [Evaluation]
+    /// The evaluation with the best pooled mIoU so far (the one `checkpoints/best` holds).
+    public var bestIteration: Int?
+
+    enum CodingKeys: String, CodingKey { case samples, evaluations, bestIteration = "best_iteration" }
+}
+
+extension RunDirectory {
+    /// Validation samples saved at each evaluation.
+    public static let predictionSampleCount = 8
+
+    public var predictionIndexURL: URL { predictionsURL.appendingPathComponent("index.json") }
+
+    /// The folder name of the evaluation at `iteration`.
+    public static func predictionFolder(iteration: Int) -> String { String(format: "%06d", iteration) }
+
+    /// A file-name stem for a sample id (ids of folder datasets may hold `/`).
+    static func fileStem(_ id: String) -> String {
+        String(id.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+    }
+
+    /// Writes one evaluation's sample predictions and updates `predictions/index.json`.
+    /// Returns the evaluation's folder.
+    @discardableResult
+    public func writePredictions(_ samples: [EvaluatedSample], iteration: Int, epoch: Int, split: String,
+                                 mIoU: Double, isBest: Bool) throws -> URL {
+        let fm = FileManager.default
+        let name = Self.predictionFolder(iteration: iteration)
+        let final = predictionsURL.appendingPathComponent(name)
+        let temp = predictionsURL.appendingPathComponent(".\(name).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        try? fm.removeItem(at: temp)
+        do {
+            try fm.createDirectory(at: temp, withIntermediateDirectories: true)
+        } catch {
+            throw FileIOError(path: temp.path, operation: "create", code: errnoOf(error), reason: error.localizedDescription)
+        }
+        var entries: [PredictionSet.Entry] = []
+        var used = Set<String>()
+        for sample in samples {
+            var stem = Self.fileStem(sample.id)
+            while used.contains(stem) { stem += "_" }
+            used.insert(stem)
+            let mask = "\(stem).png", overlay = "\(stem)_overlay.png"
+            try ImageCodec.writePalettedPNG(sample.prediction, palette: Palette.voc, to: temp.appendingPathComponent(mask))
+            try ImageCodec.writeRGBPNG(Overlay.blend(sample.image, sample.prediction), to: temp.appendingPathComponent(overlay))
+            entries.append(PredictionSet.Entry(
+                id: sample.id, width: sample.prediction.width, height: sample.prediction.height,
+                mIoU: sample.score.mIoU.isFinite ? sample.score.mIoU : nil,
+                pixelAccuracy: sample.score.pixelAccuracy.isFinite ? sample.score.pixelAccuracy : nil,
+                pixels: sample.score.pixels, mask: mask, overlay: overlay))
+        }
+        let set = PredictionSet(iteration: iteration, epoch: epoch, split: split, mIoU: mIoU.isFinite ? mIoU : nil,
+                                isBest: isBest, samples: entries)
+        try AtomicFile.write(try Self.prettyJSON(set), to: temp.appendingPathComponent("index.json"))
+        // An evaluation of the same iteration (a resumed run evaluating again) replaces the old folder.
+        try? fm.removeItem(at: final)
+        guard rename(temp.path, final.path) == 0 else {
+            throw FileIOError(path: final.path, operation: "rename \(temp.lastPathComponent) to", code: errno)
+        }
+
+        var index = (try? readPredictionIndex()) ?? PredictionIndex(samples: [], evaluations: [], bestIteration: nil)
+        index.samples = samples.map(\.id)
+        index.evaluations.removeAll { $0.iteration == iteration }
+        index.evaluations.append(PredictionIndex.Evaluation(iteration: iteration, epoch: epoch, mIoU: set.mIoU,
+                                                            isBest: isBest, directory: name))
+        index.evaluations.sort { $0.iteration < $1.iteration }
+        if isBest { index.bestIteration = iteration }
+        try AtomicFile.write(try Self.prettyJSON(index), to: predictionIndexURL)
+        return final
+    }
+
+    /// `predictions/index.json` (throws when it is missing or damaged).
+    public func readPredictionIndex() throws -> PredictionIndex {
+        try JSONDecoder().decode(PredictionIndex.self, from: Data(contentsOf: predictionIndexURL))
+    }
+
+    static func prettyJSON<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return try encoder.encode(value) + Data("\n".utf8)
+    }
+}
+
+/// Colour overlays of predicted masks.
+public enum Overlay {
+    /// The image with each pixel's class colour (VOC palette) blended in at 50%; background
+    /// (class 0) and void are left as they are.
+    public static func blend(_ image: RGBImage, _ mask: LabelMap, palette: [RGB] = Palette.voc) -> RGBImage {
+        var out = image
+        let count = min(image.width * image.height, mask.values.count)
+        for i in 0..<count {
+            let v = Int(mask.values[i])
+            guard v != 0, v != Int(LabelMap.void), v < palette.count else { continue }
+            let c = palette[v]
+            out.pixels[3 * i] = UInt8((Int(out.pixels[3 * i]) + Int(c.r)) / 2)
+            out.pixels[3 * i + 1] = UInt8((Int(out.pixels[3 * i + 1]) + Int(c.g)) / 2)
+            out.pixels[3 * i + 2] = UInt8((Int(out.pixels[3 * i + 2]) + Int(c.b)) / 2)
+        }
+        return out
+    }
+}
