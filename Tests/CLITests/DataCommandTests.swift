@@ -60,11 +60,37 @@ final class DataCommandTests: XCTestCase {
         let (root, problems) = try CorruptFixtures.voc(in: temp)
         let bad = try CLI.run(["data", "check", root.path])
         XCTAssertEqual(bad.status, 1, bad.stdout + bad.stderr)
-        XCTAssertTrue(bad.stdout.contains("5 problem(s)"), bad.stdout)
+        XCTAssertTrue(bad.stdout.contains("4 problem(s)"), bad.stdout)
+        XCTAssertTrue(bad.stdout.contains("1 warning(s)"), bad.stdout)
         for problem in problems {
             let lines = bad.stdout.split(separator: "\n").filter { $0.contains("\(problem.id):") }.joined(separator: "\n")
             for text in problem.mustMention { XCTAssertTrue(lines.contains(text), "\(problem.id): '\(text)' missing in\n\(bad.stdout)") }
         }
+    }
+
+    /// Only warnings (an unknown mask colour, mapped to void): exit 0 with the warning printed;
+    /// `--strict` fails on it.
+    func testCheckPassesWithWarningsUnlessStrict() throws {
+        let (root, problems) = try CorruptFixtures.voc(in: temp)
+        let lists = root.appendingPathComponent("ImageSets/Segmentation")
+        for split in ["train", "val", "trainval"] {
+            try (CorruptFixtures.loadable.joined(separator: "\n") + "\n")
+                .write(to: lists.appendingPathComponent("\(split).txt"), atomically: true, encoding: .utf8)
+        }
+        let warned = try CLI.run(["data", "check", root.path])
+        XCTAssertEqual(warned.status, 0, warned.stdout + warned.stderr)
+        XCTAssertTrue(warned.stdout.hasPrefix("ok"), warned.stdout)
+        XCTAssertTrue(warned.stdout.contains("1 warning(s)"), warned.stdout)
+        let unknown = try XCTUnwrap(problems.first { $0.id == "extra_unknown" })
+        for text in unknown.mustMention { XCTAssertTrue(warned.stdout.contains(text), "'\(text)' missing in\n\(warned.stdout)") }
+        let strict = try CLI.run(["data", "check", root.path, "--strict"])
+        XCTAssertEqual(strict.status, 1, strict.stdout + strict.stderr)
+        let json = try CLI.run(["data", "check", root.path, "--json"])
+        XCTAssertEqual(json.status, 0, json.stdout + json.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["ok"] as? Bool, true)
+        XCTAssertEqual((report["warnings"] as? [Any])?.count, 1)
+        XCTAssertEqual((report["errors"] as? [Any])?.count, 0)
     }
 
     func testDemoWritesASetThatPassesCheck() throws {

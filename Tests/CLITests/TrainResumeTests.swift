@@ -72,7 +72,25 @@ final class TrainResumeTests: XCTestCase {
         let runsB = work.appendingPathComponent("runs-b")
         let whole = try CLI.run(trainArguments(demo: demo, runs: runsB))
         XCTAssertEqual(whole.status, 0, whole.stderr)
-        let reference = try stepLosses(try XCTUnwrap(try runDirectories(runsB).first))
+        let runB = try XCTUnwrap(try runDirectories(runsB).first)
+        let reference = try stepLosses(runB)
+
+        // Sample predictions of every evaluation (15, 30, 40): the 4 val images of the demo set.
+        let index = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: runB.appendingPathComponent("predictions/index.json"))) as? [String: Any])
+        let evaluations = try XCTUnwrap(index["evaluations"] as? [[String: Any]])
+        XCTAssertEqual(evaluations.compactMap { $0["iteration"] as? Int }, [15, 30, 40])
+        XCTAssertEqual((index["samples"] as? [String])?.count, 4)
+        for evaluation in evaluations {
+            let folder = runB.appendingPathComponent("predictions").appendingPathComponent(try XCTUnwrap(evaluation["directory"] as? String))
+            let set = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("index.json"))) as? [String: Any])
+            for entry in try XCTUnwrap(set["samples"] as? [[String: Any]]) {
+                for key in ["mask", "overlay"] {
+                    let file = try XCTUnwrap(entry[key] as? String)
+                    XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), "\(folder.path)/\(file)")
+                }
+            }
+        }
 
         XCTAssertEqual(Set(reference.keys), Set(1...iterations))
         XCTAssertEqual(Set(combined.keys), Set(1...iterations), "interrupted at \(stoppedAt)")
@@ -92,7 +110,7 @@ final class TrainResumeTests: XCTestCase {
             }.filter { $0["type"] as? String == "evaluation" }
             return (evaluations.last?["metrics"] as? [String: Any])?["mIoU"] as? Double
         }
-        let mA = try XCTUnwrap(try lastMIoU(runA)), mB = try XCTUnwrap(try lastMIoU(try XCTUnwrap(try runDirectories(runsB).first)))
+        let mA = try XCTUnwrap(try lastMIoU(runA)), mB = try XCTUnwrap(try lastMIoU(runB))
         XCTAssertEqual(mA, mB, accuracy: 1e-6)
     }
 

@@ -2,33 +2,55 @@ import ArgumentParser
 import Datasets
 import Foundation
 
-/// `segscope data check`: validate every sample; non-zero exit naming each problem.
+/// `data check`: validate every sample. Samples that cannot be used (missing or undecodable
+/// files, sizes that differ) are problems: exit 1 naming each. Samples that load but were
+/// repaired on the way (unknown mask colours or out-of-range values mapped to void 255, 16-bit
+/// masks scaled) are warnings: printed, exit 0, unless `--strict`.
 struct DataCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate every sample (files exist, decode, sizes match, label values in range); exit 1 on problems.")
+        abstract: "Validate every sample (files exist, decode, sizes match, label values in range); exit 1 on problems.",
+        discussion: """
+            Warnings (a mask colour outside the palette or a label value out of range, mapped to void 255; \
+            a 16-bit mask scaled to 8 bits) are printed but do not fail the check unless --strict is given: \
+            such samples still train, with those pixels ignored.
+            """)
 
     @OptionGroup var dataset: DatasetArguments
 
     @Flag(help: "Print the problems as JSON.")
     var json = false
 
+    @Flag(help: "Fail (exit 1) on warnings too.")
+    var strict = false
+
     func run() throws {
         let stats = try DatasetStatistics.compute(try dataset.open())
-        let problems = stats.bad + stats.warnings
+        let failing = !stats.bad.isEmpty || (strict && !stats.warnings.isEmpty)
         if json {
             struct Report: Encodable {
                 var ok: Bool
                 var samples: Int
+                /// Errors then warnings (kept for readers of the earlier format).
                 var problems: [DatasetStatistics.Problem]
+                var errors: [DatasetStatistics.Problem]
+                var warnings: [DatasetStatistics.Problem]
             }
-            print(try jsonText(Report(ok: problems.isEmpty, samples: stats.samples, problems: problems)))
-        } else if problems.isEmpty {
-            print("ok: \(stats.samples) samples in \(stats.splits.count) split(s) checked, no problems (\(stats.name))")
+            print(try jsonText(Report(ok: !failing, samples: stats.samples, problems: stats.bad + stats.warnings,
+                                      errors: stats.bad, warnings: stats.warnings)))
         } else {
-            print("\(problems.count) problem(s) in \(stats.samples) samples (\(stats.name)):")
-            for p in problems { print("  \(p.id): \(p.reason)") }
+            if stats.bad.isEmpty {
+                let note = stats.warnings.isEmpty ? "no problems" : "no problems, \(stats.warnings.count) warning(s)"
+                print("ok: \(stats.samples) samples in \(stats.splits.count) split(s) checked, \(note) (\(stats.name))")
+            } else {
+                print("\(stats.bad.count) problem(s) in \(stats.samples) samples (\(stats.name)):")
+                for p in stats.bad { print("  \(p.id): \(p.reason)") }
+            }
+            if !stats.warnings.isEmpty {
+                print("\(stats.warnings.count) warning(s) (the samples load; the pixels named are ignored as void 255):")
+                for p in stats.warnings { print("  \(p.id): \(p.reason)") }
+            }
         }
-        if !problems.isEmpty { throw ExitCode(1) }
+        if failing { throw ExitCode(1) }
     }
 }

@@ -139,14 +139,16 @@ final class HeadlessRun: @unchecked Sendable {
         engine.launch()
         engine.send(.start(config))
         var failed = false
+        var started = false
         loop: while true {
             guard let event = engine.events.next(timeout: 1) else { continue }
             if printEvents, let line = try? MessageCoding.jsonLine(event) {
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
             switch event {
-            case .runStarted(let started):
-                eprint("run \(started.runDirectory): \(started.model.name), \(started.trainSamples) train / \(started.valSamples) val images, \(started.totalIterations) iterations")
+            case .runStarted(let run):
+                started = true
+                eprint("run \(run.runDirectory): \(run.model.name), \(run.trainSamples) train / \(run.valSamples) val images, \(run.totalIterations) iterations")
             case .step(let step):
                 progress(step)
             case .evaluation(let report):
@@ -164,6 +166,9 @@ final class HeadlessRun: @unchecked Sendable {
                 endBar()
                 eprint("error: \(failure.message)")
                 failed = true
+                // A run that could not start (bad dataset, weights, …) leaves the engine idle
+                // without a state change: nothing more will come.
+                if !started { break loop }
             case .finished(let summary):
                 endBar()
                 let best = summary.bestMIoU.map { String(format: ", best val mIoU %.4f", $0) } ?? ""
