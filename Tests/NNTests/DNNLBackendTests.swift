@@ -225,7 +225,7 @@ final class DNNLBackendTests: XCTestCase {
 
     func testBlockedChainThroughElementwiseOps() {
         // conv → BN → ReLU → max pool → conv → residual add → LeakyReLU → deconv, plus a concat and an
-        // upsample (both NCHW-only ops) in between: gradients must match the reference end to end.
+        // upsample in between: gradients must match the reference end to end.
         let x = randomTensor([2, 3, 16, 12], seed: 40)
         let w1 = randomTensor([16, 3, 3, 3], seed: 41), w2 = randomTensor([16, 16, 3, 3], seed: 42)
         let w3 = randomTensor([16, 32, 3, 3], seed: 43), w4 = randomTensor([16, 48, 1, 1], seed: 46)
@@ -240,6 +240,42 @@ final class DNNLBackendTests: XCTestCase {
             let e = convTranspose2d(d, weight: t[3], stride: (2, 2), padding: .same, backend: be)
             let f = concat([e, upsampleNearest(d, scale: (2, 2))])
             return conv2d(f, weight: t[6], backend: be)
+        }
+    }
+
+    func testUpsampleConcatAndAddStayBlocked() {
+        // Decoder paths: upsample of a blocked result, adds of equal and of mixed layouts, a concat
+        // of blocked and NCHW inputs; forward and every gradient against the reference.
+        let x = randomTensor([2, 16, 6, 5], seed: 50), w1 = randomTensor([32, 16, 3, 3], seed: 51)
+        let w2 = randomTensor([32, 16, 1, 1], seed: 52), w3 = randomTensor([16, 80, 3, 3], seed: 53)
+        func net(_ t: [Tensor], _ be: any Backend) -> (out: Tensor, up: Tensor, sum: Tensor, mixed: Tensor, cat: Tensor) {
+            let a = conv2d(t[0], weight: t[1], padding: .same, backend: be)
+            let up = upsampleNearest(a, scale: (2, 2), backend: be)
+            let r = conv2d(upsampleNearest(t[0], scale: (2, 2), backend: be), weight: t[2], backend: be)
+            let sum = up + r
+            let mixed = sum + r.nchw()
+            let cat = concat([mixed, up, upsampleNearest(t[0], scale: (2, 2), backend: be)], backend: be)
+            return (conv2d(cat, weight: t[3], padding: .same, backend: be), up, sum, mixed, cat)
+        }
+        crossCheck("upsample / add / concat", [x, w1, w2, w3]) { t, be in
+            let saved = Backends.current
+            Backends.current = be  // `+` adds mixed layouts on the current backend
+            defer { Backends.current = saved }
+            return net(t, be).out
+        }
+        Backends.current = dnnl
+        defer { Backends.current = ReferenceBackend.shared }
+        let parts = net([x, w1, w2, w3], dnnl)
+        for (name, t) in [("upsample", parts.up), ("add", parts.sum), ("mixed add", parts.mixed), ("concat", parts.cat)] {
+            XCTAssertTrue(isBlocked(t), "\(name) result should stay in oneDNN's blocked layout")
+        }
+        // Upsampling by unequal factors, and a concat whose gradient is wanted for one input only.
+        crossCheck("upsample 3x2", [x, w1]) { t, be in
+            upsampleNearest(conv2d(t[0], weight: t[1], padding: .same, backend: be), scale: (3, 2), backend: be)
+        }
+        let fixed = GradMode.withoutGrad { conv2d(x, weight: w1, padding: .same, backend: dnnl) }
+        crossCheck("concat with a constant", [x, w1]) { t, be in
+            concat([fixed.copy(), conv2d(t[0], weight: t[1], padding: .same, backend: be)], backend: be)
         }
     }
 

@@ -32,6 +32,30 @@ public protocol Backend: AnyObject, Sendable {
                           settings: BatchNormSettings, training: Bool) -> (y: Tensor, context: AnyObject?)
     func batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, settings: BatchNormSettings, training: Bool,
                            context: AnyObject?) -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor)
+
+    // Layout-keeping extras. The defaults (below) are NN's NCHW loops; a backend with its own
+    // layout overrides them so decoder paths (upsample → add, deconv → concat) stay in it.
+
+    /// Nearest upsampling by integer factors; the backward gets the input's shape and layout.
+    func upsampleNearestForward(x: Tensor, scale: (Int, Int)) -> Tensor
+    func upsampleNearestBackward(dy: Tensor, inputShape: [Int], scale: (Int, Int), inputLayout: TensorLayout) -> Tensor
+    /// Concatenation along channels, and the split of its gradient (nil where `needed` is false).
+    func concatForward(_ xs: [Tensor]) -> Tensor
+    func concatBackward(dy: Tensor, channels: [Int], needed: [Bool]) -> [Tensor?]
+    /// `a + b` without autograd when their layouts differ (equal layouts add in place of memory).
+    func add(_ a: Tensor, _ b: Tensor) -> Tensor
+}
+
+extension Backend {
+    public func upsampleNearestForward(x: Tensor, scale: (Int, Int)) -> Tensor { upsampleNearestNCHW(x, scale: scale) }
+    public func upsampleNearestBackward(dy: Tensor, inputShape: [Int], scale: (Int, Int), inputLayout: TensorLayout) -> Tensor {
+        upsampleNearestGradNCHW(dy, inputShape: inputShape, scale: scale)
+    }
+    public func concatForward(_ xs: [Tensor]) -> Tensor { concatNCHW(xs) }
+    public func concatBackward(dy: Tensor, channels: [Int], needed: [Bool]) -> [Tensor?] {
+        concatGradNCHW(dy, channels: channels, needed: needed)
+    }
+    public func add(_ a: Tensor, _ b: Tensor) -> Tensor { addNCHW(a, b) }
 }
 
 /// The backend new ops use. Switch it before building a model's first forward pass.

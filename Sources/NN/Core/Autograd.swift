@@ -138,14 +138,25 @@ extension Tensor {
     }
 }
 
-/// `a + b` without autograd (layouts must match).
+/// `a + b` without autograd: in the shared layout when both have one (or both are NCHW),
+/// otherwise by the current backend (oneDNN adds a blocked and an NCHW tensor in one pass).
 func addNoGrad(_ a: Tensor, _ b: Tensor) -> Tensor {
+    switch (a.layout, b.layout) {
+    case (.nchw, .nchw): return addNCHW(a, b)
+    case (.opaque(let la), .opaque(let lb)) where la === lb: return addNCHW(a, b)
+    default: return Backends.current.add(a, b)
+    }
+}
+
+/// `a + b` without autograd, in the shared layout or NCHW.
+func addNCHW(_ a: Tensor, _ b: Tensor) -> Tensor {
     let (sa, sb, layout) = matchedLayouts(a, b)
     let out = Tensor(shape: a.shape, storage: Storage(count: a.count, zeroed: false), layout: layout)
     let x = sa.data, y = sb.data, z = out.data
     parallelFor(a.count, grain: elementwiseGrain) { r in
         for i in r { z[i] = x[i] + y[i] }
     }
+    withExtendedLifetime((sa, sb)) {}
     return out
 }
 

@@ -50,7 +50,7 @@ public func leakyRelu(_ x: Tensor, slope: Float) -> Tensor {
 }
 
 /// Concatenation along channels: `[N, C_i, H, W]` → `[N, ΣC_i, H, W]` (U-Net skip connections).
-public func concat(_ xs: [Tensor]) -> Tensor {
+public func concat(_ xs: [Tensor], backend: any Backend = Backends.current) -> Tensor {
     precondition(!xs.isEmpty, "concat: needs at least one tensor")
     let (N, _, H, W) = xs[0].dims4("concat")
     for x in xs {
@@ -58,38 +58,55 @@ public func concat(_ xs: [Tensor]) -> Tensor {
         precondition(d.n == N && d.h == H && d.w == W,
                      "concat: all inputs need the same N, H, W; got \(xs.map(\.shape))")
     }
+    // Channel counts and flags only: capturing the inputs would keep them alive until the backward.
+    let channels = xs.map { $0.shape[1] }, needs = xs.map(\.needsGrad)
+    return backend.concatForward(xs).recording("concat", xs) { g in
+        backend.concatBackward(dy: g, channels: channels, needed: needs)
+    }
+}
+
+/// `concat` on NCHW memory (no autograd).
+func concatNCHW(_ xs: [Tensor]) -> Tensor {
+    let (N, _, H, W) = xs[0].dims4("concat")
     let channels = xs.map { $0.shape[1] }, total = channels.reduce(0, +), plane = H * W
     let out = Tensor(uninitialized: [N, total, H, W])
     let od = out.data
     var offset = 0
     for (x, c) in zip(xs, channels) {
-        let s = x.nchwStorage.data, off = offset
+        let storage = x.nchwStorage
+        let s = storage.data, off = offset
         parallelFor(N) { r in
             for n in r { (od + (n * total + off) * plane).update(from: s + n * c * plane, count: c * plane) }
         }
+        withExtendedLifetime(storage) {}
         offset += c
     }
-    // Shapes and flags only: capturing the inputs would keep them alive until the backward.
-    let needs = xs.map(\.needsGrad)
-    return out.recording("concat", xs) { g in
-        let gs = g.nchwStorage.data
-        var grads: [Tensor?] = []
-        var off = 0
-        for (need, c) in zip(needs, channels) {
-            if need {
-                let t = Tensor(uninitialized: [N, c, H, W])
-                let td = t.data, o = off
-                parallelFor(N) { r in
-                    for n in r { (td + n * c * plane).update(from: gs + (n * total + o) * plane, count: c * plane) }
-                }
-                grads.append(t)
-            } else {
-                grads.append(nil)
+    return out
+}
+
+/// The gradient of `concatNCHW`: `dy`'s channel slices (NCHW), nil where not `needed`.
+func concatGradNCHW(_ g: Tensor, channels: [Int], needed: [Bool]) -> [Tensor?] {
+    let (N, total, H, W) = g.dims4("concat")
+    let plane = H * W
+    let storage = g.nchwStorage
+    defer { withExtendedLifetime(storage) {} }
+    let gs = storage.data
+    var grads: [Tensor?] = []
+    var off = 0
+    for (need, c) in zip(needed, channels) {
+        if need {
+            let t = Tensor(uninitialized: [N, c, H, W])
+            let td = t.data, o = off
+            parallelFor(N) { r in
+                for n in r { (td + n * c * plane).update(from: gs + (n * total + o) * plane, count: c * plane) }
             }
-            off += c
+            grads.append(t)
+        } else {
+            grads.append(nil)
         }
-        return grads
+        off += c
     }
+    return grads
 }
 
 /// Inverted dropout: in training zeroes each element with probability `p` and scales the rest by

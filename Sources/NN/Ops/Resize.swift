@@ -2,13 +2,24 @@ import Foundation
 
 /// Nearest-neighbour upsampling by integer factors: `[N, C, H, W]` → `[N, C, H·sh, W·sw]`
 /// (Keras `UpSampling2D`, PyTorch `Upsample(mode: 'nearest')`).
-public func upsampleNearest(_ x: Tensor, scale: (Int, Int)) -> Tensor {
+public func upsampleNearest(_ x: Tensor, scale: (Int, Int), backend: any Backend = Backends.current) -> Tensor {
+    let shape = x.dims4("upsample_nearest")
+    precondition(scale.0 >= 1 && scale.1 >= 1, "upsample_nearest: scale must be positive, got \(scale)")
+    let layout = x.layout
+    return backend.upsampleNearestForward(x: x, scale: scale).recording("upsample_nearest", [x]) { g in
+        [backend.upsampleNearestBackward(dy: g, inputShape: [shape.n, shape.c, shape.h, shape.w], scale: scale, inputLayout: layout)]
+    }
+}
+
+/// `upsampleNearest` on NCHW memory (no autograd).
+func upsampleNearestNCHW(_ x: Tensor, scale: (Int, Int)) -> Tensor {
     let (N, C, H, W) = x.dims4("upsample_nearest")
     let (sh, sw) = scale
-    precondition(sh >= 1 && sw >= 1, "upsample_nearest: scale must be positive, got \(scale)")
     let OH = H * sh, OW = W * sw
     let y = Tensor(uninitialized: [N, C, OH, OW])
-    let xs = x.nchwStorage.data, yd = y.data
+    let xStorage = x.nchwStorage
+    defer { withExtendedLifetime(xStorage) {} }
+    let xs = xStorage.data, yd = y.data
     parallelFor(N * C) { planes in
         for p in planes {
             let src = xs + p * H * W, dst = yd + p * OH * OW
@@ -22,8 +33,17 @@ public func upsampleNearest(_ x: Tensor, scale: (Int, Int)) -> Tensor {
             }
         }
     }
-    return y.recording("upsample_nearest", [x]) { g in
-        let gs = g.nchwStorage.data
+    return y
+}
+
+/// The gradient of `upsampleNearestNCHW`: each input cell sums its sh × sw copies (NCHW).
+func upsampleNearestGradNCHW(_ g: Tensor, inputShape: [Int], scale: (Int, Int)) -> Tensor {
+    let (N, C, H, W) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+    let (sh, sw) = scale
+    let OH = H * sh, OW = W * sw
+    do {
+        let gStorage = g.nchwStorage
+        let gs = gStorage.data
         let dx = Tensor(uninitialized: [N, C, H, W])
         let d = dx.data
         parallelFor(N * C) { planes in
@@ -41,7 +61,8 @@ public func upsampleNearest(_ x: Tensor, scale: (Int, Int)) -> Tensor {
                 }
             }
         }
-        return [dx]
+        withExtendedLifetime(gStorage) {}
+        return dx
     }
 }
 

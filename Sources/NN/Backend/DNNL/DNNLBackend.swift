@@ -75,6 +75,9 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         case pool(PoolGeometry, src: [Int64], Stage, training: Bool)
         case batchNorm(data: [Int64], epsilon: Float, Stage, training: Bool)
         case reorder([Int64], [Int64])
+        case resampling(src: [Int64], dst: [Int], Stage)
+        case concat([[Int64]])
+        case binary([Int64], [Int64])
     }
 
     struct CacheKey: Hashable {
