@@ -66,6 +66,13 @@ final class TrainCommandTests: XCTestCase {
         let metrics = try XCTUnwrap(report["metrics"] as? [String: Any])
         let mIoU = try XCTUnwrap(metrics["mIoU"] as? Double)
         XCTAssertEqual(mIoU, logged, accuracy: 1e-9)
+        // The validation loss is logged with each evaluation, and `eval` reproduces it too.
+        let evaluations = stream.filter { ($0["type"] as? String) == "evaluation" }
+        let losses = evaluations.compactMap { $0["loss"] as? Double }
+        XCTAssertEqual(losses.count, evaluations.count, "every evaluation has a loss: \(evaluations.map { $0["loss"] ?? "none" })")
+        XCTAssertTrue(losses.allSatisfy { $0.isFinite && $0 > 0 }, "\(losses)")
+        let evalLoss = try XCTUnwrap(report["loss"] as? Double, "eval --json reports the loss")
+        XCTAssertTrue(evalLoss.isFinite && evalLoss > 0, "\(evalLoss)")
     }
 
     func testPredictWritesPalettedMasksOfTheInputSizes() throws {

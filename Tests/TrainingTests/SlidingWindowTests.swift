@@ -76,4 +76,14 @@ final class SlidingWindowTests: XCTestCase {
         XCTAssertEqual(Inference.argmax([1, 5, 2, 1, 3, 2], classes: 2, height: 1, width: 3), [0, 0, 0])
         XCTAssertEqual(Inference.argmax([1, 5, 2, 2, 3, 9], classes: 2, height: 1, width: 3), [1, 0, 1])
     }
+
+    /// The validation loss: PyTorch's `F.cross_entropy(z, y, ignore_index=255)` on the same
+    /// 3-class, 4-pixel logits gives 1.4204622507095337.
+    func testCrossEntropySumMatchesPyTorchAndIgnoresVoid() {
+        let logits: [Float] = [0.5, -1.0, 2.0, 3.0, 1.5, 0.0, -2.0, 0.25, -0.5, 4.0, 1.0, -1.0]
+        let ce = Inference.crossEntropySum(logits, classes: 3, labels: [0, 2, 255, 1])
+        XCTAssertEqual(ce.pixels, 3)
+        XCTAssertEqual(ce.sum / Double(ce.pixels), 1.4204622507095337, accuracy: 1e-6)
+        XCTAssertEqual(Inference.crossEntropySum(logits, classes: 3, labels: [255, 255, 255, 255]).pixels, 0)
+    }
 }

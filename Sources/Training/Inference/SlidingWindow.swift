@@ -113,6 +113,24 @@ public enum Inference {
         return out
     }
 
+    /// Cross-entropy of CHW logits against a label map, summed over the labelled pixels (labels
+    /// below `classes`; void 255 and anything else ignored, as `ignore_index=255`), with the
+    /// number of those pixels. Log-sum-exp with the maximum subtracted, in Double.
+    public static func crossEntropySum(_ logits: [Float], classes: Int, labels: [UInt8]) -> (sum: Double, pixels: Int) {
+        let plane = labels.count
+        guard classes > 0, logits.count >= classes * plane else { return (0, 0) }
+        var sum = 0.0, pixels = 0
+        for i in 0..<plane where Int(labels[i]) < classes {
+            var top = -Float.infinity
+            for k in 0..<classes { top = max(top, logits[k * plane + i]) }
+            var total = 0.0
+            for k in 0..<classes { total += exp(Double(logits[k * plane + i] - top)) }
+            sum += log(total) + Double(top) - Double(logits[Int(labels[i]) * plane + i])
+            pixels += 1
+        }
+        return (sum, pixels)
+    }
+
     /// Per-pixel argmax over classes of CHW logits (first maximum wins, as `torch.argmax`).
     public static func argmax(_ logits: [Float], classes: Int, height: Int, width: Int) -> [UInt8] {
         let plane = height * width

@@ -75,15 +75,25 @@ public final class Predictor {
     }
 
     /// Predicts every listed sample of `dataset` into one confusion matrix, with each image's own
-    /// scores (for worst-first ranking). The first `keeping` samples are returned with their
+    /// scores (for worst-first ranking) and the mean cross-entropy over every labelled pixel
+    /// (the validation loss, pooled like the training loss). The first `keeping` samples are returned with their
     /// images and predictions (`EvaluationResult.samples`).
     public func evaluate(_ dataset: any SegmentationDataset, ids: [String], keeping: Int = 0) throws -> EvaluationResult {
         var confusion = ConfusionMatrix(classCount: classes)
         var scores: [ImageScore] = []
         var kept: [EvaluatedSample] = []
+        var lossSum = 0.0, lossPixels = 0
+        network.eval()
         for (n, id) in ids.enumerated() {
             let sample = try dataset.sample(id: id)
-            let prediction = try predict(sample.image)
+            let (h, w) = (sample.image.height, sample.image.width)
+            let out = try logits(sample.image)
+            let prediction = LabelMap(width: w, height: h, values: Inference.argmax(out, classes: classes, height: h, width: w))
+            if sample.label.width == w && sample.label.height == h {
+                let ce = Inference.crossEntropySum(out, classes: classes, labels: sample.label.values)
+                lossSum += ce.sum
+                lossPixels += ce.pixels
+            }
             confusion.add(truth: sample.label, prediction: prediction)
             let score = ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classes)
             scores.append(score)
@@ -91,7 +101,8 @@ public final class Predictor {
                 kept.append(EvaluatedSample(id: id, image: sample.image, truth: sample.label, prediction: prediction, score: score))
             }
         }
-        return EvaluationResult(confusion: confusion, imageScores: scores, samples: kept)
+        return EvaluationResult(confusion: confusion, imageScores: scores,
+                                loss: lossPixels > 0 ? lossSum / Double(lossPixels) : nil, samples: kept)
     }
 
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the

@@ -30,14 +30,16 @@ struct Eval: ParsableCommand {
         let metrics = SegmentationMetrics(result.confusion)
         if json {
             struct Report: Encodable {
-                var checkpoint: String, split: String, mode: String, metrics: SegmentationMetrics
+                var checkpoint: String, split: String, mode: String, metrics: SegmentationMetrics, loss: Double?
                 var classNames: [String], imageScores: [ImageScore]
             }
             print(try MessageCoding.jsonLine(Report(checkpoint: checkpoint, split: split, mode: predictor.mode.rawValue,
-                                                    metrics: metrics, classNames: classNames, imageScores: scores)))
+                                                    metrics: metrics, loss: result.loss, classNames: classNames,
+                                                    imageScores: scores)))
         } else {
             print("\(checkpoint) on \(root.path) [\(split), \(scores.count) images, \(predictor.mode.rawValue) inference]")
             print(MetricsTable.render(metrics, classNames: classNames, imageScores: scores))
+            if let loss = result.loss { print(String(format: "loss %.4f: cross-entropy averaged over the labelled pixels (void 255 ignored)", loss)) }
         }
     }
 }
