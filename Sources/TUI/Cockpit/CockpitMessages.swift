@@ -11,6 +11,8 @@ public enum CockpitEvent: Sendable {
     case runs(root: String, Result<[RunEntry], MessageError>)
     /// A past run read for the dashboard, with the run to overlay.
     case runOpened(path: String, Result<OpenedRun, MessageError>)
+    /// A past run's saved sample predictions (latest evaluation) for the compare view.
+    case saved(directory: String, Result<SavedEvaluation, MessageError>)
 }
 
 /// A past run read from its directory.
@@ -40,6 +42,8 @@ public enum CockpitCommand: Sendable, Equatable {
     case scanRuns(root: String)
     /// Read a past run (and the one to overlay) for the dashboard.
     case openRun(path: String, overlay: String?)
+    /// Read a past run's saved sample predictions (`predictions/`, latest evaluation).
+    case loadSaved(directory: String)
 }
 
 /// The front's end of an engine: its two queues, and a thread that forwards events to the
@@ -202,6 +206,14 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
                     return OpenedRun(name: run.name, history: run.history, overlay: try overlay.map(read))
                 }.mapError { MessageError($0) }
                 post(.cockpit(.runOpened(path: path, result)))
+                done()
+            }
+        case .loadSaved(let directory):
+            loadQueue.async {
+                let result = Result {
+                    try SavedPredictions.readLatest(runDirectory: URL(fileURLWithPath: (directory as NSString).expandingTildeInPath))
+                }.mapError { MessageError($0) }
+                post(.cockpit(.saved(directory: directory, result)))
                 done()
             }
         }

@@ -71,6 +71,8 @@ extension App {
         case .runs, .runOpened:
             runsEvent(event, &state)
             return []
+        case .saved(let directory, let result):
+            return compareSavedArrived(directory, result, &state)
         case .sample(let id, let result):
             switch result {
             case .success(let sample): state.cockpit.compare.store(id, .loaded(sample))

@@ -17,6 +17,8 @@ public struct CompareState: Sendable {
     /// Predictions asked for: sample id → the evaluation count when asked.
     public var requested: [String: Int] = [:]
     public static let cacheSize = 8
+    /// A past run's saved predictions (nil: not asked for; live runs never ask).
+    public var saved: SavedPredictionsState?
 
     public init() {}
 

@@ -46,9 +46,14 @@ extension App {
                    action: .quit),
     ])
 
-    /// The gallery: the latest evaluation's images, worst per-image mIoU first.
+    /// The gallery: the latest evaluation's images, worst per-image mIoU first; for a past run,
+    /// the samples saved with its latest evaluation.
     static func gallery(_ state: AppState) -> [ImageScore] {
-        ImageScore.rankedWorstFirst(state.cockpit.history.latestEvaluation?.imageScores ?? [])
+        if state.cockpit.isReadOnly {
+            guard case .loaded(let saved)? = state.cockpit.compare.saved else { return [] }
+            return ImageScore.rankedWorstFirst(saved.scores)
+        }
+        return ImageScore.rankedWorstFirst(state.cockpit.history.latestEvaluation?.imageScores ?? [])
     }
 
     static func compareSelectedID(_ state: AppState) -> String? {
@@ -126,6 +131,14 @@ extension App {
     /// Asks for what the selected image needs: its picture and truth, and a prediction made
     /// after the latest evaluation.
     static func compareSelectionChanged(_ state: inout AppState) -> [Command] {
+        if state.cockpit.isReadOnly, state.cockpit.compare.saved == nil {
+            guard let directory = state.cockpit.history.started?.runDirectory, !directory.isEmpty else {
+                state.cockpit.compare.saved = .failed("no saved predictions: the run's directory is unknown")
+                return []
+            }
+            state.cockpit.compare.saved = .loading
+            return [.cockpit(.loadSaved(directory: directory))]
+        }
         guard let id = compareSelectedID(state) else { return [] }
         var commands: [Command] = []
         let h = state.cockpit.history
@@ -141,6 +154,23 @@ extension App {
             commands.append(.cockpit(.engine(.predict(sampleID: id))))
         }
         return commands
+    }
+
+    /// A past run's saved predictions arrived: they become the gallery and the predictions shown.
+    static func compareSavedArrived(_ directory: String, _ result: Result<SavedEvaluation, MessageError>,
+                                    _ state: inout AppState) -> [Command] {
+        guard state.cockpit.isReadOnly, state.cockpit.history.started?.runDirectory == directory else { return [] }
+        switch result {
+        case .success(let saved):
+            state.cockpit.compare.saved = .loaded(saved)
+            state.cockpit.history.predictions = [:]
+            for p in saved.predictions { state.cockpit.history.predictions[p.sampleID] = p }
+            for problem in saved.problems { state.cockpit.history.append(.warning, place: "", "saved prediction: \(problem)") }
+        case .failure(let error):
+            state.cockpit.compare.saved = .failed(error.description)
+        }
+        clampCompareScroll(&state)
+        return state.screen == .compare ? compareSelectionChanged(&state) : []
     }
 
     /// A new evaluation: the gallery is re-ranked; the shown image keeps its place when it is
@@ -160,7 +190,14 @@ extension App {
         var x = grid.put(" Segscope ", x: 0, y: 0, style: s.header)
         x = grid.put("│ ", x: x, y: 0, style: s.header.with(fg: s.dim.fg))
         var title = "compare predictions"
-        if let e = h.latestEvaluation { title += String(format: " · eval at it %d · mIoU %.3f · aAcc %.3f", e.iteration, e.metrics.mIoU, e.metrics.aAcc) }
+        if state.cockpit.isReadOnly {
+            title = "saved predictions"
+            if case .loaded(let e)? = state.cockpit.compare.saved {
+                title += " · eval at it \(e.iteration) (epoch \(e.epoch))"
+                if let m = e.mIoU { title += String(format: " · mIoU %.3f", m) }
+                if e.isBest { title += " · best" }
+            }
+        } else if let e = h.latestEvaluation { title += String(format: " · eval at it %d · mIoU %.3f · aAcc %.3f", e.iteration, e.metrics.mIoU, e.metrics.aAcc) }
         grid.put(title, x: x, y: 0, style: s.header, maxWidth: layout.header.width - x - 1)
         let right = "mask opacity \(Int(state.cockpit.compare.opacity * 100))%"
         grid.put(right, x: layout.header.maxX - TextWidth.width(right) - 1, y: 0, style: s.header)
@@ -178,7 +215,15 @@ extension App {
         let inner = grid.box(rect, title: "Worst first (\(g.count))", border: s.focus, titleStyle: s.title)
         guard inner.width > 8, inner.height > 1 else { return }
         guard !g.isEmpty else {
-            grid.wrapped("no evaluation yet: press e on the dashboard to evaluate now", in: inner, style: s.dim)
+            var text = "no evaluation yet: press e on the dashboard to evaluate now"
+            if state.cockpit.isReadOnly {
+                switch c.saved {
+                case .loaded?: text = "no saved sample in this evaluation"
+                case .failed?: text = "no saved predictions (see the right pane)"
+                case .loading?, nil: text = "reading the saved predictions…"
+                }
+            }
+            grid.wrapped(text, in: inner, style: s.dim)
             return
         }
         let idWidth = max(6, inner.width - 14)
@@ -222,6 +267,11 @@ extension App {
         let c = state.cockpit.compare
         guard let id = compareSelectedID(state) else {
             let inner = grid.box(rect, title: "Image | truth | prediction | errors", border: s.border, titleStyle: s.title)
+            if state.cockpit.isReadOnly, case .failed(let message)? = c.saved, inner.width > 2, inner.height > 2 {
+                grid.put("cannot show this run's saved predictions", x: inner.x + 1, y: inner.y, style: s.error, maxWidth: inner.width - 1)
+                grid.wrapped(message, in: Rect(x: inner.x + 1, y: inner.y + 2, width: inner.width - 2, height: inner.height - 2), style: s.main)
+                return []
+            }
             if inner.height > 0 { grid.centered("nothing to compare yet", in: inner, y: inner.y + inner.height / 2, style: s.dim) }
             return []
         }
@@ -233,10 +283,25 @@ extension App {
         }
         let inner = grid.box(rect, title: title, border: s.border, titleStyle: s.title)
         guard inner.width > 8, inner.height > 3 else { return [] }
+        let palette = state.browser.palette
         let sample: Sample
         switch c.slot(for: id) {
         case .loaded(let loaded)?:
             sample = loaded
+        case .failed(let message)? where prediction != nil:
+            // The dataset cannot be read: say so, and still show the saved prediction.
+            guard let p = prediction else { return [] }
+            grid.put("cannot read the image and truth from the run's dataset; the prediction alone:", x: inner.x + 1, y: inner.y,
+                     style: s.error, maxWidth: inner.width - 1)
+            grid.wrapped(message, in: Rect(x: inner.x + 1, y: inner.y + 1, width: inner.width - 2, height: 2), style: s.dim)
+            let area = Rect(x: inner.x, y: inner.y + 3, width: inner.width, height: max(0, inner.height - 3))
+            guard area.height > 2 else { return [] }
+            grid.centered("prediction", in: area, y: area.y, style: s.dim)
+            let content = PreviewContent.mask(p.prediction, palette: palette)
+            let cells = HalfBlocks.draw(content, in: Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1),
+                                        grid: &grid, depth: state.depth, background: s.background)
+            guard state.graphics, !cells.isEmpty else { return [] }
+            return [GraphicPlacement(key: "\(id)/prediction/\(p.iteration)", rect: cells, image: content.fullResolution, isMask: true)]
         case .failed(let message)?:
             grid.put("cannot read this sample", x: inner.x + 1, y: inner.y, style: s.error, maxWidth: inner.width - 1)
             grid.wrapped(message, in: Rect(x: inner.x + 1, y: inner.y + 2, width: inner.width - 2, height: inner.height - 2), style: s.main)
@@ -245,7 +310,6 @@ extension App {
             grid.centered("loading \(id)…", in: inner, y: inner.y + inner.height / 2, style: s.dim)
             return []
         }
-        let palette = state.browser.palette
         let hidden = Set(c.hidden.compactMap { $0 < 255 ? UInt8($0) : nil })
         func masked(_ label: LabelMap) -> PreviewContent {
             guard label.width == sample.image.width, label.height == sample.image.height else { return .mask(label, palette: palette) }

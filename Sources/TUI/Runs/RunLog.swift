@@ -39,6 +39,9 @@ public enum RunLog {
             history.log.removeAll()  // its "run started" line would report unknown sizes as 0
         }
         for event in events { history.apply(event) }
+        // Where the run is now (a logged start may name it relative to another directory);
+        // the compare view reads its saved predictions from here.
+        history.started?.runDirectory = directory.path
         history.engineState = .idle
         for problem in problems { history.append(.warning, place: "", problem) }
         return history
@@ -73,6 +76,7 @@ extension App {
         state.cockpit.readOnlyName = name
         state.cockpit.overlay = overlay?.history
         state.cockpit.overlayName = overlay?.name
+        state.cockpit.compare = CompareState()
         state.screen = .cockpit
     }
 }
