@@ -69,7 +69,10 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         let shape = [g.batch, g.inChannels, g.inHeight, g.inWidth]
         let y = bias == nil ? Tensor(zeros: shape) : Tensor(uninitialized: shape)
         fillBias(y.data, bias: bias, images: g.batch, channels: g.inChannels, plane: g.inPlane)
-        convDataT(outGrad: x.nchwStorage.data, weight: weight.nchwStorage.data, inGrad: y.data, g)
+        let xNCHW = x.nchwStorage
+        withExtendedLifetime(xNCHW) {
+            convDataT(outGrad: xNCHW.data, weight: weight.nchwStorage.data, inGrad: y.data, g)
+        }
         return (y, nil)
     }
 

@@ -20,7 +20,9 @@ extension ReferenceBackend {
                                  settings: BatchNormSettings, training: Bool) -> (y: Tensor, context: AnyObject?) {
         let (N, C, H, W) = x.dims4("batch_norm")
         let plane = H * W, m = N * plane
-        let xs = x.nchwStorage.data
+        let xNCHW = x.nchwStorage
+        defer { withExtendedLifetime(xNCHW) {} }
+        let xs = xNCHW.data
         let y = Tensor(uninitialized: x.shape)
         let yd = y.data, gd = gamma.data, bd = beta.data, rm = runningMean.data, rv = runningVar.data
         var mean = [Float](repeating: 0, count: C), rstd = [Float](repeating: 0, count: C)
@@ -74,7 +76,11 @@ extension ReferenceBackend {
         guard let ctx = context as? BatchNormContext else { preconditionFailure("batch_norm backward: missing forward context") }
         let (N, C, H, W) = x.dims4("batch_norm backward")
         let plane = H * W, m = Float(N * plane)
-        let xs = x.nchwStorage.data, g = dy.nchwStorage.data, gd = gamma.data
+        let xNCHW = x.nchwStorage
+        defer { withExtendedLifetime(xNCHW) {} }
+        let dyNCHW = dy.nchwStorage
+        defer { withExtendedLifetime(dyNCHW) {} }
+        let xs = xNCHW.data, g = dyNCHW.data, gd = gamma.data
         let dx = Tensor(uninitialized: x.shape), dGamma = Tensor(uninitialized: [C]), dBeta = Tensor(uninitialized: [C])
         let dxd = dx.data, dgd = dGamma.data, dbd = dBeta.data
         ctx.mean.withUnsafeBufferPointer { meanP in
@@ -112,7 +118,9 @@ extension ReferenceBackend {
     // MARK: Max pool
 
     public func maxPoolForward(x: Tensor, geometry g: PoolGeometry) -> (y: Tensor, context: AnyObject?) {
-        let xs = x.nchwStorage.data
+        let xNCHW = x.nchwStorage
+        defer { withExtendedLifetime(xNCHW) {} }
+        let xs = xNCHW.data
         let y = Tensor(uninitialized: [g.batch, g.channels, g.outHeight, g.outWidth])
         let arg = Storage(count: y.count, zeroed: false)
         let yd = y.data
@@ -151,7 +159,9 @@ extension ReferenceBackend {
         guard let ctx = context as? PoolContext ?? maxPoolForward(x: x, geometry: g).context as? PoolContext else {
             preconditionFailure("max_pool2d backward: the forward gave no argmax")
         }
-        let gd = dy.nchwStorage.data
+        let dyNCHW = dy.nchwStorage
+        defer { withExtendedLifetime(dyNCHW) {} }
+        let gd = dyNCHW.data
         let dx = Tensor(zeros: x.shape)
         let dxd = dx.data
         let ad = UnsafeMutableRawPointer(ctx.argmax.data).assumingMemoryBound(to: Int32.self)

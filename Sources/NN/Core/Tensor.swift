@@ -103,7 +103,8 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// The value of a one-element tensor.
     public var item: Float {
         precondition(count == 1, "Tensor.item needs a one-element tensor, got shape \(shape)")
-        return nchwStorage.data[0]
+        let values = nchwStorage
+        return withExtendedLifetime(values) { values.data[0] }
     }
     /// The elements in NCHW order.
     public var array: [Float] {
@@ -122,6 +123,8 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// The storage in NCHW order (converting, without autograd, if the layout is a backend's own).
+    /// For an opaque tensor this is a converted copy that lives only as long as the returned
+    /// `Storage`: keep that alive (`withExtendedLifetime`) for as long as its `data` pointer is read.
     var nchwStorage: Storage {
         switch layout {
         case .nchw: return storage

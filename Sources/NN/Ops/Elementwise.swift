@@ -141,7 +141,11 @@ public func dropout(_ x: Tensor, p: Float, training: Bool, generator: Generator 
 /// `Σ x·w` over all elements, a scalar (`w` is a constant of the same shape; gradient checks).
 public func weightedSum(_ x: Tensor, _ w: Tensor) -> Tensor {
     precondition(x.shape == w.shape, "weightedSum: shapes differ, \(x.shape) vs \(w.shape)")
-    let xs = x.nchwStorage.data, ws = w.nchwStorage.data
+    let xNCHW = x.nchwStorage
+    defer { withExtendedLifetime(xNCHW) {} }
+    let wNCHW = w.nchwStorage
+    defer { withExtendedLifetime(wNCHW) {} }
+    let xs = xNCHW.data, ws = wNCHW.data
     var acc: Double = 0
     for i in 0..<x.count { acc += Double(xs[i]) * Double(ws[i]) }
     return Tensor(scalar: Float(acc)).recording("weighted_sum", [x]) { g in
@@ -156,7 +160,9 @@ public func weightedSum(_ x: Tensor, _ w: Tensor) -> Tensor {
 
 /// Mean of all elements, a scalar.
 public func mean(_ x: Tensor) -> Tensor {
-    let xs = x.nchwStorage.data
+    let xNCHW = x.nchwStorage
+    defer { withExtendedLifetime(xNCHW) {} }
+    let xs = xNCHW.data
     var acc: Double = 0
     for i in 0..<x.count { acc += Double(xs[i]) }
     let n = Float(x.count)

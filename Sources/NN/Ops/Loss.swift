@@ -84,7 +84,9 @@ public func crossEntropy(_ logits: Tensor, targets: [UInt8], ignoreIndex: Int32 
 public func argmaxChannels(_ x: Tensor) -> [Int32] {
     let (N, C, H, W) = x.dims4("argmax")
     let plane = H * W
-    let xs = x.nchwStorage.data
+    let xNCHW = x.nchwStorage
+    defer { withExtendedLifetime(xNCHW) {} }
+    let xs = xNCHW.data
     var out = [Int32](repeating: 0, count: N * plane)
     out.withUnsafeMutableBufferPointer { op in
         let o = op.baseAddress!

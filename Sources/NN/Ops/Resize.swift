@@ -75,7 +75,9 @@ public func resizeBilinear(_ x: Tensor, size: (Int, Int)) -> Tensor {
     precondition(OH >= 1 && OW >= 1, "resize_bilinear: output size must be positive, got \(size)")
     let ys = bilinearTaps(inSize: H, outSize: OH), xt = bilinearTaps(inSize: W, outSize: OW)
     let y = Tensor(uninitialized: [N, C, OH, OW])
-    let xs = x.nchwStorage.data, yd = y.data
+    let xNCHW = x.nchwStorage
+    defer { withExtendedLifetime(xNCHW) {} }
+    let xs = xNCHW.data, yd = y.data
     parallelFor(N * C) { planes in
         for p in planes {
             let src = xs + p * H * W, dst = yd + p * OH * OW
@@ -92,7 +94,9 @@ public func resizeBilinear(_ x: Tensor, size: (Int, Int)) -> Tensor {
         }
     }
     return y.recording("resize_bilinear", [x]) { g in
-        let gs = g.nchwStorage.data
+        let gNCHW = g.nchwStorage
+        defer { withExtendedLifetime(gNCHW) {} }
+        let gs = gNCHW.data
         let dx = Tensor(zeros: [N, C, H, W])
         let d = dx.data
         parallelFor(N * C) { planes in

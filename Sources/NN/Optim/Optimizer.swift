@@ -44,7 +44,9 @@ public final class Optimizer {
             let t = (steps[name] ?? 0) + 1
             steps[name] = t
             let pointers = buffers.map(\.data)
-            let gd = g.nchwStorage.data, pd = p.data, rule = self.rule, lr = learningRate
+            let gNCHW = g.nchwStorage
+            defer { withExtendedLifetime(gNCHW) {} }
+            let gd = gNCHW.data, pd = p.data, rule = self.rule, lr = learningRate
             parallelFor(p.count, grain: 1 << 14) { r in
                 rule.update(param: pd + r.lowerBound, grad: gd + r.lowerBound, count: r.count,
                             state: pointers.map { $0 + r.lowerBound }, step: t, learningRate: lr)
