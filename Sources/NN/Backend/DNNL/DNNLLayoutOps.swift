@@ -158,7 +158,15 @@ extension DNNLBackend {
         guard let da = blockedDesc(of: a) ?? blockedDesc(of: b) else { return addNCHW(a, b) }
         let (first, second) = blockedDesc(of: a) != nil ? (a, b) : (b, a)
         if case .opaque(let l1) = first.layout, case .opaque(let l2) = second.layout, l1 === l2 { return addNCHW(a, b) }
-        let (db, sb) = fatalOnError("add input \(second.shape)") { try concrete(second) }
+        var (db, sb) = fatalOnError("add input \(second.shape)") { try concrete(second) }
+        if db.key != da.key {
+            // Different orders: oneDNN's binary add would take its slow reference kernel (82 % of
+            // an xunet inference step); one JIT reorder into `a`'s order and a same-order add are
+            // an order of magnitude faster.
+            let converted = Storage(count: da.floatCount, zeroed: false)
+            fatalOnError("reorder add input \(second.shape)") { try reorder(sb.data, db, into: converted.data, da) }
+            (db, sb) = (da, converted)
+        }
         let what = "binary add \(da.formatName) + \(db.formatName)"
         guard let p = optionalPrimitive(.binary(da.key, db.key), make: {
             var s0 = da, s1 = db, d = da
