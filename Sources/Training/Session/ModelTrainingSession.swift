@@ -18,6 +18,8 @@ public final class ModelTrainingSession: TrainingSession {
     private let optimizer: Optimizer
     private let dataset: any SegmentationDataset
     private let loader: DataLoader
+    /// Random training crops for precise BN (`precise_bn_images`; nil when off).
+    private let preciseBNLoader: DataLoader?
     private let valIDs: [String]
     private let predictor: Predictor
     private var epoch = 0
@@ -66,6 +68,14 @@ public final class ModelTrainingSession: TrainingSession {
             config: LoaderConfig(batchSize: config.batch, shuffle: true, dropLast: dropLast,
                                  seed: UInt64(config.seed), transform: transform),
             onWarning: context.warn)
+        // Precise BN draws from a loader of its own with a fixed seed, so neither the training
+        // loader nor the global generator is advanced and runs resume exactly. Its skipped
+        // samples are the training loader's, which already warns about them.
+        var preciseBN = loader.config
+        preciseBN.dropLast = false
+        preciseBN.seed = UInt64(config.seed) &+ 0x5eed
+        preciseBNLoader = config.preciseBNImages > 0
+            ? try DataLoader(dataset: dataset, split: config.split, config: preciseBN) : nil
         trainSamples = loader.ids.count
         iterationsPerEpoch = max(1, loader.batchesPerEpoch)
         valIDs = try dataset.ids(split: config.valSplit)
@@ -130,21 +140,11 @@ public final class ModelTrainingSession: TrainingSession {
     }
 
     /// Precise BN before an evaluation: the batch-norm statistics of the current weights on
-    /// `precise_bn_images` random training crops. The crops come from a loader of their own with
-    /// a fixed seed, so neither the training loader nor the global generator is advanced and
-    /// runs resume exactly.
+    /// `precise_bn_images` random training crops.
     private func recomputeBatchNormStatistics() {
-        guard config.preciseBNImages > 0 else { return }
+        guard let preciseBNLoader else { return }
         let batches = (config.preciseBNImages + config.batch - 1) / config.batch
-        let transform = TransformConfig(
-            crop: Size2D(height: config.crop.height, width: config.crop.width),
-            smallImages: config.smallImages == .pad ? .pad : .drop, horizontalFlip: true,
-            normalization: .imagenet, random: true)
-        guard let sampler = try? DataLoader(
-            dataset: dataset, split: config.split,
-            config: LoaderConfig(batchSize: config.batch, shuffle: true, dropLast: false,
-                                 seed: UInt64(config.seed) &+ 0x5eed, transform: transform)) else { return }
-        let iterator = sampler.epoch(0)
+        let iterator = preciseBNLoader.epoch(0)
         defer { iterator.cancel() }
         network.recomputeBatchNormStatistics(from: iterator.prefix(batches).lazy.map {
             Tensor(shape: $0.imageShape, values: $0.images)
