@@ -69,15 +69,19 @@ public final class Predictor {
     /// The predicted label map (argmax over classes), the image's size.
     public func predict(_ image: RGBImage) throws -> LabelMap {
         network.eval()
-        let out = try logits(image)
-        let values = Inference.argmax(out, classes: classes, height: image.height, width: image.width)
+        return labels(try logits(image), of: image)
+    }
+
+    /// The argmax label map of `image`'s class logits.
+    private func labels(_ logits: [Float], of image: RGBImage) -> LabelMap {
+        let values = Inference.argmax(logits, classes: classes, height: image.height, width: image.width)
         return LabelMap(width: image.width, height: image.height, values: values)
     }
 
     /// Predicts every listed sample of `dataset` into one confusion matrix, with each image's own
     /// scores (for worst-first ranking) and the mean cross-entropy over every labelled pixel
-    /// (the validation loss, pooled like the training loss). The first `keeping` samples are returned with their
-    /// images and predictions (`EvaluationResult.samples`).
+    /// (the validation loss, pooled like the training loss). The first `keeping` samples are
+    /// returned with their images and predictions (`EvaluationResult.samples`).
     public func evaluate(_ dataset: any SegmentationDataset, ids: [String], keeping: Int = 0) throws -> EvaluationResult {
         var confusion = ConfusionMatrix(classCount: classes)
         var scores: [ImageScore] = []
@@ -86,10 +90,9 @@ public final class Predictor {
         network.eval()
         for (n, id) in ids.enumerated() {
             let sample = try dataset.sample(id: id)
-            let (h, w) = (sample.image.height, sample.image.width)
             let out = try logits(sample.image)
-            let prediction = LabelMap(width: w, height: h, values: Inference.argmax(out, classes: classes, height: h, width: w))
-            if sample.label.width == w && sample.label.height == h {
+            let prediction = labels(out, of: sample.image)
+            if sample.label.width == prediction.width && sample.label.height == prediction.height {
                 let ce = Inference.crossEntropySum(out, classes: classes, labels: sample.label.values)
                 lossSum += ce.sum
                 lossPixels += ce.pixels
