@@ -132,14 +132,8 @@ struct BenchCompareBackends: ParsableCommand {
         let profile = DNNLProfile()
         dnnl?.profile = profile
         defer { dnnl?.profile = nil }
-        var times: [Double] = []
-        for _ in 0..<iters {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        times.sort()
-        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let times = BenchTrain.times(iters, warmUps: 0, body)
+        let median = BenchTrain.median(of: times)
         guard dnnl != nil else { return (median, nil) }
         var table: [String: Double] = [:]
         for (name, e) in profile.entries { table[name] = e.seconds / Double(iters) }

@@ -147,15 +147,22 @@ struct BenchTrain: ParsableCommand {
 
     /// Median wall time in seconds of `iterations` runs of `body` after 2 warm-ups.
     static func median(_ iterations: Int, _ body: () -> Void) -> Double {
-        for _ in 0..<2 { body() }
-        var times: [Double] = []
-        for _ in 0..<iterations {
+        median(of: times(iterations, warmUps: 2, body))
+    }
+
+    /// Wall times in seconds of `iterations` runs of `body` after `warmUps` untimed runs.
+    static func times(_ iterations: Int, warmUps: Int, _ body: () -> Void) -> [Double] {
+        for _ in 0..<warmUps { body() }
+        return (0..<iterations).map { _ in
             let start = DispatchTime.now().uptimeNanoseconds
             body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        times.sort()
-        return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    }
+
+    static func median(of times: [Double]) -> Double {
+        let t = times.sorted()
+        return t.count % 2 == 1 ? t[t.count / 2] : (t[t.count / 2 - 1] + t[t.count / 2]) / 2
     }
 
     /// The process's peak resident set size (`ru_maxrss`, KiB on Linux) in MiB.
