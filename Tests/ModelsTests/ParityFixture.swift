@@ -69,6 +69,7 @@ struct ParityFixture {
                 continue
             }
             ParityFill.fill(tensor.data, count: tensor.count, name: name, offset: Float(offset), scale: Float(scale))
+            tensor.storage.markModified()
         }
     }
 }

@@ -13,6 +13,28 @@ final class ParityTests: XCTestCase {
     func testUNet() throws { try checkParity("unet") }
     func testFCNResNet18() throws { try checkParity("fcn-resnet18") }
 
+    /// Inference on the oneDNN backend against the same golden logits: its inference-only paths
+    /// (U-Net's stride-2 transposed convs as phase convs, weights kept between calls) included.
+    func testInferenceOnDNNL() throws {
+        let dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN unavailable: \(DNNLBackend.unavailableReason ?? "?")")
+        let saved = Backends.current
+        Backends.current = dnnl
+        defer { Backends.current = saved }
+        for modelName in ["xunet", "unet", "fcn-resnet18"] {
+            let fixture = try ParityFixture(model: modelName)
+            let model = try ModelRegistry.build(modelName, classes: fixture.doc.classes)
+            fixture.fill(model)
+            model.eval()
+            let input = try fixture.tensor("input")
+            for call in 1...2 {  // the second call runs on the kept weights
+                let e = compareLogits(GradMode.withoutGrad { model(input) }, try fixture.tensor("logits_eval"))
+                print("parity \(modelName) eval on dnnl, call \(call): max abs err \(e.maxAbs), argmax agreement \(e.agreement)")
+                XCTAssertLessThanOrEqual(e.maxAbs, 1e-3, "\(modelName) eval logits on dnnl, call \(call)")
+                XCTAssertGreaterThanOrEqual(e.agreement, 0.999, "\(modelName) eval argmax agreement on dnnl, call \(call)")
+            }
+        }
+    }
+
     func checkParity(_ modelName: String) throws {
         let fixture = try ParityFixture(model: modelName)
         let model = try ModelRegistry.build(modelName, classes: fixture.doc.classes)

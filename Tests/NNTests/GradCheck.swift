@@ -20,13 +20,13 @@ func gradCheck(_ label: String, _ inputs: [Tensor], h: Float = 1e-2, rtol: Float
         var numeric = [Float](repeating: 0, count: t.count)
         for i in 0..<t.count {
             let saved = t.data[i]
-            t.data[i] = saved + h
+            t.data[i] = saved + h; t.storage.markModified()
             before()
             let lp = GradMode.withoutGrad { weightedSum(f(inputs), w).item }
-            t.data[i] = saved - h
+            t.data[i] = saved - h; t.storage.markModified()
             before()
             let lm = GradMode.withoutGrad { weightedSum(f(inputs), w).item }
-            t.data[i] = saved
+            t.data[i] = saved; t.storage.markModified()
             numeric[i] = (lp - lm) / (2 * h)
         }
         let scale = max(numeric.map { abs($0) }.max() ?? 0, floor)

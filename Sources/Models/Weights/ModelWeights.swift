@@ -120,5 +120,6 @@ enum WeightCheck {
         values.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { tensor.data.update(from: base, count: tensor.count) }
         }
+        tensor.storage.markModified()
     }
 }

@@ -7,6 +7,14 @@ public final class Storage: @unchecked Sendable {
     /// Number of Float32 elements.
     public let count: Int
     public let data: UnsafeMutablePointer<Float>
+    /// Bumped by every in-place write through the tensor API (`assign`, `fill`, optimizer steps,
+    /// weight loading): a backend that keeps a prepared copy of a parameter (oneDNN's reordered
+    /// weights) reuses it only while the version is unchanged. Code that writes a parameter
+    /// through `data` directly must call `markModified()`.
+    public private(set) var version: UInt64 = 0
+
+    /// Records an in-place write (see `version`).
+    public func markModified() { version &+= 1 }
 
     /// Memory from the pool, zeroed when `zeroed` (otherwise its contents are arbitrary).
     public init(count: Int, zeroed: Bool = true) {
@@ -148,12 +156,15 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     public func assign(_ other: Tensor) {
         precondition(other.count == count, "Tensor.assign: shape \(other.shape) into \(shape)")
         precondition(layout.isNCHW, "Tensor.assign: target must be NCHW")
-        data.update(from: other.nchwStorage.data, count: count)
+        let source = other.nchwStorage
+        withExtendedLifetime(source) { data.update(from: source.data, count: count) }
+        storage.markModified()
     }
 
     /// Sets every element to `value` (no autograd).
     public func fill(_ value: Float) {
         precondition(layout.isNCHW, "Tensor.fill: target must be NCHW")
         data.update(repeating: value, count: count)
+        storage.markModified()
     }
 }

@@ -72,5 +72,6 @@ public enum Initializer: Sendable, Hashable, Codable {
         case .normal(let std):
             generator.fillNormal(p, count: n, std: std)
         }
+        t.storage.markModified()
     }
 }

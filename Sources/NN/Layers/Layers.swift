@@ -91,7 +91,7 @@ public final class BatchNorm2d: Module, Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        if isTraining { numBatchesTracked.data[0] += 1 }
+        if isTraining { numBatchesTracked.data[0] += 1; numBatchesTracked.storage.markModified() }
         return batchNorm(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
                          settings: settings, training: isTraining)
     }

@@ -23,6 +23,7 @@ extension Layer {
             for (bn, s) in zip(norms, saved) {
                 bn.settings = s.settings
                 bn.numBatchesTracked.data[0] = s.tracked
+                bn.numBatchesTracked.storage.markModified()
             }
             setTraining(wasTraining)
         }

@@ -51,6 +51,7 @@ public final class Optimizer {
                 rule.update(param: pd + r.lowerBound, grad: gd + r.lowerBound, count: r.count,
                             state: pointers.map { $0 + r.lowerBound }, step: t, learningRate: lr)
             }
+            p.storage.markModified()
         }
     }
 

@@ -43,6 +43,12 @@ struct BenchCompareBackends: ParsableCommand {
     @Flag(help: "Convert every dnnl result to NCHW (measures what the blocked layouts save).")
     var nchw = false
 
+    @Flag(help: "Run stride-2 transposed convs on oneDNN's deconvolution instead of four phase convs.")
+    var directDeconv = false
+
+    @Flag(help: "Reorder dnnl weights at every inference call instead of once per parameter version.")
+    var reorderWeightsEveryCall = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -90,6 +96,8 @@ struct BenchCompareBackends: ParsableCommand {
             Backends.current = be
             let dnnl = be as? DNNLBackend
             dnnl?.keepsBlockedLayouts = !nchw
+            dnnl?.usesPhaseDeconvolution = !directDeconv
+            dnnl?.keepsInferenceWeights = !reorderWeightsEveryCall
             let net = try spec.build(ModelOptions(classes: classes, seed: 0))
             var t = Timing(backend: name)
             if mode != "train" {
