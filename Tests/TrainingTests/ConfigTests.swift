@@ -124,4 +124,19 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.problems().map(\.key), ["batch", "momentum", "threads", "eval_stride"])
         XCTAssertThrowsError(try config.validated())
     }
+
+    func testKeepPredictionsDefaultsToFiveAndRejectsNegativeValues() throws {
+        XCTAssertEqual(TrainingConfig().keepPredictions, 5)
+        XCTAssertEqual(try TrainingConfig(toml: "keep_predictions = 0\n").keepPredictions, 0, "0 keeps every evaluation")
+        let found = errors("keep_predictions = -2")
+        XCTAssertEqual(found.map(\.key), ["keep_predictions"])
+        XCTAssertTrue(found.first?.description.contains("config key 'keep_predictions'") ?? false, "\(found)")
+        XCTAssertTrue(found.first?.description.contains("-2 is negative") ?? false, "\(found)")
+        XCTAssertTrue(found.first?.allowed.contains("0 = keep every evaluation") ?? false, "\(found)")
+        XCTAssertEqual(errors("keep_predictions = \"all\"").map(\.key), ["keep_predictions"])
+        XCTAssertThrowsError(try TrainingConfig().applying(overrides: [("keep_predictions", "five")])) { error in
+            XCTAssertEqual((error as? ConfigErrors)?.errors.map(\.key), ["keep_predictions"])
+            XCTAssertTrue("\(error)".contains("'five' is not an integer"), "\(error)")
+        }
+    }
 }

@@ -72,4 +72,51 @@ final class SamplePredictionsTests: XCTestCase {
         let top = try FileManager.default.contentsOfDirectory(atPath: run.predictionsURL.path)
         XCTAssertEqual(Set(top), ["000010", "000020", "index.json"])
     }
+
+    func testKeepRuleIsTheLastNAndTheBest() {
+        let its = [10, 20, 30, 40, 50, 60]
+        XCTAssertEqual(RunDirectory.predictionIterationsToKeep(its, best: 20, keep: 2), [20, 50, 60])
+        XCTAssertEqual(RunDirectory.predictionIterationsToKeep(its, best: 60, keep: 2), [50, 60], "the best among the last")
+        XCTAssertEqual(RunDirectory.predictionIterationsToKeep(its, best: nil, keep: 1), [60])
+        XCTAssertEqual(RunDirectory.predictionIterationsToKeep(its, best: 99, keep: 1), [60], "a best not listed is not invented")
+        XCTAssertEqual(RunDirectory.predictionIterationsToKeep(its, best: 10, keep: 0), Set(its), "0 keeps every evaluation")
+        XCTAssertEqual(RunDirectory.predictionIterationsToKeep([30, 10, 20], best: nil, keep: 2), [20, 30], "by iteration, not order")
+    }
+
+    /// Eight evaluations with keep 3: the best (an old one) and the last three folders remain,
+    /// the index lists exactly those; a new best lets the old best go.
+    func testPruningKeepsTheBestAndTheLastEvaluations() throws {
+        let run = try RunDirectory.create(root: root, model: "xunet")
+        let samples = [sample("a", width: 4, height: 3, predicted: 15)]
+        // A folder no index lists (left by a failed removal) and a writer's hidden temporary folder.
+        try FileManager.default.createDirectory(at: run.predictionsURL.appendingPathComponent("000001"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: run.predictionsURL.appendingPathComponent(".000090.tmp-1"), withIntermediateDirectories: true)
+        let mious = [0.1, 0.4, 0.2, 0.3, 0.1, 0.2, 0.35, 0.3]
+        var best = -1.0
+        for (i, m) in mious.enumerated() {
+            let isBest = m > best
+            if isBest { best = m }
+            try run.writePredictions(samples, iteration: 10 * (i + 1), epoch: i + 1, split: "val", mIoU: m, isBest: isBest, keep: 3)
+        }
+        func folders() throws -> Set<String> {
+            Set(try FileManager.default.contentsOfDirectory(atPath: run.predictionsURL.path).filter { !$0.hasPrefix(".") && $0 != "index.json" })
+        }
+        XCTAssertEqual(try folders(), ["000020", "000060", "000070", "000080"], "best (it 20) and the last three")
+        var index = try run.readPredictionIndex()
+        XCTAssertEqual(index.evaluations.map(\.directory), ["000020", "000060", "000070", "000080"])
+        XCTAssertEqual(index.bestIteration, 20)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.predictionsURL.appendingPathComponent(".000090.tmp-1").path),
+                      "temporary folders are not pruned (a writer may be using one)")
+        for e in index.evaluations {
+            let set = try JSONDecoder().decode(PredictionSet.self, from: Data(contentsOf:
+                run.predictionsURL.appendingPathComponent(e.directory).appendingPathComponent("index.json")))
+            XCTAssertEqual(set.iteration, e.iteration, "every listed folder is whole")
+        }
+
+        try run.writePredictions(samples, iteration: 90, epoch: 9, split: "val", mIoU: 0.5, isBest: true, keep: 3)
+        XCTAssertEqual(try folders(), ["000070", "000080", "000090"], "the new best is among the last three; the old one goes")
+        index = try run.readPredictionIndex()
+        XCTAssertEqual(index.evaluations.map(\.iteration), [70, 80, 90])
+        XCTAssertEqual(index.bestIteration, 90)
+    }
 }

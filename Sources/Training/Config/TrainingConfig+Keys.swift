@@ -121,6 +121,7 @@ extension TrainingConfig {
         .choice("eval_mode", "validation inference: whole image or sliding window", \.evalMode),
         .size("eval_stride", "sliding-window stride [height, width]; [0, 0] = two thirds of the crop", \.evalStride),
         .choice("checkpoint", "checkpoints to keep", \.checkpoint),
+        .integer("keep_predictions", "sample-prediction folders to keep: the best evaluation's and the last N evaluations'; 0 = every evaluation's", \.keepPredictions),
         .integer("precise_bn_images", "before each evaluation, recompute batch-norm statistics from this many training crops (precise BN); 0 = keep the running averages", \.preciseBNImages),
         .integer("early_stopping_patience", "stop after this many evaluations without a better val mIoU; 0 = never", \.earlyStoppingPatience),
         .choice("backend", "numeric backend: dnnl (oneDNN; reference when the library is missing) or reference (OpenBLAS im2col)", \.backend),
@@ -231,6 +232,8 @@ extension TrainingConfig {
         let strideUnset = stride.height == 0 && stride.width == 0
         check(strideUnset || ((1...crop.height).contains(stride.height) && (1...max(1, crop.width)).contains(stride.width)),
               "eval_stride", "\(stride) does not fit the crop \(crop)", "[0, 0], or 1 to the crop size in each direction")
+        check(keepPredictions >= 0, "keep_predictions", "\(keepPredictions) is negative",
+              "an integer ≥ 0 (the last N evaluations' predictions and the best one's are kept; 0 = keep every evaluation's)")
         check(preciseBNImages >= 0, "precise_bn_images", "\(preciseBNImages) is negative", "an integer ≥ 0 (0 = off)")
         check(earlyStoppingPatience >= 0, "early_stopping_patience", "\(earlyStoppingPatience) is negative", "an integer ≥ 0 (0 = off)")
         check(!runsDir.isEmpty, "runs_dir", "must not be empty", "a directory path")

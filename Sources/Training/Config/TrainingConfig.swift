@@ -92,6 +92,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Sliding-window stride; 0×0 means two thirds of the crop (MMSegmentation's 512 / 341).
     public var evalStride = PixelSize(square: 0)
     public var checkpoint: CheckpointPolicy = .bestAndLast
+    /// Sample-prediction folders (`predictions/<iteration>/`) to keep: the best evaluation's and
+    /// the last N evaluations'; 0 = keep every evaluation's.
+    public var keepPredictions = 5
     /// Before each evaluation, recompute batch-norm statistics from this many random training
     /// crops ("precise BN"; see `Layer.recomputeBatchNormStatistics`); 0 = off.
     public var preciseBNImages = 64

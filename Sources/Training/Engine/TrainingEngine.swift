@@ -386,7 +386,8 @@ public final class TrainingEngine: @unchecked Sendable {
         if !result.samples.isEmpty {
             do {
                 try run.directory.writePredictions(result.samples, iteration: run.iteration, epoch: report.epoch,
-                                                   split: run.config.valSplit, mIoU: metrics.mIoU, isBest: isBest)
+                                                   split: run.config.valSplit, mIoU: metrics.mIoU, isBest: isBest,
+                                                   keep: run.config.keepPredictions)
             } catch {
                 warn("cannot save the sample predictions of iteration \(run.iteration): \(error)")
             }

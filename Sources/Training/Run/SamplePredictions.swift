@@ -21,7 +21,7 @@ public struct EvaluatedSample: Sendable {
 
 /// The saved sample predictions of a run (the terminal front reads them to compare iterations):
 ///
-///     predictions/index.json            PredictionIndex: every saved evaluation, and the best one
+///     predictions/index.json            PredictionIndex: every kept evaluation, and the best one
 ///     predictions/000300/index.json     PredictionSet: the samples of the evaluation at iteration 300
 ///     predictions/000300/<id>.png       VOC-palette mask, pixel value = class index, the image's size
 ///     predictions/000300/<id>_overlay.png  the image with the predicted class colours blended in
@@ -96,11 +96,22 @@ extension RunDirectory {
         String(id.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
     }
 
+    /// The iterations whose prediction folders stay when `keep` (> 0) are kept: the last `keep`
+    /// of `iterations` and `best`, when it is one of them. `keep` ≤ 0 keeps them all.
+    public static func predictionIterationsToKeep(_ iterations: [Int], best: Int?, keep: Int) -> Set<Int> {
+        guard keep > 0 else { return Set(iterations) }
+        var kept = Set(iterations.sorted().suffix(keep))
+        if let best, iterations.contains(best) { kept.insert(best) }
+        return kept
+    }
+
     /// Writes one evaluation's sample predictions and updates `predictions/index.json`.
-    /// Returns the evaluation's folder.
+    /// With `keep` > 0, only the folders of the best evaluation and of the last `keep` ones
+    /// stay: the index is rewritten without the others first, then their folders (and any
+    /// `%06d` folder the index does not list) are removed. Returns the evaluation's folder.
     @discardableResult
     public func writePredictions(_ samples: [EvaluatedSample], iteration: Int, epoch: Int, split: String,
-                                 mIoU: Double, isBest: Bool) throws -> URL {
+                                 mIoU: Double, isBest: Bool, keep: Int = 0) throws -> URL {
         let fm = FileManager.default
         let name = Self.predictionFolder(iteration: iteration)
         let final = predictionsURL.appendingPathComponent(name)
@@ -142,8 +153,23 @@ extension RunDirectory {
                                                             isBest: isBest, directory: name))
         index.evaluations.sort { $0.iteration < $1.iteration }
         if isBest { index.bestIteration = iteration }
+        let kept = Self.predictionIterationsToKeep(index.evaluations.map(\.iteration), best: index.bestIteration, keep: keep)
+        index.evaluations.removeAll { !kept.contains($0.iteration) }
         try AtomicFile.write(try Self.prettyJSON(index), to: predictionIndexURL)
+        if keep > 0 { removeUnlistedPredictionFolders(index) }
         return final
+    }
+
+    /// Removes the `%06d` folders under `predictions/` that `index` does not list (pruned
+    /// evaluations, or ones a failed removal left behind). A folder that cannot be removed
+    /// now is tried again after the next evaluation; hidden temporary folders are left alone.
+    func removeUnlistedPredictionFolders(_ index: PredictionIndex) {
+        let fm = FileManager.default
+        let listed = Set(index.evaluations.map { ($0.directory as NSString).lastPathComponent })
+        guard let names = try? fm.contentsOfDirectory(atPath: predictionsURL.path) else { return }
+        for name in names where name.count >= 6 && name.allSatisfy(\.isASCII) && name.allSatisfy(\.isNumber) && !listed.contains(name) {
+            try? fm.removeItem(at: predictionsURL.appendingPathComponent(name))
+        }
     }
 
     /// `predictions/index.json` (throws when it is missing or damaged).
