@@ -101,6 +101,36 @@ final class BrowserTests: XCTestCase {
         XCTAssertEqual(runtime.state.browser.selection, 0, "the key that closes help does nothing else")
     }
 
+    /// `r` (past runs) is in the footer at 100 columns, with help and quit; the optional paging
+    /// entry gives way to them there and comes back when the width allows.
+    func testFooterShowsRunsKeyAndDropsOptionalEntriesFirst() throws {
+        for (columns, pageShown) in [(100, false), (160, true)] {
+            let (runtime, driver) = try Harness.make(dataset, columns: columns, rows: 30)
+            for state in [runtime.state, App.update(runtime.state, .key(.char("m"))).0, App.update(App.update(App.update(runtime.state,
+                          .key(.char("m"))).0, .key(.char("m"))).0, .key(.char("m"))).0] {
+                var grid = CellGrid(width: columns, height: 1)
+                grid.footer(App.browserKeys.footerEntries(state), y: 0, styles: state.styles)
+                let footer = grid.line(0)
+                for wanted in ["r runs", "t train", "? help", "q quit"] {
+                    XCTAssertTrue(footer.contains(wanted), "\(columns) columns, mode \(state.browser.mode): footer lacks \(wanted): \(footer)")
+                }
+                XCTAssertEqual(footer.contains("PgUp PgDn page"), pageShown, "\(columns) columns: \(footer)")
+            }
+            XCTAssertTrue(driver.screen.line(driver.rows - 1).contains("r runs"), driver.screen.line(driver.rows - 1))
+        }
+        // A table whose optional entries cannot all fit drops the last optional ones first.
+        let table = KeyTable<Int>([
+            KeyBinding([.char("a")], footer: "aaaaaaaaaa", footerOptional: true, help: "", action: 0),
+            KeyBinding([.char("b")], footer: "bbbbbbbbbb", footerOptional: true, help: "", action: 1),
+            KeyBinding([.char("q")], footer: "quit", help: "", action: 2),
+        ])
+        var state = try Harness.make(dataset).0.state
+        for (columns, shown) in [(40, ["a", "b", "q"]), (26, ["a", "q"]), (12, ["q"])] {
+            state.columns = columns
+            XCTAssertEqual(table.footerEntries(state).map(\.key), shown, "\(columns) columns")
+        }
+    }
+
     func testMouseClickSelectsAndWheelScrolls() throws {
         let (runtime, _) = try Harness.make(dataset)
         let layout = BrowserLayout(columns: 100, rows: 30, zoomed: false)

@@ -7,6 +7,9 @@ public struct KeyBinding<Action: Sendable>: Sendable {
     public var label: String
     /// Short text for the footer; nil keeps the binding out of the footer.
     public var footer: String?
+    /// In the footer only when the width allows: dropped (last first) before anything else is
+    /// cut off, so the essential keys (help, quit) stay visible on narrow terminals.
+    public var footerOptional: Bool
     /// Full text for the help overlay.
     public var help: String
     /// The action of each key in `keys` (a binding may group related keys, e.g. up and down).
@@ -14,23 +17,25 @@ public struct KeyBinding<Action: Sendable>: Sendable {
     /// Why the binding does nothing in `state` right now, or nil when it is available.
     public var disabledReason: @Sendable (AppState) -> String?
 
-    public init(_ keys: [Key], label: String? = nil, footer: String?, help: String, action: Action,
+    public init(_ keys: [Key], label: String? = nil, footer: String?, footerOptional: Bool = false, help: String, action: Action,
                 disabledReason: @escaping @Sendable (AppState) -> String? = { _ in nil }) {
         self.keys = keys
         self.label = label ?? keys.map(\.label).joined(separator: "/")
         self.footer = footer
+        self.footerOptional = footerOptional
         self.help = help
         actions = Array(repeating: action, count: keys.count)
         self.disabledReason = disabledReason
     }
 
     /// Several keys with their own actions under one label, e.g. `[(.up, .up), (.down, .down)]`.
-    public init(_ pairs: [(Key, Action)], label: String, footer: String?, help: String,
+    public init(_ pairs: [(Key, Action)], label: String, footer: String?, footerOptional: Bool = false, help: String,
                 disabledReason: @escaping @Sendable (AppState) -> String? = { _ in nil }) {
         keys = pairs.map(\.0)
         actions = pairs.map(\.1)
         self.label = label
         self.footer = footer
+        self.footerOptional = footerOptional
         self.help = help
         self.disabledReason = disabledReason
     }
@@ -46,12 +51,18 @@ public struct KeyTable<Action: Sendable>: Sendable {
 
     public func binding(for key: Key) -> KeyBinding<Action>? { bindings.first { $0.keys.contains(key) } }
 
-    /// Footer entries (key label, text) of the bindings available in `state`.
+    /// Footer entries (key label, text) of the bindings available in `state`; optional ones
+    /// are left out, last first, until the rest fit `state.columns`.
     public func footerEntries(_ state: AppState) -> [(key: String, text: String)] {
-        bindings.compactMap { b in
+        var entries: [(key: String, text: String, optional: Bool)] = bindings.compactMap { b in
             guard let text = b.footer, b.disabledReason(state) == nil else { return nil }
-            return (b.label, text)
+            return (b.label, text, b.footerOptional)
         }
+        while !CellGrid.footerFits(entries.map { ($0.key, $0.text) }, width: state.columns),
+              let last = entries.lastIndex(where: \.optional) {
+            entries.remove(at: last)
+        }
+        return entries.map { ($0.key, $0.text) }
     }
 
     /// Help lines: (keys, description, reason it is unavailable).
@@ -61,6 +72,13 @@ public struct KeyTable<Action: Sendable>: Sendable {
 }
 
 extension CellGrid {
+    /// Whether `footer` shows every one of `entries` on a line `width` cells wide.
+    public static func footerFits(_ entries: [(key: String, text: String)], width: Int) -> Bool {
+        guard !entries.isEmpty else { return true }
+        let cells = entries.reduce(0) { $0 + TextWidth.width($1.key) + 1 + TextWidth.width($1.text) } + 2 * (entries.count - 1)
+        return 1 + cells <= width - 1
+    }
+
     /// The footer line: "key text  key text …", as many entries as fit.
     public mutating func footer(_ entries: [(key: String, text: String)], y: Int, styles: Styles) {
         fill(Rect(x: 0, y: y, width: width, height: 1), with: Cell(" ", styles.footer))

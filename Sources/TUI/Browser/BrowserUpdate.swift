@@ -15,7 +15,7 @@ extension App {
     public static let browserKeys = KeyTable<BrowserAction>([
         KeyBinding([(.up, .up), (.down, .down), (.char("k"), .up), (.char("j"), .down)], label: "↑↓ j k",
                    footer: "move", help: "Move the selection (the mouse wheel too; a click selects)"),
-        KeyBinding([(.pageUp, .pageUp), (.pageDown, .pageDown)], label: "PgUp PgDn", footer: "page",
+        KeyBinding([(.pageUp, .pageUp), (.pageDown, .pageDown)], label: "PgUp PgDn", footer: "page", footerOptional: true,
                    help: "Move a page up / down"),
         KeyBinding([(.home, .first), (.end, .last), (.char("g"), .first), (.char("G"), .last)], label: "Home End g G",
                    footer: nil, help: "First / last sample"),
@@ -28,7 +28,7 @@ extension App {
         KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name (Enter keeps, Esc clears)", action: .filter),
         KeyBinding([.escape], footer: nil, help: "Clear the filter / close this help", action: .clearFilter),
         KeyBinding([.char("t")], footer: "train", help: "Training: launch a run, or watch the one in progress", action: .training),
-        KeyBinding([.char("r")], footer: nil, help: "Past runs: open one read-only, overlay another one's curves", action: .runs,
+        KeyBinding([.char("r")], footer: "runs", help: "Past runs: open one read-only, overlay another one's curves", action: .runs,
                    disabledReason: { runsUnavailable($0) }),
         KeyBinding([.char("?")], footer: "help", help: "Show / hide this help", action: .help),
         KeyBinding([.char("q"), .ctrl("c")], label: "q", footer: "quit", help: "Quit", action: .quit),
