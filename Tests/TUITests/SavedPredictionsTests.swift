@@ -60,7 +60,7 @@ final class SavedPredictionsTests: XCTestCase {
         XCTAssertEqual(saved.iteration, latest)
         XCTAssertEqual(Set(App.gallery(runtime.state).map(\.id)), Set(index.samples), "the gallery is the saved ids")
         XCTAssertEqual(App.gallery(runtime.state).map(\.id), ImageScore.rankedWorstFirst(saved.scores).map(\.id))
-        XCTAssertTrue(driver.screen.line(0).contains("saved predictions · eval at it \(latest)"), driver.screen.line(0))
+        XCTAssertTrue(driver.screen.line(0).contains("saved predictions · latest eval at it \(latest)"), driver.screen.line(0))
         for id in index.samples { XCTAssertTrue(text.contains(id), "gallery lacks \(id):\n\(text)") }
         XCTAssertTrue(text.contains("Worst first (\(index.samples.count))"), text)
         XCTAssertTrue(text.contains("predicted at it \(latest)"), "the saved mask is shown:\n\(text)")

@@ -42,8 +42,9 @@ public enum CockpitCommand: Sendable, Equatable {
     case scanRuns(root: String)
     /// Read a past run (and the one to overlay) for the dashboard.
     case openRun(path: String, overlay: String?)
-    /// Read a past run's saved sample predictions (`predictions/`, latest evaluation).
-    case loadSaved(directory: String)
+    /// Read a past run's saved sample predictions (`predictions/`) of the evaluation at
+    /// `iteration` (nil: the latest).
+    case loadSaved(directory: String, iteration: Int?)
 }
 
 /// The front's end of an engine: its two queues, and a thread that forwards events to the
@@ -208,10 +209,11 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
                 post(.cockpit(.runOpened(path: path, result)))
                 done()
             }
-        case .loadSaved(let directory):
+        case .loadSaved(let directory, let iteration):
             loadQueue.async {
                 let result = Result {
-                    try SavedPredictions.readLatest(runDirectory: URL(fileURLWithPath: (directory as NSString).expandingTildeInPath))
+                    try SavedPredictions.read(runDirectory: URL(fileURLWithPath: (directory as NSString).expandingTildeInPath),
+                                              iteration: iteration)
                 }.mapError { MessageError($0) }
                 post(.cockpit(.saved(directory: directory, result)))
                 done()

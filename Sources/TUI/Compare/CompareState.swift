@@ -19,6 +19,8 @@ public struct CompareState: Sendable {
     public static let cacheSize = 8
     /// A past run's saved predictions (nil: not asked for; live runs never ask).
     public var saved: SavedPredictionsState?
+    /// The saved evaluation asked for with `b` / `[` / `]` and not arrived yet (nil: none pending).
+    public var savedTarget: Int?
 
     public init() {}
 

@@ -4,7 +4,8 @@ import Training
 
 /// What compare keys do.
 public enum CompareAction: Sendable, Equatable {
-    case up, down, pageUp, pageDown, classLeft, classRight, toggleClass, showAll, opacity, repredict, back, help, quit
+    case up, down, pageUp, pageDown, classLeft, classRight, toggleClass, showAll, opacity, repredict
+    case bestOrLatest, olderEvaluation, newerEvaluation, back, help, quit
 }
 
 /// Where the compare view's panes go.
@@ -36,10 +37,16 @@ extension App {
         KeyBinding([(.left, .classLeft), (.right, .classRight)], label: "← →", footer: "class", help: "Move the class cursor"),
         KeyBinding([.char(" ")], footer: "toggle", help: "Show / hide the class under the cursor in the truth and prediction panes",
                    action: .toggleClass),
-        KeyBinding([.char("a")], footer: "all", help: "Show every class again", action: .showAll),
+        KeyBinding([.char("a")], footer: "all", footerOptional: true, help: "Show every class again", action: .showAll),
         KeyBinding([.char("o")], footer: "opacity", help: "Mask opacity over the image: 100% → 25% → 50% → 75%", action: .opacity),
         KeyBinding([.char("r")], footer: "re-predict", help: "Predict the image again with the current weights", action: .repredict,
                    disabledReason: { noRun($0) }),
+        KeyBinding([.char("b")], footer: "best/latest",
+                   help: "Past run: the predictions saved with the best evaluation (highest val mIoU) / with the latest one",
+                   action: .bestOrLatest, disabledReason: { bestOrLatestUnavailable($0) }),
+        KeyBinding([(.char("["), .olderEvaluation), (.char("]"), .newerEvaluation)], label: "[ ]", footer: "eval", footerOptional: true,
+                   help: "Past run: the predictions of the previous / next evaluation the run kept (keep_predictions)",
+                   disabledReason: { savedSwitchUnavailable($0) }),
         KeyBinding([.tab, .escape], label: "Tab", footer: "dashboard", help: "Back to the dashboard", action: .back),
         KeyBinding([.char("?")], footer: "help", help: "Show / hide this help", action: .help),
         KeyBinding([.char("q"), .ctrl("c")], label: "q", footer: "quit", help: "Quit (asks first while a run is in progress)",
@@ -98,6 +105,8 @@ extension App {
             guard let id = compareSelectedID(state) else { return [] }
             state.cockpit.compare.requested[id] = state.cockpit.history.evaluationCount
             return [.cockpit(.engine(.predict(sampleID: id)))]
+        case .bestOrLatest, .olderEvaluation, .newerEvaluation:
+            return switchSavedEvaluation(action, &state)
         case .back:
             state.screen = .cockpit
         case .help:
@@ -106,6 +115,54 @@ extension App {
             return requestQuit(&state)
         }
         return []
+    }
+
+    /// Why the saved evaluation cannot be switched: a live run, nothing read yet, or one kept.
+    static func savedSwitchUnavailable(_ state: AppState) -> String? {
+        guard state.cockpit.isReadOnly else { return "only on a past run (a live run predicts with its current weights)" }
+        guard case .loaded(let e)? = state.cockpit.compare.saved else { return "no saved predictions were read" }
+        return e.saved.count > 1 ? nil : "the run kept the predictions of one evaluation only"
+    }
+
+    static func bestOrLatestUnavailable(_ state: AppState) -> String? {
+        if let reason = savedSwitchUnavailable(state) { return reason }
+        guard case .loaded(let e)? = state.cockpit.compare.saved else { return nil }
+        return e.bestIteration == e.latestIteration && (state.cockpit.compare.savedTarget ?? e.iteration) == e.latestIteration
+            ? "the latest evaluation is also the best" : nil
+    }
+
+    /// `b`: best ↔ latest; `[` / `]`: the previous / next kept evaluation. The evaluation shown
+    /// stays until the asked one has been read.
+    static func switchSavedEvaluation(_ action: CompareAction, _ state: inout AppState) -> [Command] {
+        guard case .loaded(let e)? = state.cockpit.compare.saved,
+              let directory = state.cockpit.history.started?.runDirectory, !directory.isEmpty else { return [] }
+        let current = state.cockpit.compare.savedTarget ?? e.iteration
+        let iterations = e.saved.map(\.iteration)
+        let target: Int?
+        switch action {
+        case .bestOrLatest: target = current == e.bestIteration ? e.latestIteration : (e.bestIteration ?? e.latestIteration)
+        case .olderEvaluation:
+            target = iterations.last { $0 < current }
+            if target == nil { state.cockpit.notice = "the oldest kept evaluation is shown" }
+        default:
+            target = iterations.first { $0 > current }
+            if target == nil { state.cockpit.notice = "the latest evaluation is shown" }
+        }
+        guard let target, target != current else { return [] }
+        state.cockpit.compare.savedTarget = target
+        return [.cockpit(.loadSaved(directory: directory, iteration: target))]
+    }
+
+    /// Which saved evaluation is shown, for the header: "latest eval at it N", "best eval at
+    /// it N", or "eval k of n at it N", then its pooled mIoU and epoch.
+    static func savedEvaluationTitle(_ e: SavedEvaluation) -> String {
+        let isLatest = e.iteration == e.latestIteration, isBest = e.iteration == e.bestIteration
+        var which = isLatest ? "latest eval" : (isBest ? "best eval" : "eval")
+        if !isLatest, !isBest, let p = e.position { which += " \(p + 1) of \(e.saved.count)" }
+        var title = "\(which) at it \(e.iteration)"
+        if isLatest && isBest { title += " (best)" }
+        if let m = e.mIoU { title += String(format: " · mIoU %.3f", m) }
+        return title + " · epoch \(e.epoch)"
     }
 
     static func moveCompare(by delta: Int, _ state: inout AppState) -> [Command] {
@@ -137,7 +194,7 @@ extension App {
                 return []
             }
             state.cockpit.compare.saved = .loading
-            return [.cockpit(.loadSaved(directory: directory))]
+            return [.cockpit(.loadSaved(directory: directory, iteration: nil))]
         }
         guard let id = compareSelectedID(state) else { return [] }
         var commands: [Command] = []
@@ -160,12 +217,25 @@ extension App {
     static func compareSavedArrived(_ directory: String, _ result: Result<SavedEvaluation, MessageError>,
                                     _ state: inout AppState) -> [Command] {
         guard state.cockpit.isReadOnly, state.cockpit.history.started?.runDirectory == directory else { return [] }
+        let shownID = compareSelectedID(state)
+        var switched = false
+        if case .loaded? = state.cockpit.compare.saved { switched = true }
         switch result {
         case .success(let saved):
+            // An answer to a switch asked for before the last one: the last one is on its way.
+            if switched, let target = state.cockpit.compare.savedTarget, target != saved.iteration { return [] }
+            state.cockpit.compare.savedTarget = nil
             state.cockpit.compare.saved = .loaded(saved)
             state.cockpit.history.predictions = [:]
             for p in saved.predictions { state.cockpit.history.predictions[p.sampleID] = p }
             for problem in saved.problems { state.cockpit.history.append(.warning, place: "", "saved prediction: \(problem)") }
+            // Switching evaluations keeps the image shown (the gallery is ranked anew).
+            if let shownID, let i = gallery(state).firstIndex(where: { $0.id == shownID }) { state.cockpit.compare.selection = i }
+        case .failure(let error) where switched:
+            // The evaluation shown stays; the one asked for could not be read (pruned meanwhile?).
+            state.cockpit.compare.savedTarget = nil
+            state.cockpit.notice = error.description
+            return []
         case .failure(let error):
             state.cockpit.compare.saved = .failed(error.description)
         }
@@ -192,11 +262,7 @@ extension App {
         var title = "compare predictions"
         if state.cockpit.isReadOnly {
             title = "saved predictions"
-            if case .loaded(let e)? = state.cockpit.compare.saved {
-                title += " · eval at it \(e.iteration) (epoch \(e.epoch))"
-                if let m = e.mIoU { title += String(format: " · mIoU %.3f", m) }
-                if e.isBest { title += " · best" }
-            }
+            if case .loaded(let e)? = state.cockpit.compare.saved { title += " · " + savedEvaluationTitle(e) }
         } else if let e = h.latestEvaluation { title += String(format: " · eval at it %d · mIoU %.3f · aAcc %.3f", e.iteration, e.metrics.mIoU, e.metrics.aAcc) }
         grid.put(title, x: x, y: 0, style: s.header, maxWidth: layout.header.width - x - 1)
         let right = "mask opacity \(Int(state.cockpit.compare.opacity * 100))%"
@@ -279,7 +345,7 @@ extension App {
         var title = id
         if let p = prediction {
             title += String(format: " · mIoU %.3f · acc %.3f · predicted at it %d", p.score.mIoU, p.score.pixelAccuracy, p.iteration)
-            if let e = h.latestEvaluation, p.iteration < e.iteration { title += " (before the latest evaluation)" }
+            if !state.cockpit.isReadOnly, let e = h.latestEvaluation, p.iteration < e.iteration { title += " (before the latest evaluation)" }
         }
         let inner = grid.box(rect, title: title, border: s.border, titleStyle: s.title)
         guard inner.width > 8, inner.height > 3 else { return [] }

@@ -18,6 +18,15 @@ public struct SavedEvaluation: Sendable {
     public var predictions: [SamplePrediction]
     /// What could not be read, one line per sample.
     public var problems: [String]
+    /// Every evaluation whose predictions the run kept (its `predictions/index.json`), oldest first.
+    public var saved: [PredictionIndex.Evaluation] = []
+    /// The kept evaluation with the best pooled mIoU (the index's `best_iteration`).
+    public var bestIteration: Int?
+
+    /// The newest kept evaluation.
+    public var latestIteration: Int? { saved.map(\.iteration).max() }
+    /// Position of this evaluation among the kept ones (0 = oldest).
+    public var position: Int? { saved.firstIndex { $0.iteration == iteration } }
 }
 
 /// What the compare view knows about a past run's saved predictions.
@@ -28,10 +37,10 @@ public enum SavedPredictionsState: Sendable {
 }
 
 public enum SavedPredictions {
-    /// Reads the latest saved evaluation of the run in `directory`: `predictions/index.json`,
+    /// Reads one saved evaluation of the run in `directory` (nil: the latest): `predictions/index.json`,
     /// that evaluation's `index.json`, and its masks through `ImageCodec`. A missing or damaged
     /// index is an error naming the file; a damaged mask is a problem line, not an error.
-    public static func readLatest(runDirectory directory: URL) throws -> SavedEvaluation {
+    public static func read(runDirectory directory: URL, iteration: Int? = nil) throws -> SavedEvaluation {
         let root = directory.appendingPathComponent("predictions")
         let indexURL = root.appendingPathComponent("index.json")
         guard FileManager.default.fileExists(atPath: indexURL.path) else {
@@ -43,8 +52,16 @@ public enum SavedPredictions {
         } catch {
             throw MessageError("cannot read the saved predictions: \(indexURL.path) is damaged (\(describe(error)))")
         }
-        guard let latest = index.evaluations.max(by: { $0.iteration < $1.iteration }) else {
+        guard let newest = index.evaluations.max(by: { $0.iteration < $1.iteration }) else {
             throw MessageError("no saved predictions: \(indexURL.path) lists no evaluation")
+        }
+        var latest = newest
+        if let iteration {
+            guard let wanted = index.evaluations.first(where: { $0.iteration == iteration }) else {
+                throw MessageError("no saved predictions of iteration \(iteration): \(indexURL.path) lists "
+                                   + index.evaluations.map { String($0.iteration) }.joined(separator: ", "))
+            }
+            latest = wanted
         }
         let folderName = (latest.directory as NSString).lastPathComponent  // never leave predictions/
         let folder = root.appendingPathComponent(folderName)
@@ -76,8 +93,17 @@ public enum SavedPredictions {
                 problems.append("\(url.path): \(describe(error))")
             }
         }
+        let listed = index.evaluations.sorted { $0.iteration < $1.iteration }
         return SavedEvaluation(runDirectory: directory.path, iteration: set.iteration, epoch: set.epoch, mIoU: set.mIoU,
-                               isBest: set.isBest, scores: scores, predictions: predictions, problems: problems)
+                               isBest: set.isBest, scores: scores, predictions: predictions, problems: problems,
+                               saved: listed, bestIteration: bestIteration(listed, named: index.bestIteration))
+    }
+
+    /// The index's best iteration when it lists that evaluation, else the listed one with the
+    /// highest mIoU (the later one on a tie).
+    static func bestIteration(_ listed: [PredictionIndex.Evaluation], named: Int?) -> Int? {
+        if let named, listed.contains(where: { $0.iteration == named }) { return named }
+        return listed.filter { $0.mIoU != nil }.max { ($0.mIoU ?? 0, $0.iteration) < ($1.mIoU ?? 0, $1.iteration) }?.iteration
     }
 
     static func describe(_ error: Error) -> String {
