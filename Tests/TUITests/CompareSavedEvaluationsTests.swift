@@ -136,6 +136,19 @@ final class CompareSavedEvaluationsTests: XCTestCase {
         XCTAssertTrue(help.contains("[ ]"), help)
     }
 
+    /// At 160 columns the optional footer entries (`a all`, `[ ] eval`) have room.
+    func testBestEvaluationGolden160x48() throws {
+        let run = try writeRun([(20, 0.5, 40), (40, 0.8, 4), (60, 0.6, 16)])
+        let (runtime, driver) = try openCompare(run, columns: 160, rows: 48)
+        press(runtime, .char("b"))
+        XCTAssertEqual(shown(runtime), 40)
+        let footer = driver.screen.line(driver.rows - 1)
+        for wanted in ["a all", "b best/latest", "[ ] eval", "? help", "q quit"] {
+            XCTAssertTrue(footer.contains(wanted), "footer lacks \(wanted): \(footer)")
+        }
+        assertGolden(driver.screen.text, named: "compare-saved-best-160x48")
+    }
+
     func testLatestThatIsBestSaysSoAndBIsOff() throws {
         let run = try writeRun([(20, 0.5, 40), (40, 0.8, 4)])
         let (runtime, driver) = try openCompare(run)
