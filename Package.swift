@@ -14,7 +14,10 @@ func testTarget(_ name: String, _ dependencies: [Target.Dependency], resources: 
     return [.testTarget(name: name, dependencies: dependencies, resources: present.map { .copy($0) })]
 }
 
-/// Numeric modules are compiled with full optimisation and without bounds checks in release.
+/// The tensor engine is compiled without bounds checks in release (its kernels index raw
+/// pointers; its shape checks use `require`, which `-Ounchecked` keeps). Every other module keeps
+/// Swift's checks: they handle files, configs and terminals, where a bad index must trap, not
+/// corrupt memory (DECISIONS.md, "Only NN builds with -Ounchecked").
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
@@ -49,13 +52,11 @@ let package = Package(
 
         // MARK: Swift modules (lower never imports higher)
         .target(name: "NN", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fastMath),
-        .target(name: "Models", dependencies: ["NN"], swiftSettings: fastMath),
-        .target(name: "Datasets", dependencies: ["CImageIO"], swiftSettings: fastMath),
+        .target(name: "Models", dependencies: ["NN"]),
+        .target(name: "Datasets", dependencies: ["CImageIO"]),
         .target(name: "Training",
-                dependencies: ["NN", "Models", "Datasets", .product(name: "TOMLKit", package: "TOMLKit")],
-                swiftSettings: fastMath),
-        .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"],
-                swiftSettings: fastMath),
+                dependencies: ["NN", "Models", "Datasets", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"]),
         .executableTarget(
             name: "segscope",
             dependencies: ["NN", "Models", "Datasets", "Training", "TUI",

@@ -63,15 +63,15 @@ public struct ConvGeometry: Sendable, Hashable {
     /// Resolves the forward conv's geometry from the input shape and settings.
     public static func conv(input: [Int], outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
                             padding: Padding, dilation: (Int, Int), groups: Int) -> ConvGeometry {
-        precondition(input.count == 4, "conv2d: expected a 4-D NCHW input, got shape \(input)")
+        require(input.count == 4, "conv2d: expected a 4-D NCHW input, got shape \(input)")
         let (n, c, h, w) = (input[0], input[1], input[2], input[3])
-        precondition(groups >= 1 && c % groups == 0 && outChannels % groups == 0,
+        require(groups >= 1 && c % groups == 0 && outChannels % groups == 0,
                      "conv2d: groups \(groups) must divide input channels \(c) and output channels \(outChannels)")
-        precondition(kernel.0 >= 1 && kernel.1 >= 1 && stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1,
+        require(kernel.0 >= 1 && kernel.1 >= 1 && stride.0 >= 1 && stride.1 >= 1 && dilation.0 >= 1 && dilation.1 >= 1,
                      "conv2d: kernel \(kernel), stride \(stride), dilation \(dilation) must be positive")
         let (oh, top) = convAxis(h, kernel.0, stride.0, dilation.0, padding, vertical: true)
         let (ow, left) = convAxis(w, kernel.1, stride.1, dilation.1, padding, vertical: false)
-        precondition(oh >= 1 && ow >= 1,
+        require(oh >= 1 && ow >= 1,
                      "conv2d: input \(h)×\(w) is too small for kernel \(kernel), dilation \(dilation), padding \(padding)")
         return ConvGeometry(batch: n, inChannels: c, inHeight: h, inWidth: w,
                             outChannels: outChannels, outHeight: oh, outWidth: ow,
@@ -86,9 +86,9 @@ public struct ConvGeometry: Sendable, Hashable {
     public static func transposed(input: [Int], outChannels: Int, kernel: (Int, Int), stride: (Int, Int),
                                   padding: Padding, outputPadding: (Int, Int), dilation: (Int, Int),
                                   groups: Int = 1) -> ConvGeometry {
-        precondition(input.count == 4, "conv_transpose2d: expected a 4-D NCHW input, got shape \(input)")
+        require(input.count == 4, "conv_transpose2d: expected a 4-D NCHW input, got shape \(input)")
         let (n, c, h, w) = (input[0], input[1], input[2], input[3])
-        precondition(groups >= 1 && c % groups == 0 && outChannels % groups == 0,
+        require(groups >= 1 && c % groups == 0 && outChannels % groups == 0,
                      "conv_transpose2d: groups \(groups) must divide channels \(c) and \(outChannels)")
         func axis(_ i: Int, _ k: Int, _ s: Int, _ d: Int, _ op: Int, _ p: Int?) -> (Int, Int) {
             let span = d * (k - 1) + 1
@@ -104,11 +104,11 @@ public struct ConvGeometry: Sendable, Hashable {
         }
         var ph: Int? = nil, pw: Int? = nil
         if case .explicit(let a, let b) = padding { ph = a; pw = b }
-        precondition(outputPadding.0 < max(stride.0, dilation.0) && outputPadding.1 < max(stride.1, dilation.1),
+        require(outputPadding.0 < max(stride.0, dilation.0) && outputPadding.1 < max(stride.1, dilation.1),
                      "conv_transpose2d: output padding \(outputPadding) must be smaller than stride or dilation")
         let (oh, top) = axis(h, kernel.0, stride.0, dilation.0, outputPadding.0, ph)
         let (ow, left) = axis(w, kernel.1, stride.1, dilation.1, outputPadding.1, pw)
-        precondition(oh >= 1 && ow >= 1, "conv_transpose2d: output size \(oh)×\(ow) is empty for input \(input)")
+        require(oh >= 1 && ow >= 1, "conv_transpose2d: output size \(oh)×\(ow) is empty for input \(input)")
         return ConvGeometry(batch: n, inChannels: outChannels, inHeight: oh, inWidth: ow,
                             outChannels: c, outHeight: h, outWidth: w,
                             kernelHeight: kernel.0, kernelWidth: kernel.1, strideH: stride.0, strideW: stride.1,
@@ -141,14 +141,14 @@ public struct PoolGeometry: Sendable, Hashable {
     public var padTop: Int, padLeft: Int
 
     public static func pool(input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: Padding) -> PoolGeometry {
-        precondition(input.count == 4, "max_pool2d: expected a 4-D NCHW input, got shape \(input)")
+        require(input.count == 4, "max_pool2d: expected a 4-D NCHW input, got shape \(input)")
         if case .explicit(let h, let w) = padding {
-            precondition(h <= kernel.0 / 2 && w <= kernel.1 / 2,
+            require(h <= kernel.0 / 2 && w <= kernel.1 / 2,
                          "max_pool2d: padding \(padding) must be at most half the kernel \(kernel)")
         }
         let (oh, top) = convAxis(input[2], kernel.0, stride.0, 1, padding, vertical: true)
         let (ow, left) = convAxis(input[3], kernel.1, stride.1, 1, padding, vertical: false)
-        precondition(oh >= 1 && ow >= 1, "max_pool2d: input \(input) is too small for kernel \(kernel)")
+        require(oh >= 1 && ow >= 1, "max_pool2d: input \(input) is too small for kernel \(kernel)")
         return PoolGeometry(batch: input[0], channels: input[1], inHeight: input[2], inWidth: input[3],
                             outHeight: oh, outWidth: ow, kernelHeight: kernel.0, kernelWidth: kernel.1,
                             strideH: stride.0, strideW: stride.1, padTop: top, padLeft: left)

@@ -73,7 +73,7 @@ extension ReferenceBackend {
 
     public func batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, settings: BatchNormSettings, training: Bool,
                                   context: AnyObject?) -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
-        guard let ctx = context as? BatchNormContext else { preconditionFailure("batch_norm backward: missing forward context") }
+        guard let ctx = context as? BatchNormContext else { fatalError("batch_norm backward: missing forward context") }
         let (N, C, H, W) = x.dims4("batch_norm backward")
         let plane = H * W, m = Float(N * plane)
         let xNCHW = x.nchwStorage
@@ -157,7 +157,7 @@ extension ReferenceBackend {
     public func maxPoolBackward(dy: Tensor, x: Tensor, geometry g: PoolGeometry, context: AnyObject?) -> Tensor {
         // No forward context (the forward ran without gradients): find the winners again.
         guard let ctx = context as? PoolContext ?? maxPoolForward(x: x, geometry: g).context as? PoolContext else {
-            preconditionFailure("max_pool2d backward: the forward gave no argmax")
+            fatalError("max_pool2d backward: the forward gave no argmax")
         }
         let dyNCHW = dy.nchwStorage
         defer { withExtendedLifetime(dyNCHW) {} }

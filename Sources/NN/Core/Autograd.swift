@@ -80,13 +80,13 @@ extension Tensor {
     /// Back-propagates from this scalar (loss): accumulates `d self / d p` into `p.grad` for every
     /// tensor `p` with `requiresGrad` that this one was computed from, then frees the graph.
     public func backward() {
-        precondition(count == 1, "backward() needs a scalar (one-element) tensor, got shape \(shape)")
+        require(count == 1, "backward() needs a scalar (one-element) tensor, got shape \(shape)")
         backward(gradient: Tensor(shape: shape, repeating: 1))
     }
 
     /// Back-propagates `gradient` (same shape as `self`).
     public func backward(gradient: Tensor) {
-        precondition(gradient.shape == shape, "backward(gradient:): gradient shape \(gradient.shape) != \(shape)")
+        require(gradient.shape == shape, "backward(gradient:): gradient shape \(gradient.shape) != \(shape)")
         if requiresGrad { accumulate(gradient) }
         guard let root = node else { return }
         node = nil
@@ -105,16 +105,16 @@ extension Tensor {
         for n in order.reversed() {
             guard let g = grads.removeValue(forKey: ObjectIdentifier(n)), let body = n.backward else { n.release(); continue }
             let inputGrads = body(g)
-            precondition(inputGrads.count == n.edges.count, "autograd: \(n.op) returned \(inputGrads.count) gradients for \(n.edges.count) inputs")
+            require(inputGrads.count == n.edges.count, "autograd: \(n.op) returned \(inputGrads.count) gradients for \(n.edges.count) inputs")
             for (edge, ig) in zip(n.edges, inputGrads) {
                 guard let ig else { continue }
                 switch edge {
                 case .node(let input, let shape):
-                    precondition(ig.shape == shape, "autograd: \(n.op) gave gradient \(ig.shape) for input \(shape)")
+                    require(ig.shape == shape, "autograd: \(n.op) gave gradient \(ig.shape) for input \(shape)")
                     let key = ObjectIdentifier(input)
                     if let existing = grads[key] { grads[key] = addNoGrad(existing, ig) } else { grads[key] = ig }
                 case .leaf(let t):
-                    precondition(ig.shape == t.shape, "autograd: \(n.op) gave gradient \(ig.shape) for input \(t.shape)")
+                    require(ig.shape == t.shape, "autograd: \(n.op) gave gradient \(ig.shape) for input \(t.shape)")
                     t.accumulate(ig)
                 case .none:
                     break

@@ -26,7 +26,7 @@ public final class Generator: @unchecked Sendable {
     public var state: [UInt64] {
         get { lock.lock(); defer { lock.unlock() }; return [s.0, s.1, s.2, s.3] }
         set {
-            precondition(newValue.count == 4 && newValue.contains { $0 != 0 },
+            require(newValue.count == 4 && newValue.contains { $0 != 0 },
                          "Generator.state needs 4 words, not all zero; got \(newValue)")
             lock.lock(); s = (newValue[0], newValue[1], newValue[2], newValue[3]); lock.unlock()
         }
@@ -52,7 +52,7 @@ public final class Generator: @unchecked Sendable {
 
     /// Uniform integer in `0..<n`.
     public func int(below n: Int) -> Int {
-        precondition(n > 0, "Generator.int(below:) needs a positive bound, got \(n)")
+        require(n > 0, "Generator.int(below:) needs a positive bound, got \(n)")
         return Int(next() % UInt64(n))
     }
 

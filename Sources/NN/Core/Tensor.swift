@@ -64,8 +64,8 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     var node: Node?
 
     public init(shape: [Int], storage: Storage, layout: TensorLayout = .nchw, requiresGrad: Bool = false) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
-        precondition(shape.reduce(1, *) <= storage.count,
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        require(shape.reduce(1, *) <= storage.count,
                      "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, storage has \(storage.count)")
         self.shape = shape
         self.storage = storage
@@ -86,7 +86,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// A tensor holding `values` (row-major); `values.count` must equal the product of `shape`.
     public convenience init(shape: [Int], values: [Float]) {
         let n = shape.reduce(1, *)
-        precondition(values.count == n, "Tensor(shape: \(shape), values:) got \(values.count) values, expected \(n)")
+        require(values.count == n, "Tensor(shape: \(shape), values:) got \(values.count) values, expected \(n)")
         self.init(uninitialized: shape)
         values.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { storage.data.update(from: base, count: n) }
@@ -110,7 +110,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     public var data: UnsafeMutablePointer<Float> { storage.data }
     /// The value of a one-element tensor.
     public var item: Float {
-        precondition(count == 1, "Tensor.item needs a one-element tensor, got shape \(shape)")
+        require(count == 1, "Tensor.item needs a one-element tensor, got shape \(shape)")
         let values = nchwStorage
         return withExtendedLifetime(values) { values.data[0] }
     }
@@ -126,7 +126,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// `(n, c, h, w)` of a 4-D tensor; stops with a message naming `op` otherwise.
     public func dims4(_ op: String) -> (n: Int, c: Int, h: Int, w: Int) {
-        precondition(shape.count == 4, "\(op): expected a 4-D NCHW tensor, got shape \(shape)")
+        require(shape.count == 4, "\(op): expected a 4-D NCHW tensor, got shape \(shape)")
         return (shape[0], shape[1], shape[2], shape[3])
     }
 
@@ -154,8 +154,8 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// Overwrites the elements with `other`'s (same element count; no autograd). Used for loading
     /// checkpoints and by optimizers.
     public func assign(_ other: Tensor) {
-        precondition(other.count == count, "Tensor.assign: shape \(other.shape) into \(shape)")
-        precondition(layout.isNCHW, "Tensor.assign: target must be NCHW")
+        require(other.count == count, "Tensor.assign: shape \(other.shape) into \(shape)")
+        require(layout.isNCHW, "Tensor.assign: target must be NCHW")
         let source = other.nchwStorage
         withExtendedLifetime(source) { data.update(from: source.data, count: count) }
         storage.markModified()
@@ -163,7 +163,7 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// Sets every element to `value` (no autograd).
     public func fill(_ value: Float) {
-        precondition(layout.isNCHW, "Tensor.fill: target must be NCHW")
+        require(layout.isNCHW, "Tensor.fill: target must be NCHW")
         data.update(repeating: value, count: count)
         storage.markModified()
     }

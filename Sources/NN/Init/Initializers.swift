@@ -26,7 +26,7 @@ public enum Initializer: Sendable, Hashable, Codable {
 
     /// PyTorch's fan-in / fan-out of a weight shape.
     public static func fans(_ shape: [Int]) -> (fanIn: Int, fanOut: Int) {
-        precondition(shape.count >= 2, "Initializer: fan-in needs a weight of rank ≥ 2, got \(shape)")
+        require(shape.count >= 2, "Initializer: fan-in needs a weight of rank ≥ 2, got \(shape)")
         let receptive = shape.dropFirst(2).reduce(1, *)
         return (shape[1] * receptive, shape[0] * receptive)
     }
@@ -53,7 +53,7 @@ public enum Initializer: Sendable, Hashable, Codable {
             generator.fillUniform(p, count: n, low: -b, high: b)
         case .bilinear:
             let shape = t.shape
-            precondition(shape.count == 4 && shape[2] == shape[3],
+            require(shape.count == 4 && shape[2] == shape[3],
                          "bilinear initializer needs a square [in, out, k, k] weight, got \(shape)")
             t.fill(0)
             let k = shape[2]

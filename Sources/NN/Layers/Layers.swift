@@ -12,7 +12,7 @@ public final class Conv2d: Module, Layer {
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true,
                 weightInit: Initializer = .kaimingUniform, biasInit: Initializer? = nil,
                 generator: Generator = .default) {
-        precondition(inChannels % groups == 0 && outChannels % groups == 0,
+        require(inChannels % groups == 0 && outChannels % groups == 0,
                      "Conv2d: groups \(groups) must divide in \(inChannels) and out \(outChannels)")
         weight = Tensor(zeros: [outChannels, inChannels / groups, kernel, kernel])
         weightInit.fill(weight, generator: generator)

@@ -21,8 +21,8 @@ open class Module {
     /// Registers a child module under `name` (a property name, or "0", "1", … in sequences).
     @discardableResult
     public func register<M: Module>(_ name: String, _ module: M) -> M {
-        precondition(!name.isEmpty && !name.contains("."), "Module.register: bad child name '\(name)'")
-        precondition(!children.contains { $0.name == name }, "Module.register: child '\(name)' registered twice")
+        require(!name.isEmpty && !name.contains("."), "Module.register: bad child name '\(name)'")
+        require(!children.contains { $0.name == name }, "Module.register: child '\(name)' registered twice")
         children.append((name, module))
         return module
     }
@@ -30,7 +30,7 @@ open class Module {
     /// Registers a trainable tensor (marks it `requiresGrad`).
     @discardableResult
     public func registerParameter(_ name: String, _ tensor: Tensor) -> Tensor {
-        precondition(!ownParameters.contains { $0.name == name }, "Module.registerParameter: '\(name)' registered twice")
+        require(!ownParameters.contains { $0.name == name }, "Module.registerParameter: '\(name)' registered twice")
         tensor.requiresGrad = true
         ownParameters.append((name, tensor))
         return tensor
@@ -39,7 +39,7 @@ open class Module {
     /// Registers non-trainable state saved with the model (running statistics).
     @discardableResult
     public func registerBuffer(_ name: String, _ tensor: Tensor) -> Tensor {
-        precondition(!ownBuffers.contains { $0.name == name }, "Module.registerBuffer: '\(name)' registered twice")
+        require(!ownBuffers.contains { $0.name == name }, "Module.registerBuffer: '\(name)' registered twice")
         ownBuffers.append((name, tensor))
         return tensor
     }

@@ -6,12 +6,12 @@
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
                    padding: Padding = .valid, dilation: (Int, Int) = (1, 1), groups: Int = 1,
                    backend: any Backend = Backends.current) -> Tensor {
-    precondition(weight.rank == 4, "conv2d: weight must be [out, in/groups, kh, kw], got \(weight.shape)")
+    require(weight.rank == 4, "conv2d: weight must be [out, in/groups, kh, kw], got \(weight.shape)")
     let g = ConvGeometry.conv(input: x.shape, outChannels: weight.shape[0], kernel: (weight.shape[2], weight.shape[3]),
                               stride: stride, padding: padding, dilation: dilation, groups: groups)
-    precondition(weight.shape[1] == g.inChannelsPerGroup,
+    require(weight.shape[1] == g.inChannelsPerGroup,
                  "conv2d: weight \(weight.shape) expects \(weight.shape[1] * groups) input channels (groups \(groups)), input is \(x.shape)")
-    if let bias { precondition(bias.shape == [g.outChannels], "conv2d: bias must be [\(g.outChannels)], got \(bias.shape)") }
+    if let bias { require(bias.shape == [g.outChannels], "conv2d: bias must be [\(g.outChannels)], got \(bias.shape)") }
     let (y, ctx) = backend.convForward(x: x, weight: weight, bias: bias, geometry: g)
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
@@ -33,13 +33,13 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
                             padding: Padding = .valid, outputPadding: (Int, Int) = (0, 0),
                             dilation: (Int, Int) = (1, 1), groups: Int = 1,
                             backend: any Backend = Backends.current) -> Tensor {
-    precondition(weight.rank == 4, "conv_transpose2d: weight must be [in, out/groups, kh, kw], got \(weight.shape)")
-    precondition(x.rank == 4 && weight.shape[0] == x.shape[1],
+    require(weight.rank == 4, "conv_transpose2d: weight must be [in, out/groups, kh, kw], got \(weight.shape)")
+    require(x.rank == 4 && weight.shape[0] == x.shape[1],
                  "conv_transpose2d: weight \(weight.shape) expects \(weight.shape[0]) input channels, input is \(x.shape)")
     let g = ConvGeometry.transposed(input: x.shape, outChannels: weight.shape[1] * groups,
                                     kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding,
                                     outputPadding: outputPadding, dilation: dilation, groups: groups)
-    if let bias { precondition(bias.shape == [g.inChannels], "conv_transpose2d: bias must be [\(g.inChannels)], got \(bias.shape)") }
+    if let bias { require(bias.shape == [g.inChannels], "conv_transpose2d: bias must be [\(g.inChannels)], got \(bias.shape)") }
     let (y, ctx) = backend.convTransposeForward(x: x, weight: weight, bias: bias, geometry: g)
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
@@ -57,7 +57,7 @@ public func batchNorm(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Ten
                       settings: BatchNormSettings, training: Bool, backend: any Backend = Backends.current) -> Tensor {
     let (_, C, _, _) = x.dims4("batch_norm")
     for (name, t) in [("gamma", gamma), ("beta", beta), ("running_mean", runningMean), ("running_var", runningVar)] {
-        precondition(t.shape == [C], "batch_norm: \(name) must be [\(C)] for input \(x.shape), got \(t.shape)")
+        require(t.shape == [C], "batch_norm: \(name) must be [\(C)] for input \(x.shape), got \(t.shape)")
     }
     let (y, ctx) = backend.batchNormForward(x: x, gamma: gamma, beta: beta, runningMean: runningMean,
                                             runningVar: runningVar, settings: settings, training: training)

@@ -2,7 +2,7 @@ import Foundation
 
 /// Elementwise sum of two tensors of the same shape (residual connections).
 public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-    precondition(a.shape == b.shape, "add: shapes differ, \(a.shape) vs \(b.shape)")
+    require(a.shape == b.shape, "add: shapes differ, \(a.shape) vs \(b.shape)")
     return addNoGrad(a, b).recording("add", [a, b]) { g in [g, g] }
 }
 
@@ -51,11 +51,11 @@ public func leakyRelu(_ x: Tensor, slope: Float) -> Tensor {
 
 /// Concatenation along channels: `[N, C_i, H, W]` → `[N, ΣC_i, H, W]` (U-Net skip connections).
 public func concat(_ xs: [Tensor], backend: any Backend = Backends.current) -> Tensor {
-    precondition(!xs.isEmpty, "concat: needs at least one tensor")
+    require(!xs.isEmpty, "concat: needs at least one tensor")
     let (N, _, H, W) = xs[0].dims4("concat")
     for x in xs {
         let d = x.dims4("concat")
-        precondition(d.n == N && d.h == H && d.w == W,
+        require(d.n == N && d.h == H && d.w == W,
                      "concat: all inputs need the same N, H, W; got \(xs.map(\.shape))")
     }
     // Channel counts and flags only: capturing the inputs would keep them alive until the backward.
@@ -112,7 +112,7 @@ func concatGradNCHW(_ g: Tensor, channels: [Int], needed: [Bool]) -> [Tensor?] {
 /// Inverted dropout: in training zeroes each element with probability `p` and scales the rest by
 /// `1 / (1 − p)`; identity otherwise.
 public func dropout(_ x: Tensor, p: Float, training: Bool, generator: Generator = .default) -> Tensor {
-    precondition(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
+    require(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
     if !training || p == 0 { return x }
     let mask = Storage(count: x.count, zeroed: false)
     generator.fillUniform(mask.data, count: x.count, low: 0, high: 1)
@@ -140,7 +140,7 @@ public func dropout(_ x: Tensor, p: Float, training: Bool, generator: Generator 
 
 /// `Σ x·w` over all elements, a scalar (`w` is a constant of the same shape; gradient checks).
 public func weightedSum(_ x: Tensor, _ w: Tensor) -> Tensor {
-    precondition(x.shape == w.shape, "weightedSum: shapes differ, \(x.shape) vs \(w.shape)")
+    require(x.shape == w.shape, "weightedSum: shapes differ, \(x.shape) vs \(w.shape)")
     let xNCHW = x.nchwStorage
     defer { withExtendedLifetime(xNCHW) {} }
     let wNCHW = w.nchwStorage
@@ -174,7 +174,7 @@ public func mean(_ x: Tensor) -> Tensor {
 extension Tensor {
     /// The same elements with another shape (same count); NCHW.
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        precondition(newShape.reduce(1, *) == count, "reshape: \(shape) has \(count) elements, \(newShape) has \(newShape.reduce(1, *))")
+        require(newShape.reduce(1, *) == count, "reshape: \(shape) has \(count) elements, \(newShape) has \(newShape.reduce(1, *))")
         let old = shape
         return Tensor(shape: newShape, storage: nchwStorage).recording("reshape", [self]) { g in
             [Tensor(shape: old, storage: g.nchwStorage)]

@@ -8,11 +8,11 @@ import Foundation
 public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 = 255, weights: [Float]? = nil) -> Tensor {
     let (N, C, H, W) = logits.dims4("cross_entropy")
     let plane = H * W
-    precondition(targets.count == N * plane,
+    require(targets.count == N * plane,
                  "cross_entropy: \(targets.count) targets for logits \(logits.shape) (need N·H·W = \(N * plane))")
-    if let weights { precondition(weights.count == C, "cross_entropy: \(weights.count) class weights for \(C) classes") }
+    if let weights { require(weights.count == C, "cross_entropy: \(weights.count) class weights for \(C) classes") }
     for t in targets where t != ignoreIndex {
-        precondition(t >= 0 && Int(t) < C, "cross_entropy: target class \(t) outside 0..<\(C) (and not ignore index \(ignoreIndex))")
+        require(t >= 0 && Int(t) < C, "cross_entropy: target class \(t) outside 0..<\(C) (and not ignore index \(ignoreIndex))")
     }
     let logitStorage = logits.nchwStorage  // kept by the backward (xs points into it)
     let xs = logitStorage.data

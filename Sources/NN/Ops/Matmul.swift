@@ -1,6 +1,6 @@
 /// Matrix product of `[m, k]` and `[k, n]` → `[m, n]` (one sgemm; dense layers, benchmarks).
 public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
-    precondition(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[0],
+    require(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[0],
                  "matmul: needs [m, k] · [k, n], got \(a.shape) · \(b.shape)")
     let m = a.shape[0], k = a.shape[1], n = b.shape[1]
     let c = Tensor(uninitialized: [m, n])

@@ -4,7 +4,7 @@ import Foundation
 /// (Keras `UpSampling2D`, PyTorch `Upsample(mode: 'nearest')`).
 public func upsampleNearest(_ x: Tensor, scale: (Int, Int), backend: any Backend = Backends.current) -> Tensor {
     let shape = x.dims4("upsample_nearest")
-    precondition(scale.0 >= 1 && scale.1 >= 1, "upsample_nearest: scale must be positive, got \(scale)")
+    require(scale.0 >= 1 && scale.1 >= 1, "upsample_nearest: scale must be positive, got \(scale)")
     let layout = x.layout
     return backend.upsampleNearestForward(x: x, scale: scale).recording("upsample_nearest", [x]) { g in
         [backend.upsampleNearestBackward(dy: g, inputShape: [shape.n, shape.c, shape.h, shape.w], scale: scale, inputLayout: layout)]
@@ -72,7 +72,7 @@ func upsampleNearestGradNCHW(_ g: Tensor, inputShape: [Int], scale: (Int, Int)) 
 public func resizeBilinear(_ x: Tensor, size: (Int, Int)) -> Tensor {
     let (N, C, H, W) = x.dims4("resize_bilinear")
     let (OH, OW) = size
-    precondition(OH >= 1 && OW >= 1, "resize_bilinear: output size must be positive, got \(size)")
+    require(OH >= 1 && OW >= 1, "resize_bilinear: output size must be positive, got \(size)")
     let ys = bilinearTaps(inSize: H, outSize: OH), xt = bilinearTaps(inSize: W, outSize: OW)
     let y = Tensor(uninitialized: [N, C, OH, OW])
     let xNCHW = x.nchwStorage

@@ -38,7 +38,7 @@ public final class Optimizer {
     public func step() {
         for (name, p) in parameters {
             guard let g = p.grad else { continue }
-            precondition(g.shape == p.shape, "Optimizer: gradient of '\(name)' has shape \(g.shape), parameter \(p.shape)")
+            require(g.shape == p.shape, "Optimizer: gradient of '\(name)' has shape \(g.shape), parameter \(p.shape)")
             let buffers = state[name] ?? rule.slots.map { _ in Tensor(zeros: p.shape) }
             state[name] = buffers
             let t = (steps[name] ?? 0) + 1
@@ -98,7 +98,7 @@ public final class Optimizer {
 public struct SGD: UpdateRule {
     public var momentum: Float, dampening: Float, nesterov: Bool, weightDecay: Float
     public init(momentum: Float = 0, dampening: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening")
+        require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening")
         self.momentum = momentum; self.dampening = dampening; self.nesterov = nesterov; self.weightDecay = weightDecay
     }
     public var slots: [String] { momentum != 0 ? ["momentum_buffer"] : [] }

@@ -204,7 +204,7 @@ extension DNNLBackend {
         }
         guard let ctx = context as? DNNLBatchNormContext,
               let p = batchNormPrimitive(data: ctx.dataDesc, epsilon: settings.epsilon, stage: .backwardData, batchStats: training)
-        else { preconditionFailure("batch_norm backward: missing forward context") }
+        else { fatalError("batch_norm backward: missing forward context") }
         let C = x.shape[1]
         return fatalOnError(p.what) {
             let desc = ctx.dataDesc
