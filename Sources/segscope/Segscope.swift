@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Segscope: ParsableCommand {
@@ -14,4 +15,41 @@ struct Segscope: ParsableCommand {
         version: version,
         subcommands: [Doctor.self, DataCommand.self, ModelCommand.self, Bench.self, Tui.self, Train.self, Eval.self, Predict.self],
         defaultSubcommand: Tui.self)
+}
+
+extension Segscope {
+    /// ArgumentParser's `main`, except for a `ValidationError` thrown by a subcommand's `run` (a
+    /// bad value found after parsing, e.g. a config key): it is reported with that subcommand's
+    /// help pointer instead of the root's "Usage: segscope <subcommand>", which misled users who
+    /// had typed a subcommand. Exit code 64 (usage) as before.
+    static func main() {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let error as ValidationError {
+            let path = commandPath(of: type(of: command))
+            FileHandle.standardError.write(Data("Error: \(error.message)\nSee '\(path) --help' for the options.\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// "segscope data check" for `DataCheck.self`: the names from the root down to `target`.
+    static func commandPath(of target: any ParsableCommand.Type) -> String {
+        func search(_ t: any ParsableCommand.Type, _ path: [String]) -> [String]? {
+            let here = path + [t.configuration.commandName ?? String(describing: t).lowercased()]
+            if ObjectIdentifier(t) == ObjectIdentifier(target) { return here }
+            for sub in t.configuration.subcommands {
+                if let found = search(sub, here) { return found }
+            }
+            return nil
+        }
+        return (search(Segscope.self, []) ?? ["segscope"]).joined(separator: " ")
+    }
 }

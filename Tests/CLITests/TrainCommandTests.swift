@@ -105,6 +105,10 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("optimizer"), result.stderr)
         XCTAssertTrue(result.stderr.contains("adam"), result.stderr)
+        // The pointer names the subcommand the user typed, not the root's "<subcommand>" usage.
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.stderr.contains("See 'segscope train --help'"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("<subcommand>"), result.stderr)
     }
 
     func testMissingCheckpointIsAClearError() throws {
