@@ -22,37 +22,13 @@ final class SavedPredictionsTests: XCTestCase {
         return try XCTUnwrap(dirs.first, "no run directory under \(runs.path)")
     }
 
-    /// The run opened read-only as `segscope tui --run DIR` does, then Tab to compare.
-    func openCompare(_ run: URL) throws -> (AppRuntime, HeadlessDriver) {
-        let voc = try DatasetLoader.open(Fixtures.voc, format: .voc)
-        let driver = HeadlessDriver(columns: 120, rows: 32)
-        var state = AppState(columns: 120, rows: 32, depth: .direct, theme: try Theme.load(nil, depth: .direct),
-                             browser: BrowserState(dataset: voc))
-        App.openPastRun(&state, name: run.lastPathComponent, history: try RunLog.read(run))
-        let runtime = AppRuntime(state: state, driver: driver,
-                                 performer: CockpitPerformer(inner: DatasetPerformer(dataset: voc), link: nil))
-        runtime.start()
-        XCTAssertTrue(runtime.waitUntilIdle())
-        runtime.send([.key(.tab)])
-        XCTAssertEqual(runtime.state.screen, .compare)
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            runtime.step(timeoutMilliseconds: 10)
-            if case .loading? = runtime.state.cockpit.compare.saved { continue }
-            if let id = App.compareSelectedID(runtime.state), case .loading? = runtime.state.cockpit.compare.slot(for: id) { continue }
-            break
-        }
-        runtime.render()
-        return (runtime, driver)
-    }
-
     func testPastRunComparesTheSavedPredictionsOfItsLatestEvaluation() throws {
         let run = try makeRun()
         let index = try JSONDecoder().decode(PredictionIndex.self,
                                              from: Data(contentsOf: run.appendingPathComponent("predictions/index.json")))
         let latest = try XCTUnwrap(index.evaluations.last?.iteration)
         XCTAssertEqual(latest, 4)
-        let (runtime, driver) = try openCompare(run)
+        let (runtime, driver) = try openCompare(run, columns: 120, rows: 32)
         let text = driver.screen.text
         guard case .loaded(let saved)? = runtime.state.cockpit.compare.saved else {
             return XCTFail("saved predictions not read: \(String(describing: runtime.state.cockpit.compare.saved))\n\(text)")
@@ -77,14 +53,14 @@ final class SavedPredictionsTests: XCTestCase {
         let run = try makeRun()
         let indexURL = run.appendingPathComponent("predictions/index.json")
         try Data("{\"samples\": [".utf8).write(to: indexURL)
-        var (runtime, driver) = try openCompare(run)
+        var (runtime, driver) = try openCompare(run, columns: 120, rows: 32)
         XCTAssertTrue(App.gallery(runtime.state).isEmpty)
         XCTAssertTrue(driver.screen.text.contains("cannot show this run's saved predictions"), driver.screen.text)
         XCTAssertTrue(driver.screen.text.contains("damaged"), driver.screen.text)
         XCTAssertEqual(App.update(runtime.state, .key(.down)).1, [], "keys on an empty gallery do nothing")
 
         try FileManager.default.removeItem(at: run.appendingPathComponent("predictions"))
-        (runtime, driver) = try openCompare(run)
+        (runtime, driver) = try openCompare(run, columns: 120, rows: 32)
         XCTAssertTrue(driver.screen.text.contains("no saved predictions"), driver.screen.text)
     }
 }
