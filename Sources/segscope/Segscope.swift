@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NN
 
 @main
 struct Segscope: ParsableCommand {
@@ -23,6 +24,8 @@ extension Segscope {
     /// help pointer instead of the root's "Usage: segscope <subcommand>", which misled users who
     /// had typed a subcommand. Exit code 64 (usage) as before.
     static func main() {
+        // libgomp's spin setting must be in the environment when the process starts (`OpenMPSpin`).
+        OpenMPSpin.prepareProcess()
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()

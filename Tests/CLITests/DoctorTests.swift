@@ -72,4 +72,20 @@ final class DoctorTests: XCTestCase {
         XCTAssertEqual(terminal["directColor"] as? Bool, true)
         XCTAssertEqual(terminal["colors"] as? Int, 1 << 24)
     }
+
+    /// segscope re-executes itself once so that libgomp starts with a short spin
+    /// (`OpenMPSpin`); a value the user set is left alone.
+    func testOpenMPSpinIsSetAtStartUnlessTheUserSetOne() throws {
+        var env = ProcessInfo.processInfo.environment
+        for key in ["GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "SEGSCOPE_GOMP_SPINCOUNT"] { env[key] = nil }
+        let own = try CLI.run(["doctor", "--json"], environment: env)
+        XCTAssertEqual(own.status, 0, own.stderr)
+        let blas = try XCTUnwrap(try decode(own.stdout)["blas"] as? [String: Any])
+        XCTAssertEqual(blas["openmpWait"] as? String, "GOMP_SPINCOUNT=3000 (set by segscope)")
+        env["OMP_WAIT_POLICY"] = "passive"
+        let user = try CLI.run(["doctor", "--json"], environment: env)
+        XCTAssertEqual(user.status, 0, user.stderr)
+        let userBlas = try XCTUnwrap(try decode(user.stdout)["blas"] as? [String: Any])
+        XCTAssertEqual(userBlas["openmpWait"] as? String, "OMP_WAIT_POLICY=passive (from the environment)")
+    }
 }

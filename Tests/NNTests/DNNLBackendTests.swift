@@ -332,3 +332,30 @@ final class DNNLBackendTests: XCTestCase {
         }
     }
 }
+
+/// The primitive cache's bound: past it, new primitives are built and dropped, and the ones kept
+/// stay (dropping everything would rebuild the training step's primitives after every
+/// evaluation of a dataset with many image sizes).
+final class DNNLPrimitiveCacheTests: XCTestCase {
+    func testPrimitivesKeptBeforeTheBoundStayWhenItIsReached() throws {
+        Threads.set(2)
+        let dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN CPU engine unavailable: \(DNNLBackend.unavailableReason ?? "?")")
+        let bound = dnnl.maxCachedPrimitives
+        defer { dnnl.maxCachedPrimitives = bound }
+        let w = randomTensor([16, 16, 3, 3], seed: 90)
+        func forward(_ size: Int) {
+            _ = GradMode.withoutGrad { conv2d(randomTensor([1, 16, size, size], seed: 91), weight: w, padding: .same, backend: dnnl) }
+        }
+        forward(9)                                    // the "training" shape: kept
+        dnnl.maxCachedPrimitives = dnnl.cachedPrimitiveCount
+        let cached = dnnl.cachedPrimitiveCount, built = dnnl.createdPrimitiveCount
+        forward(10); forward(11)                      // new shapes past the bound
+        XCTAssertGreaterThan(dnnl.createdPrimitiveCount, built, "new shapes need new primitives")
+        XCTAssertEqual(dnnl.cachedPrimitiveCount, cached, "nothing is kept past the bound")
+        let before = dnnl.createdPrimitiveCount
+        forward(9)
+        XCTAssertEqual(dnnl.createdPrimitiveCount, before, "the shape cached before the bound was reached was rebuilt")
+        forward(10)
+        XCTAssertGreaterThan(dnnl.createdPrimitiveCount, before, "a shape seen past the bound is built again")
+    }
+}

@@ -48,6 +48,8 @@ struct DoctorReport: Codable {
         var threads: Int
         var config: String
         var onednnRuntime: String
+        /// How oneDNN's OpenMP threads wait between parallel regions (`OpenMPSpin`).
+        var openmpWait: String
     }
     struct Locale: Codable {
         var lcAll: String?, lcCtype: String?, lang: String?
@@ -103,7 +105,7 @@ struct DoctorReport: Codable {
                 libjpeg: ImageLibraries.jpegVersion, openblas: NativeLibraries.openBLASVersion,
                 onednn: dnnl.version, libsixel: TerminalLibraries.sixelVersion),
             blas: BLAS(threads: NativeLibraries.blasThreads, config: NativeLibraries.openBLASConfig,
-                       onednnRuntime: dnnl.runtime),
+                       onednnRuntime: dnnl.runtime, openmpWait: OpenMPSpin.effectiveSetting),
             cpu: CPUFeatures.current,
             locale: Locale(lcAll: env["LC_ALL"], lcCtype: env["LC_CTYPE"], lang: env["LANG"],
                            codeset: codeset, utf8: codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8"),
@@ -121,6 +123,7 @@ struct DoctorReport: Codable {
             "  CPU        \(cpu.model), \(cpu.logicalCores) logical cores",
             "  features   AVX2 \(yesNo(cpu.avx2))  FMA \(yesNo(cpu.fma))  AVX-512 \(yesNo(cpu.avx512))  VNNI \(yesNo(cpu.avx512vnni))  AMX \(yesNo(cpu.amx))",
             "  BLAS       \(blas.threads) threads (\(blas.config))",
+            "  OpenMP     \(blas.openmpWait)",
             "", "Locale",
             "  codeset    \(locale.codeset) — \(locale.utf8 ? "UTF-8, good" : "not UTF-8: set LANG=C.UTF-8 for block and braille glyphs")",
             "", "Terminal",
