@@ -36,12 +36,17 @@ final class DNNLInferenceTests: XCTestCase {
         XCTAssertEqual(phases.map { $0.geometry.flops }.reduce(0, +), g.flops)
     }
 
-    func testGeometriesThatDoNotSplit() {
+    func testGeometriesThatDoNotSplit() throws {
         func phases(_ k: Int, _ s: Int, _ padding: Padding, groups: Int = 1) -> [DeconvPhase]? {
             ConvGeometry.transposed(input: [1, 4, 5, 5], outChannels: 4, kernel: (k, k), stride: (s, s),
                                     padding: padding, outputPadding: (0, 0), dilation: (1, 1), groups: groups).deconvPhases
         }
-        XCTAssertNil(phases(3, 1, .symmetric(1)), "stride 1 runs oneDNN's deconvolution")
+        // Stride 1 is one phase: the conv with the flipped kernel, padding k − 1 − p.
+        let one = try XCTUnwrap(phases(3, 1, .symmetric(0)))
+        XCTAssertEqual(one.count, 1)
+        XCTAssertEqual(one[0].rowTaps, [2, 1, 0])
+        XCTAssertEqual([one[0].geometry.padTop, one[0].geometry.padLeft, one[0].geometry.outHeight], [2, 2, 7])
+        XCTAssertNil(phases(3, 1, .symmetric(3)), "padding beyond the kernel")
         XCTAssertNil(phases(64, 32, .symmetric(16)), "stride 32 would be 1024 tiny convs")
         XCTAssertNil(phases(1, 2, .valid), "odd phases of a 1×1 kernel have no taps")
         XCTAssertNil(phases(3, 2, .symmetric(2)), "a phase would need negative padding")
@@ -76,6 +81,10 @@ final class DNNLInferenceTests: XCTestCase {
                  padding: .valid, outputPadding: (0, 0), bias: false, splits: true),
             Case(label: "3×3 stride (2, 1)", x: [1, 16, 4, 6], w: [16, 16, 3, 3], stride: (2, 1),
                  padding: .symmetric(1), outputPadding: (1, 0), bias: true, splits: true),
+            Case(label: "xunet decoder 3×3 s1 p1 (one phase)", x: [1, 32, 5, 7], w: [32, 16, 3, 3], stride: (1, 1),
+                 padding: .symmetric(1), outputPadding: (0, 0), bias: true, splits: true),
+            Case(label: "3×3 s1 valid, odd channels", x: [1, 5, 4, 6], w: [5, 3, 3, 3], stride: (1, 1),
+                 padding: .valid, outputPadding: (0, 0), bias: false, splits: true),
             Case(label: "3×3 s2 p2 (no split: direct deconvolution)", x: [1, 16, 4, 5], w: [16, 16, 3, 3], stride: (2, 2),
                  padding: .symmetric(2), outputPadding: (0, 0), bias: true, splits: false),
         ]

@@ -8,7 +8,8 @@ import Foundation
 // the taps t ≡ r + p (mod s), from input rows m + d − j for the j-th of them. So the rows of one
 // phase are a plain stride-1 convolution of the input with those taps (flipped), and the whole
 // transposed conv is s_h·s_w such convolutions whose results interleave. The multiply-adds are
-// the same as the transposed conv's (1 + 2 + 2 + 4 taps for 3×3, stride 2).
+// the same as the transposed conv's (1 + 2 + 2 + 4 taps for 3×3, stride 2). Stride 1 is the
+// one-phase case: a conv with the flipped kernel, written straight into the result.
 //
 // Why: oneDNN 2.6 runs a strided deconvolution on its older `jit:avx512_core` backward-data
 // kernel at ≈ 250 GFLOP/s on this machine, while its brgemm convolutions run the four phases at
@@ -47,10 +48,11 @@ private func phaseAxis(output: Int, input: Int, kernel k: Int, stride s: Int, pa
 
 extension ConvGeometry {
     /// The phase convs of this transposed conv's geometry (its output is `inHeight × inWidth`),
-    /// or nil when it is not a plain stride-2 transposed conv that splits cleanly (groups,
-    /// dilation, other strides, padding beyond the kernel: the direct deconvolution runs then).
+    /// or nil when it is not a plain stride-1 or stride-2 transposed conv that splits cleanly
+    /// (groups, dilation, other strides, padding beyond the kernel: the direct deconvolution runs
+    /// then). Stride 1 is one phase: the conv with the flipped kernel (xunet's decoder).
     var deconvPhases: [DeconvPhase]? {
-        guard groups == 1, dilationH == 1, dilationW == 1, max(strideH, strideW) == 2, min(strideH, strideW) >= 1,
+        guard groups == 1, dilationH == 1, dilationW == 1, max(strideH, strideW) <= 2, min(strideH, strideW) >= 1,
               let rows = phaseAxis(output: inHeight, input: outHeight, kernel: kernelHeight, stride: strideH, pad: padTop),
               let cols = phaseAxis(output: inWidth, input: outWidth, kernel: kernelWidth, stride: strideW, pad: padLeft)
         else { return nil }
@@ -103,6 +105,8 @@ extension DNNLBackend {
             let biasValues = bias?.nchwStorage
             var inputs: [(desc: dnnl_memory_desc_t, data: Storage)] = []
             var phaseOut: Storage? = nil
+            // Stride 1: one phase, the whole output; its conv writes the result directly.
+            let direct = phases.count == 1 && firstDst.equals(full)
             for (k, (ph, p)) in zip(phases, primitives).enumerated() {
                 let srcDesc = p.desc(dnnl_query_src_md), dstDesc = p.desc(dnnl_query_dst_md)
                 let src: Storage
@@ -110,16 +114,17 @@ extension DNNLBackend {
                     src = try input(x, as: srcDesc)
                     inputs.append((srcDesc, src))
                 }
-                if phaseOut == nil || phaseOut!.count < dstDesc.floatCount {
+                if !direct && (phaseOut == nil || phaseOut!.count < dstDesc.floatCount) {
                     phaseOut = Storage(count: dstDesc.floatCount, zeroed: false)
                 }
-                let out = phaseOut!
+                let out = direct ? y : phaseOut!
                 var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_WEIGHTS, wDescs[k], weights[k].data),
                             DNNLArg(DNNL_ARG_DST, dstDesc, out.data)]
                 if let bias, let biasValues {
                     args.append(DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([bias.count], dnnl_a), biasValues.data))
                 }
                 try withExtendedLifetime((weights, biasValues)) { try runtime.execute(p, args) }
+                if direct { continue }
                 // Scatter into rows row, row + s_h, … and columns col, col + s_w, … of the result.
                 let view = full.phaseView(rows: ph.geometry.outHeight, cols: ph.geometry.outWidth,
                                           strideH: g.strideH, strideW: g.strideW)
