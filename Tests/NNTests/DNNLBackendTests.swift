@@ -13,9 +13,11 @@ final class DNNLBackendTests: XCTestCase {
         Threads.set(2)
         dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN CPU engine unavailable: \(DNNLBackend.unavailableReason ?? "?")")
         dnnl.keepsBlockedLayouts = true
+        BufferPool.shared.poisonsReturnedBuffers = true  // a read after release shows as NaN
     }
 
     override func tearDown() {
+        BufferPool.shared.poisonsReturnedBuffers = false
         // Every shape here has a oneDNN implementation: a silent fallback would test the reference twice.
         XCTAssertEqual(dnnl?.fallbacks ?? [:], [:], "ops fell back to the reference backend")
     }
@@ -276,6 +278,18 @@ final class DNNLBackendTests: XCTestCase {
         let fixed = GradMode.withoutGrad { conv2d(x, weight: w1, padding: .same, backend: dnnl) }
         crossCheck("concat with a constant", [x, w1]) { t, be in
             concat([fixed.copy(), conv2d(t[0], weight: t[1], padding: .same, backend: be)], backend: be)
+        }
+    }
+
+    func testLeafUsedTwiceAccumulatesBlockedGradients() {
+        // The second contribution to a leaf's gradient is added in place from its NCHW copy (the
+        // copy once died before it was read: NaN with poisoned buffers).
+        let x = randomTensor([1, 16, 6, 5], seed: 80), w1 = randomTensor([16, 16, 3, 3], seed: 81)
+        let w2 = randomTensor([16, 16, 1, 1], seed: 82)
+        crossCheck("leaf used by two convs", [x, w1, w2]) { t, be in
+            let a = conv2d(t[0], weight: t[1], padding: .same, backend: be)
+            let b = conv2d(t[0], weight: t[2], backend: be)
+            return concat([a, b], backend: be)
         }
     }
 

@@ -12,8 +12,13 @@ final class DNNLInferenceTests: XCTestCase {
         Threads.set(2)
         dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN CPU engine unavailable: \(DNNLBackend.unavailableReason ?? "?")")
         dnnl.keepsBlockedLayouts = true
+        BufferPool.shared.poisonsReturnedBuffers = true  // a read after release shows as NaN
         dnnl.usesPhaseDeconvolution = true
         dnnl.keepsInferenceWeights = true
+    }
+
+    override func tearDown() {
+        BufferPool.shared.poisonsReturnedBuffers = false
     }
 
     // MARK: Phase split

@@ -131,9 +131,12 @@ extension Tensor {
 
     /// `self += other` elementwise, no autograd.
     func addInPlace(_ other: Tensor) {
-        let o = other.nchwStorage.data, d = data
-        parallelFor(count, grain: elementwiseGrain) { r in
-            for i in r { d[i] += o[i] }
+        let source = other.nchwStorage  // a blocked gradient's NCHW copy: alive while read
+        let o = source.data, d = data
+        withExtendedLifetime(source) {
+            parallelFor(count, grain: elementwiseGrain) { r in
+                for i in r { d[i] += o[i] }
+            }
         }
     }
 }

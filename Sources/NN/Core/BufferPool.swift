@@ -30,6 +30,11 @@ public final class BufferPool: @unchecked Sendable {
     /// Free bytes above which returned memory goes back to the system. Default 6 GiB.
     public var limitBytes = 6 << 30
 
+    /// Tests: fill every returned buffer with NaN, so a read through the pointer of a storage
+    /// that was already released (a converted NCHW copy that died too early, say) gives NaN
+    /// instead of the plausible old values it would otherwise still hold.
+    public var poisonsReturnedBuffers = false
+
     /// Requests of at least this many bytes come from the arena.
     static let arenaMinBytes = 1 << 20
 
@@ -81,6 +86,7 @@ public final class BufferPool: @unchecked Sendable {
     private var smallPooledBytes = 0
 
     func give(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        if poisonsReturnedBuffers { p.update(repeating: .nan, count: count) }
         let bytes = Self.bytes(for: count)
         lock.lock()
         defer { lock.unlock() }

@@ -42,7 +42,10 @@ public final class DNNLLayout: OpaqueLayout, @unchecked Sendable {
         backend.fatalOnError("convert NCHW to \(name) for \(t.shape)") {
             let plain = try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count))
             let out = Tensor(shape: t.shape, storage: Storage(count: desc.floatCount, zeroed: false), layout: .opaque(self))
-            try backend.reorder(t.nchwStorage.data, plain, into: out.data, desc)
+            // `t` may itself be in another order (a gradient reaching `nchw()`'s backward):
+            // its NCHW copy must outlive the reorder that reads it.
+            let values = t.nchwStorage
+            try withExtendedLifetime(values) { try backend.reorder(values.data, plain, into: out.data, desc) }
             return out
         }
     }
