@@ -6,22 +6,7 @@ import TestSupport
 /// forward output and every input / parameter gradient, on small seeded shapes, tolerance 1e-4
 /// relative to the largest magnitude. Channel counts are multiples of 16 where the blocked
 /// layouts (nChw16c) should be exercised, and odd elsewhere.
-final class DNNLBackendTests: XCTestCase {
-    var dnnl: DNNLBackend!
-
-    override func setUpWithError() throws {
-        Threads.set(2)
-        dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN CPU engine unavailable: \(DNNLBackend.unavailableReason ?? "?")")
-        dnnl.keepsBlockedLayouts = true
-        BufferPool.shared.poisonsReturnedBuffers = true  // a read after release shows as NaN
-    }
-
-    override func tearDown() {
-        BufferPool.shared.poisonsReturnedBuffers = false
-        // Every shape here has a oneDNN implementation: a silent fallback would test the reference twice.
-        XCTAssertEqual(dnnl?.fallbacks ?? [:], [:], "ops fell back to the reference backend")
-    }
-
+final class DNNLBackendTests: DNNLTestCase {
     /// Runs `f` on copies of `inputs` with each backend, back-propagates `Σ f·w` (w seeded), and
     /// compares outputs and gradients. Returns the dnnl output (for layout assertions).
     @discardableResult

@@ -5,22 +5,7 @@ import TestSupport
 /// The oneDNN backend's inference-only paths, each against the reference backend: stride-2
 /// transposed convs as four phase convs (`DNNLPhaseDeconv.swift`), and weights kept in the
 /// primitives' orders while the parameter is unchanged (`DNNLWeights.swift`).
-final class DNNLInferenceTests: XCTestCase {
-    var dnnl: DNNLBackend!
-
-    override func setUpWithError() throws {
-        Threads.set(2)
-        dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN CPU engine unavailable: \(DNNLBackend.unavailableReason ?? "?")")
-        dnnl.keepsBlockedLayouts = true
-        BufferPool.shared.poisonsReturnedBuffers = true  // a read after release shows as NaN
-        dnnl.usesPhaseDeconvolution = true
-        dnnl.keepsInferenceWeights = true
-    }
-
-    override func tearDown() {
-        BufferPool.shared.poisonsReturnedBuffers = false
-    }
-
+final class DNNLInferenceTests: DNNLTestCase {
     // MARK: Phase split
 
     func testPhaseSplitOfUNetDecoder() throws {
@@ -109,7 +94,6 @@ final class DNNLInferenceTests: XCTestCase {
             XCTAssertEqual(fast.shape, ref.shape, c.label)
             assertCloseScaled(fast.array, ref.array, shape: ref.shape, tol: 1e-4, c.label)
         }
-        XCTAssertEqual(dnnl.fallbacks, [:], "ops fell back to the reference backend")
     }
 
     func testTrainingForwardKeepsTheDirectDeconvolution() {
