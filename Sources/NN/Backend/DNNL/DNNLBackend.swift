@@ -10,8 +10,9 @@ import Foundation
 ///   Inputs in another order are reordered once on entry; weights (NCHW parameters) are reordered
 ///   to the primitive's blocked order on every training call and once for inference (kept while
 ///   the parameter's version is unchanged, `DNNLWeights.swift`), weight gradients back to NCHW.
-/// - Stride-2 transposed convs without autograd run as four stride-1 convs, one per output phase
-///   (`DNNLPhaseDeconv.swift`): oneDNN's brgemm convs are ≈ 1.6× faster than its deconvolution.
+/// - Stride-1 and stride-2 transposed convs without autograd run as stride-1 convs, one per
+///   output phase (`DNNLPhaseDeconv.swift`): oneDNN's brgemm convs are ≈ 1.6× faster than its
+///   deconvolution.
 /// - Caching: primitive descriptors and compiled primitives are kept in a dictionary keyed by the
 ///   op's geometry, stage and thread count, so after a model's first step no primitive is
 ///   created again.
