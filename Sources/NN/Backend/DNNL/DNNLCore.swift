@@ -78,7 +78,7 @@ extension dnnl_memory_desc_t {
             let b = format_desc.blocking
             let nb = Int(b.inner_nblks)
             k.append(Int64(nb))
-            withUnsafeBytes(of: b.strides) { k += Array($0.bindMemory(to: Int64.self).prefix(n)) }
+            k += blockingStrides
             withUnsafeBytes(of: b.inner_blks) { k += Array($0.bindMemory(to: Int64.self).prefix(nb)) }
             withUnsafeBytes(of: b.inner_idxs) { k += Array($0.bindMemory(to: Int64.self).prefix(nb)) }
         } else {
@@ -87,12 +87,17 @@ extension dnnl_memory_desc_t {
         return k
     }
 
+    /// The outer strides (elements) of a blocked descriptor, one per dimension.
+    var blockingStrides: [Int64] {
+        withUnsafeBytes(of: format_desc.blocking.strides) { Array($0.bindMemory(to: Int64.self).prefix(Int(ndims))) }
+    }
+
     /// A short readable name of the blocking, e.g. "abcd" or "aBcd16b".
     var formatName: String {
         guard format_kind == dnnl_blocked else { return "opaque(\(format_kind.rawValue))" }
         let b = format_desc.blocking
         let n = Int(ndims)
-        let strides = withUnsafeBytes(of: b.strides) { Array($0.bindMemory(to: Int64.self).prefix(n)) }
+        let strides = blockingStrides
         let blks = withUnsafeBytes(of: b.inner_blks) { Array($0.bindMemory(to: Int64.self).prefix(Int(b.inner_nblks))) }
         let idxs = withUnsafeBytes(of: b.inner_idxs) { Array($0.bindMemory(to: Int64.self).prefix(Int(b.inner_nblks))) }
         let letters = Array("abcdefghijkl")

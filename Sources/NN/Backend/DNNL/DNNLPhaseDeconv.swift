@@ -103,6 +103,7 @@ extension DNNLBackend {
                 try phaseWeights(plain, g, phases, wDescs)
             }
             let biasValues = bias?.nchwStorage
+            let biasArg = try biasValues.map { DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([g.inChannels], dnnl_a), $0.data) }
             var inputs: [(desc: dnnl_memory_desc_t, data: Storage)] = []
             var phaseOut: Storage? = nil
             // Stride 1: one phase, the whole output; its conv writes the result directly.
@@ -118,11 +119,8 @@ extension DNNLBackend {
                     phaseOut = Storage(count: dstDesc.floatCount, zeroed: false)
                 }
                 let out = direct ? y : phaseOut!
-                var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_WEIGHTS, wDescs[k], weights[k].data),
-                            DNNLArg(DNNL_ARG_DST, dstDesc, out.data)]
-                if let bias, let biasValues {
-                    args.append(DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([bias.count], dnnl_a), biasValues.data))
-                }
+                let args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_WEIGHTS, wDescs[k], weights[k].data),
+                            DNNLArg(DNNL_ARG_DST, dstDesc, out.data)] + (biasArg.map { [$0] } ?? [])
                 try withExtendedLifetime((weights, biasValues)) { try runtime.execute(p, args) }
                 if direct { continue }
                 // Scatter into rows row, row + s_h, … and columns col, col + s_w, … of the result.
@@ -167,11 +165,6 @@ extension DNNLBackend {
 }
 
 extension dnnl_memory_desc_t {
-    /// The outer strides (elements) of a blocked descriptor, one per dimension.
-    var blockingStrides: [Int64] {
-        withUnsafeBytes(of: format_desc.blocking.strides) { Array($0.bindMemory(to: Int64.self).prefix(Int(ndims))) }
-    }
-
     /// This dense 4-D descriptor's rows 0, s_h, 2·s_h, … and columns 0, s_w, … (`rows × cols` of
     /// them) as a strided descriptor of the same order; offset the pointer to start elsewhere.
     func phaseView(rows: Int, cols: Int, strideH: Int, strideW: Int) -> dnnl_memory_desc_t {
