@@ -8,8 +8,7 @@ final class TrainBackboneTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-backbone-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try makeTemporaryDirectory("backbone")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }

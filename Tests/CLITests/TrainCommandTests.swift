@@ -8,8 +8,7 @@ final class TrainCommandTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try makeTemporaryDirectory("train")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }

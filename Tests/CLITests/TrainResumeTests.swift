@@ -8,8 +8,7 @@ final class TrainResumeTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-resume-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try makeTemporaryDirectory("resume")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TestSupport
 import XCTest
 @testable import Training
 
@@ -9,8 +10,7 @@ final class SamplePredictionsTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-pred-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        root = try makeTemporaryDirectory("pred")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
