@@ -16,42 +16,40 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     // MARK: Conv
 
     public func convForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> (y: Tensor, context: AnyObject?) {
-        let xs = x.nchwStorage
         let y = Tensor(uninitialized: [g.batch, g.outChannels, g.outHeight, g.outWidth])
         fillBias(y.data, bias: bias, images: g.batch, channels: g.outChannels, plane: g.outPlane)
-        convData(input: xs.data, weight: weight.nchwStorage.data, output: y.data, g, accumulate: bias != nil)
+        withNCHW(x, weight) { xs, w in convData(input: xs, weight: w, output: y.data, g, accumulate: bias != nil) }
         return (y, nil)
     }
 
     public func convBackward(dy: Tensor, x: Tensor, weight: Tensor, geometry g: ConvGeometry, context: AnyObject?,
                              needInput: Bool, needBias: Bool) -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
-        let dys = dy.nchwStorage, xs = x.nchwStorage
         let dW = Tensor(zeros: weight.shape)
-        convWeight(input: xs.data, outGrad: dys.data, dWeight: dW.data, g)
+        withNCHW(x, dy) { xs, dys in convWeight(input: xs, outGrad: dys, dWeight: dW.data, g) }
         var dx: Tensor? = nil
         if needInput {
             if let gT = g.inputGradientAsConv {
                 // Stride 1: dx is a conv of dy with the flipped, transposed kernel — one sgemm with
                 // K = O/g·kh·kw instead of a thin one with K = O/g followed by col2im.
                 let t = Tensor(uninitialized: x.shape)
-                let flipped = flippedTransposedKernel(weight.nchwStorage.data, g)
-                convData(input: dys.data, weight: flipped.data, output: t.data, gT, accumulate: false)
+                let flipped = weight.withNCHW { flippedTransposedKernel($0, g) }
+                withNCHW(dy, flipped) { dys, w in convData(input: dys, weight: w, output: t.data, gT, accumulate: false) }
                 dx = t
             } else {
                 let t = Tensor(zeros: x.shape)
-                convDataT(outGrad: dys.data, weight: weight.nchwStorage.data, inGrad: t.data, g)
+                withNCHW(dy, weight) { dys, w in convDataT(outGrad: dys, weight: w, inGrad: t.data, g) }
                 dx = t
             }
         }
-        let db = needBias ? channelSums(dys.data, images: g.batch, channels: g.outChannels, plane: g.outPlane) : nil
+        let db = needBias ? dy.withNCHW { channelSums($0, images: g.batch, channels: g.outChannels, plane: g.outPlane) } : nil
         return (dx, dW, db)
     }
 
     /// `Wf[g·C/g + c, o, i, j] = W[g·O/g + o, c, kh−1−i, kw−1−j]`: the kernel of the conv that maps
     /// a stride-1 conv's output gradient to its input gradient.
-    func flippedTransposedKernel(_ w: UnsafePointer<Float>, _ g: ConvGeometry) -> Storage {
+    func flippedTransposedKernel(_ w: UnsafePointer<Float>, _ g: ConvGeometry) -> Tensor {
         let cig = g.inChannelsPerGroup, cog = g.outChannelsPerGroup, kh = g.kernelHeight, kw = g.kernelWidth
-        let out = Storage(count: g.outChannels * cig * kh * kw, zeroed: false)
+        let out = Tensor(uninitialized: [g.groups * cig, cog, kh, kw])
         let o = out.data
         for gr in 0..<g.groups {
             for oc in 0..<cog {
@@ -69,25 +67,21 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
         let shape = [g.batch, g.inChannels, g.inHeight, g.inWidth]
         let y = bias == nil ? Tensor(zeros: shape) : Tensor(uninitialized: shape)
         fillBias(y.data, bias: bias, images: g.batch, channels: g.inChannels, plane: g.inPlane)
-        let xNCHW = x.nchwStorage
-        withExtendedLifetime(xNCHW) {
-            convDataT(outGrad: xNCHW.data, weight: weight.nchwStorage.data, inGrad: y.data, g)
-        }
+        withNCHW(x, weight) { xs, w in convDataT(outGrad: xs, weight: w, inGrad: y.data, g) }
         return (y, nil)
     }
 
     public func convTransposeBackward(dy: Tensor, x: Tensor, weight: Tensor, geometry g: ConvGeometry, context: AnyObject?,
                                       needInput: Bool, needBias: Bool) -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
-        let dys = dy.nchwStorage, xs = x.nchwStorage
         let dW = Tensor(zeros: weight.shape)
-        convWeight(input: dys.data, outGrad: xs.data, dWeight: dW.data, g)
+        withNCHW(dy, x) { dys, xs in convWeight(input: dys, outGrad: xs, dWeight: dW.data, g) }
         var dx: Tensor? = nil
         if needInput {
             let t = Tensor(uninitialized: x.shape)
-            convData(input: dys.data, weight: weight.nchwStorage.data, output: t.data, g, accumulate: false)
+            withNCHW(dy, weight) { dys, w in convData(input: dys, weight: w, output: t.data, g, accumulate: false) }
             dx = t
         }
-        let db = needBias ? channelSums(dys.data, images: g.batch, channels: g.inChannels, plane: g.inPlane) : nil
+        let db = needBias ? dy.withNCHW { channelSums($0, images: g.batch, channels: g.inChannels, plane: g.inPlane) } : nil
         return (dx, dW, db)
     }
 
@@ -307,9 +301,10 @@ public final class ReferenceBackend: Backend, @unchecked Sendable {
     /// Fills each output plane with its channel's bias (when given).
     func fillBias(_ y: UnsafeMutablePointer<Float>, bias: Tensor?, images: Int, channels: Int, plane: Int) {
         guard let bias else { return }
-        let b = bias.nchwStorage.data
-        parallelFor(images * channels) { r in
-            for p in r { (y + p * plane).update(repeating: b[p % channels], count: plane) }
+        bias.withNCHW { b in
+            parallelFor(images * channels) { r in
+                for p in r { (y + p * plane).update(repeating: b[p % channels], count: plane) }
+            }
         }
     }
 

@@ -20,55 +20,54 @@ extension ReferenceBackend {
                                  settings: BatchNormSettings, training: Bool) -> (y: Tensor, context: AnyObject?) {
         let (N, C, H, W) = x.dims4("batch_norm")
         let plane = H * W, m = N * plane
-        let xNCHW = x.nchwStorage
-        defer { withExtendedLifetime(xNCHW) {} }
-        let xs = xNCHW.data
-        let y = Tensor(uninitialized: x.shape)
-        let yd = y.data, gd = gamma.data, bd = beta.data, rm = runningMean.data, rv = runningVar.data
-        var mean = [Float](repeating: 0, count: C), rstd = [Float](repeating: 0, count: C)
-        let eps = Double(settings.epsilon), f = settings.updateFraction
-        mean.withUnsafeMutableBufferPointer { meanP in
-            rstd.withUnsafeMutableBufferPointer { rstdP in
-                let mp = meanP.baseAddress!, rp = rstdP.baseAddress!
-                parallelFor(C) { channels in
-                    for c in channels {
-                        var mu: Double, v: Double
-                        if training {
-                            var s: Double = 0
-                            for n in 0..<N {
-                                let p = xs + (n * C + c) * plane
-                                var acc: Float = 0
-                                for i in 0..<plane { acc += p[i] }
-                                s += Double(acc)
+        return x.withNCHW { xs in
+            let y = Tensor(uninitialized: x.shape)
+            let yd = y.data, gd = gamma.data, bd = beta.data, rm = runningMean.data, rv = runningVar.data
+            var mean = [Float](repeating: 0, count: C), rstd = [Float](repeating: 0, count: C)
+            let eps = Double(settings.epsilon), f = settings.updateFraction
+            mean.withUnsafeMutableBufferPointer { meanP in
+                rstd.withUnsafeMutableBufferPointer { rstdP in
+                    let mp = meanP.baseAddress!, rp = rstdP.baseAddress!
+                    parallelFor(C) { channels in
+                        for c in channels {
+                            var mu: Double, v: Double
+                            if training {
+                                var s: Double = 0
+                                for n in 0..<N {
+                                    let p = xs + (n * C + c) * plane
+                                    var acc: Float = 0
+                                    for i in 0..<plane { acc += p[i] }
+                                    s += Double(acc)
+                                }
+                                mu = s / Double(m)
+                                let muF = Float(mu)
+                                var ss: Double = 0
+                                for n in 0..<N {
+                                    let p = xs + (n * C + c) * plane
+                                    var acc: Float = 0
+                                    for i in 0..<plane { let d = p[i] - muF; acc += d * d }
+                                    ss += Double(acc)
+                                }
+                                v = ss / Double(m)
+                                let runVar = settings.unbiasedRunningVariance && m > 1 ? v * Double(m) / Double(m - 1) : v
+                                rm[c] = (1 - f) * rm[c] + f * Float(mu)
+                                rv[c] = (1 - f) * rv[c] + f * Float(runVar)
+                            } else {
+                                mu = Double(rm[c]); v = Double(rv[c])
                             }
-                            mu = s / Double(m)
-                            let muF = Float(mu)
-                            var ss: Double = 0
+                            let r = Float(1 / (v + eps).squareRoot())
+                            mp[c] = Float(mu); rp[c] = r
+                            let scale = gd[c] * r, shift = bd[c] - Float(mu) * scale
                             for n in 0..<N {
-                                let p = xs + (n * C + c) * plane
-                                var acc: Float = 0
-                                for i in 0..<plane { let d = p[i] - muF; acc += d * d }
-                                ss += Double(acc)
+                                let p = xs + (n * C + c) * plane, q = yd + (n * C + c) * plane
+                                for i in 0..<plane { q[i] = p[i] * scale + shift }
                             }
-                            v = ss / Double(m)
-                            let runVar = settings.unbiasedRunningVariance && m > 1 ? v * Double(m) / Double(m - 1) : v
-                            rm[c] = (1 - f) * rm[c] + f * Float(mu)
-                            rv[c] = (1 - f) * rv[c] + f * Float(runVar)
-                        } else {
-                            mu = Double(rm[c]); v = Double(rv[c])
-                        }
-                        let r = Float(1 / (v + eps).squareRoot())
-                        mp[c] = Float(mu); rp[c] = r
-                        let scale = gd[c] * r, shift = bd[c] - Float(mu) * scale
-                        for n in 0..<N {
-                            let p = xs + (n * C + c) * plane, q = yd + (n * C + c) * plane
-                            for i in 0..<plane { q[i] = p[i] * scale + shift }
                         }
                     }
                 }
             }
+            return (y, BatchNormContext(mean: mean, rstd: rstd))
         }
-        return (y, BatchNormContext(mean: mean, rstd: rstd))
     }
 
     public func batchNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, settings: BatchNormSettings, training: Bool,
@@ -76,82 +75,79 @@ extension ReferenceBackend {
         guard let ctx = context as? BatchNormContext else { fatalError("batch_norm backward: missing forward context") }
         let (N, C, H, W) = x.dims4("batch_norm backward")
         let plane = H * W, m = Float(N * plane)
-        let xNCHW = x.nchwStorage
-        defer { withExtendedLifetime(xNCHW) {} }
-        let dyNCHW = dy.nchwStorage
-        defer { withExtendedLifetime(dyNCHW) {} }
-        let xs = xNCHW.data, g = dyNCHW.data, gd = gamma.data
-        let dx = Tensor(uninitialized: x.shape), dGamma = Tensor(uninitialized: [C]), dBeta = Tensor(uninitialized: [C])
-        let dxd = dx.data, dgd = dGamma.data, dbd = dBeta.data
-        ctx.mean.withUnsafeBufferPointer { meanP in
-            ctx.rstd.withUnsafeBufferPointer { rstdP in
-                parallelFor(C) { channels in
-                    for c in channels {
-                        let mu = meanP[c], r = rstdP[c]
-                        var sdy: Double = 0, sdyx: Double = 0
-                        for n in 0..<N {
-                            let p = xs + (n * C + c) * plane, q = g + (n * C + c) * plane
-                            var a: Float = 0, b: Float = 0
-                            for i in 0..<plane { a += q[i]; b += q[i] * (p[i] - mu) }
-                            sdy += Double(a); sdyx += Double(b)
-                        }
-                        let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * r
-                        dgd[c] = sumDyXhat
-                        dbd[c] = sumDy
-                        let k = gd[c] * r
-                        for n in 0..<N {
-                            let p = xs + (n * C + c) * plane, q = g + (n * C + c) * plane, o = dxd + (n * C + c) * plane
-                            if training {
-                                let meanDy = sumDy / m, coef = sumDyXhat / m * r
-                                for i in 0..<plane { o[i] = k * (q[i] - meanDy - (p[i] - mu) * coef) }
-                            } else {
-                                for i in 0..<plane { o[i] = k * q[i] }
+        return withNCHW(x, dy) { xs, g in
+            let gd = gamma.data
+            let dx = Tensor(uninitialized: x.shape), dGamma = Tensor(uninitialized: [C]), dBeta = Tensor(uninitialized: [C])
+            let dxd = dx.data, dgd = dGamma.data, dbd = dBeta.data
+            ctx.mean.withUnsafeBufferPointer { meanP in
+                ctx.rstd.withUnsafeBufferPointer { rstdP in
+                    parallelFor(C) { channels in
+                        for c in channels {
+                            let mu = meanP[c], r = rstdP[c]
+                            var sdy: Double = 0, sdyx: Double = 0
+                            for n in 0..<N {
+                                let p = xs + (n * C + c) * plane, q = g + (n * C + c) * plane
+                                var a: Float = 0, b: Float = 0
+                                for i in 0..<plane { a += q[i]; b += q[i] * (p[i] - mu) }
+                                sdy += Double(a); sdyx += Double(b)
+                            }
+                            let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * r
+                            dgd[c] = sumDyXhat
+                            dbd[c] = sumDy
+                            let k = gd[c] * r
+                            for n in 0..<N {
+                                let p = xs + (n * C + c) * plane, q = g + (n * C + c) * plane, o = dxd + (n * C + c) * plane
+                                if training {
+                                    let meanDy = sumDy / m, coef = sumDyXhat / m * r
+                                    for i in 0..<plane { o[i] = k * (q[i] - meanDy - (p[i] - mu) * coef) }
+                                } else {
+                                    for i in 0..<plane { o[i] = k * q[i] }
+                                }
                             }
                         }
                     }
                 }
             }
+            return (dx, dGamma, dBeta)
         }
-        return (dx, dGamma, dBeta)
     }
 
     // MARK: Max pool
 
     public func maxPoolForward(x: Tensor, geometry g: PoolGeometry) -> (y: Tensor, context: AnyObject?) {
-        let xNCHW = x.nchwStorage
-        defer { withExtendedLifetime(xNCHW) {} }
-        let xs = xNCHW.data
-        let y = Tensor(uninitialized: [g.batch, g.channels, g.outHeight, g.outWidth])
-        let arg = Storage(count: y.count, zeroed: false)
-        let yd = y.data
-        let ad = UnsafeMutableRawPointer(arg.data).assumingMemoryBound(to: Int32.self)
-        let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
-        let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideH, sw = g.strideW
-        let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth, pt = g.padTop, pl = g.padLeft
-        parallelFor(g.batch * g.channels) { planes in
-            for p in planes {
-                let src = xs + p * ip, dst = yd + p * op, idx = ad + p * op
-                for oy in 0..<oh {
-                    let y0 = oy * sh - pt
-                    let ys = max(y0, 0), ye = min(y0 + kh, ih)
-                    for ox in 0..<ow {
-                        let x0 = ox * sw - pl
-                        let xs0 = max(x0, 0), xe = min(x0 + kw, iw)
-                        var best = src[ys * iw + xs0], bi = ys * iw + xs0
-                        for iy in ys..<ye {
-                            let rowStart = iy * iw
-                            for ix in xs0..<xe {
-                                let v = src[rowStart + ix]
-                                if v > best { best = v; bi = rowStart + ix }
+        return x.withNCHW { xs in
+            let y = Tensor(uninitialized: [g.batch, g.channels, g.outHeight, g.outWidth])
+            let arg = Storage(count: y.count, zeroed: false)
+            let yd = y.data
+            let ad = UnsafeMutableRawPointer(arg.data).assumingMemoryBound(to: Int32.self)
+            let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
+            let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideH, sw = g.strideW
+            let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth, pt = g.padTop, pl = g.padLeft
+            parallelFor(g.batch * g.channels) { planes in
+                for p in planes {
+                    let src = xs + p * ip, dst = yd + p * op, idx = ad + p * op
+                    for oy in 0..<oh {
+                        let y0 = oy * sh - pt
+                        let ys = max(y0, 0), ye = min(y0 + kh, ih)
+                        for ox in 0..<ow {
+                            let x0 = ox * sw - pl
+                            let xs0 = max(x0, 0), xe = min(x0 + kw, iw)
+                            var best = src[ys * iw + xs0], bi = ys * iw + xs0
+                            for iy in ys..<ye {
+                                let rowStart = iy * iw
+                                for ix in xs0..<xe {
+                                    let v = src[rowStart + ix]
+                                    if v > best { best = v; bi = rowStart + ix }
+                                }
                             }
+                            dst[oy * ow + ox] = best
+                            idx[oy * ow + ox] = Int32(truncatingIfNeeded: bi)
                         }
-                        dst[oy * ow + ox] = best
-                        idx[oy * ow + ox] = Int32(truncatingIfNeeded: bi)
                     }
                 }
             }
+            return (y, PoolContext(argmax: arg))
         }
-        return (y, PoolContext(argmax: arg))
     }
 
     public func maxPoolBackward(dy: Tensor, x: Tensor, geometry g: PoolGeometry, context: AnyObject?) -> Tensor {
@@ -159,19 +155,18 @@ extension ReferenceBackend {
         guard let ctx = context as? PoolContext ?? maxPoolForward(x: x, geometry: g).context as? PoolContext else {
             fatalError("max_pool2d backward: the forward gave no argmax")
         }
-        let dyNCHW = dy.nchwStorage
-        defer { withExtendedLifetime(dyNCHW) {} }
-        let gd = dyNCHW.data
-        let dx = Tensor(zeros: x.shape)
-        let dxd = dx.data
-        let ad = UnsafeMutableRawPointer(ctx.argmax.data).assumingMemoryBound(to: Int32.self)
-        let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
-        parallelFor(g.batch * g.channels) { planes in
-            for p in planes {
-                let dst = dxd + p * ip, src = gd + p * op, idx = ad + p * op
-                for i in 0..<op { dst[Int(idx[i])] += src[i] }
+        return dy.withNCHW { gd in
+            let dx = Tensor(zeros: x.shape)
+            let dxd = dx.data
+            let ad = UnsafeMutableRawPointer(ctx.argmax.data).assumingMemoryBound(to: Int32.self)
+            let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
+            parallelFor(g.batch * g.channels) { planes in
+                for p in planes {
+                    let dst = dxd + p * ip, src = gd + p * op, idx = ad + p * op
+                    for i in 0..<op { dst[Int(idx[i])] += src[i] }
+                }
             }
+            return dx
         }
-        return dx
     }
 }

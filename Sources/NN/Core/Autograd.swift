@@ -131,11 +131,11 @@ extension Tensor {
 
     /// `self += other` elementwise, no autograd.
     func addInPlace(_ other: Tensor) {
-        let source = other.nchwStorage  // a blocked gradient's NCHW copy: alive while read
-        let o = source.data, d = data
-        withExtendedLifetime(source) {
-            parallelFor(count, grain: elementwiseGrain) { r in
-                for i in r { d[i] += o[i] }
+        other.withNCHW { o in
+            withMutableNCHW { d in
+                parallelFor(count, grain: elementwiseGrain) { r in
+                    for i in r { d[i] += o[i] }
+                }
             }
         }
     }
@@ -153,21 +153,27 @@ func addNoGrad(_ a: Tensor, _ b: Tensor) -> Tensor {
 
 /// `a + b` without autograd, in the shared layout or NCHW.
 func addNCHW(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let (sa, sb, layout) = matchedLayouts(a, b)
-    let out = Tensor(shape: a.shape, storage: Storage(count: a.count, zeroed: false), layout: layout)
-    let x = sa.data, y = sb.data, z = out.data
-    parallelFor(a.count, grain: elementwiseGrain) { r in
-        for i in r { z[i] = x[i] + y[i] }
+    withMatchedLayouts(a, b) { x, y, layout in
+        let out = Tensor(shape: a.shape, storage: Storage(count: a.count, zeroed: false), layout: layout)
+        let z = out.data
+        parallelFor(a.count, grain: elementwiseGrain) { r in
+            for i in r { z[i] = x[i] + y[i] }
+        }
+        return out
     }
-    withExtendedLifetime((sa, sb)) {}
-    return out
 }
 
-/// The storages of `a` and `b` in a common layout: theirs when both share one opaque layout
-/// object, NCHW otherwise.
-func matchedLayouts(_ a: Tensor, _ b: Tensor) -> (Storage, Storage, TensorLayout) {
+/// Calls `body` with `a`'s and `b`'s elements in a common layout: their own memory when both
+/// share one opaque layout object, NCHW otherwise (the pointers must not escape `body`).
+func withMatchedLayouts<R>(_ a: Tensor, _ b: Tensor,
+                           _ body: (UnsafePointer<Float>, UnsafePointer<Float>, TensorLayout) throws -> R) rethrows -> R {
     if case .opaque(let la) = a.layout, case .opaque(let lb) = b.layout, la === lb {
-        return (a.storage, b.storage, a.layout)
+        return try body(a.storage.data, b.storage.data, a.layout)  // a, b: alive for this call
     }
-    return (a.nchwStorage, b.nchwStorage, .nchw)
+    return try withNCHW(a, b) { x, y in try body(x, y, .nchw) }
+}
+
+/// `Tensor.withNCHW` for two tensors at once.
+func withNCHW<R>(_ a: Tensor, _ b: Tensor, _ body: (UnsafePointer<Float>, UnsafePointer<Float>) throws -> R) rethrows -> R {
+    try a.withNCHW { x in try b.withNCHW { y in try body(x, y) } }
 }

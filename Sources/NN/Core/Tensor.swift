@@ -111,13 +111,11 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// The value of a one-element tensor.
     public var item: Float {
         require(count == 1, "Tensor.item needs a one-element tensor, got shape \(shape)")
-        let values = nchwStorage
-        return withExtendedLifetime(values) { values.data[0] }
+        return withNCHW { $0[0] }
     }
     /// The elements in NCHW order.
     public var array: [Float] {
-        let s = nchwStorage
-        return Array(UnsafeBufferPointer(start: s.data, count: count))
+        withNCHW { Array(UnsafeBufferPointer(start: $0, count: count)) }
     }
 
     public var description: String { "Tensor\(shape)" }
@@ -130,13 +128,33 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         return (shape[0], shape[1], shape[2], shape[3])
     }
 
-    /// The storage in NCHW order (converting, without autograd, if the layout is a backend's own).
-    /// For an opaque tensor this is a converted copy that lives only as long as the returned
-    /// `Storage`: keep that alive (`withExtendedLifetime`) for as long as its `data` pointer is read.
-    var nchwStorage: Storage {
+    // MARK: NCHW access
+
+    /// Calls `body` with the elements in NCHW order. For a tensor in a backend's own layout the
+    /// pointer is into a converted copy (no autograd) that lives exactly as long as the call, so
+    /// the pointer must not escape `body`.
+    public func withNCHW<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        let values = plainNCHW()
+        return try withExtendedLifetime(values) { try body(UnsafePointer(values.storage.data)) }
+    }
+
+    /// Calls `body` with this NCHW tensor's memory to write in place (the write is recorded by
+    /// `Storage.markModified()`). Stops on a tensor in a backend's own layout: writes to a
+    /// converted copy would be lost.
+    public func withMutableNCHW<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        require(layout.isNCHW, "Tensor: writing in place needs an NCHW tensor, not one in a backend's own layout")
+        defer { storage.markModified() }
+        return try withExtendedLifetime(self) { try body(storage.data) }
+    }
+
+    /// This tensor's values as a plain NCHW tensor outside any graph: itself when already NCHW,
+    /// otherwise a converted copy. For results that must outlive one scope (a reshape's storage,
+    /// a saved batch-norm shift); the returned tensor owns that memory, so hold it, not a
+    /// pointer taken from it.
+    func plainNCHW() -> Tensor {
         switch layout {
-        case .nchw: return storage
-        case .opaque(let l): return l.toNCHW(self).storage
+        case .nchw: return self
+        case .opaque(let l): return l.toNCHW(self)
         }
     }
 
@@ -145,9 +163,8 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 
     /// A deep copy (NCHW), outside any graph.
     public func copy() -> Tensor {
-        let src = nchwStorage
         let t = Tensor(uninitialized: shape)
-        t.data.update(from: src.data, count: count)
+        withNCHW { t.data.update(from: $0, count: count) }
         return t
     }
 
@@ -155,16 +172,11 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     /// checkpoints and by optimizers.
     public func assign(_ other: Tensor) {
         require(other.count == count, "Tensor.assign: shape \(other.shape) into \(shape)")
-        require(layout.isNCHW, "Tensor.assign: target must be NCHW")
-        let source = other.nchwStorage
-        withExtendedLifetime(source) { data.update(from: source.data, count: count) }
-        storage.markModified()
+        other.withNCHW { source in withMutableNCHW { $0.update(from: source, count: count) } }
     }
 
     /// Sets every element to `value` (no autograd).
     public func fill(_ value: Float) {
-        require(layout.isNCHW, "Tensor.fill: target must be NCHW")
-        data.update(repeating: value, count: count)
-        storage.markModified()
+        withMutableNCHW { $0.update(repeating: value, count: count) }
     }
 }

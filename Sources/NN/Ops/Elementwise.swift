@@ -39,13 +39,14 @@ public func leakyRelu(_ x: Tensor, slope: Float) -> Tensor {
     }
     let saved = y.detached()
     return y.recording(slope == 0 ? "relu" : "leaky_relu", [x]) { g in
-        let (gs, ys, layout) = matchedLayouts(g, saved)
-        let dx = Tensor(shape: g.shape, storage: Storage(count: g.count, zeroed: false), layout: layout)
-        let gd = gs.data, yd = ys.data, d = dx.data
-        parallelFor(g.count, grain: elementwiseGrain) { r in
-            for i in r { d[i] = yd[i] > 0 ? gd[i] : gd[i] * slope }
+        withMatchedLayouts(g, saved) { gd, yd, layout in
+            let dx = Tensor(shape: g.shape, storage: Storage(count: g.count, zeroed: false), layout: layout)
+            let d = dx.data
+            parallelFor(g.count, grain: elementwiseGrain) { r in
+                for i in r { d[i] = yd[i] > 0 ? gd[i] : gd[i] * slope }
+            }
+            return [dx]
         }
-        return [dx]
     }
 }
 
@@ -73,12 +74,12 @@ func concatNCHW(_ xs: [Tensor]) -> Tensor {
     let od = out.data
     var offset = 0
     for (x, c) in zip(xs, channels) {
-        let storage = x.nchwStorage
-        let s = storage.data, off = offset
-        parallelFor(N) { r in
-            for n in r { (od + (n * total + off) * plane).update(from: s + n * c * plane, count: c * plane) }
+        let off = offset
+        x.withNCHW { s in
+            parallelFor(N) { r in
+                for n in r { (od + (n * total + off) * plane).update(from: s + n * c * plane, count: c * plane) }
+            }
         }
-        withExtendedLifetime(storage) {}
         offset += c
     }
     return out
@@ -88,25 +89,24 @@ func concatNCHW(_ xs: [Tensor]) -> Tensor {
 func concatGradNCHW(_ g: Tensor, channels: [Int], needed: [Bool]) -> [Tensor?] {
     let (N, total, H, W) = g.dims4("concat")
     let plane = H * W
-    let storage = g.nchwStorage
-    defer { withExtendedLifetime(storage) {} }
-    let gs = storage.data
-    var grads: [Tensor?] = []
-    var off = 0
-    for (need, c) in zip(needed, channels) {
-        if need {
-            let t = Tensor(uninitialized: [N, c, H, W])
-            let td = t.data, o = off
-            parallelFor(N) { r in
-                for n in r { (td + n * c * plane).update(from: gs + (n * total + o) * plane, count: c * plane) }
+    return g.withNCHW { gs in
+        var grads: [Tensor?] = []
+        var off = 0
+        for (need, c) in zip(needed, channels) {
+            if need {
+                let t = Tensor(uninitialized: [N, c, H, W])
+                let td = t.data, o = off
+                parallelFor(N) { r in
+                    for n in r { (td + n * c * plane).update(from: gs + (n * total + o) * plane, count: c * plane) }
+                }
+                grads.append(t)
+            } else {
+                grads.append(nil)
             }
-            grads.append(t)
-        } else {
-            grads.append(nil)
+            off += c
         }
-        off += c
+        return grads
     }
-    return grads
 }
 
 /// Inverted dropout: in training zeroes each element with probability `p` and scales the rest by
@@ -114,57 +114,48 @@ func concatGradNCHW(_ g: Tensor, channels: [Int], needed: [Bool]) -> [Tensor?] {
 public func dropout(_ x: Tensor, p: Float, training: Bool, generator: Generator = .default) -> Tensor {
     require(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
     if !training || p == 0 { return x }
-    let mask = Storage(count: x.count, zeroed: false)
+    // The mask is in the input's memory order.
+    let mask = Tensor(shape: x.shape, storage: Storage(count: x.count, zeroed: false), layout: x.layout)
     generator.fillUniform(mask.data, count: x.count, low: 0, high: 1)
     let keep = 1 / (1 - p), m = mask.data
     for i in 0..<x.count { m[i] = m[i] < p ? 0 : keep }
     let out = Tensor(shape: x.shape, storage: Storage(count: x.count, zeroed: false), layout: x.layout)
     let s = x.storage.data, d = out.data
-    // The mask is in the input's memory order, so the gradient must be too.
-    let layout = x.layout
     parallelFor(x.count, grain: elementwiseGrain) { r in for i in r { d[i] = s[i] * m[i] } }
     return out.recording("dropout", [x]) { g in
-        let gs: Storage
-        switch layout {
-        case .nchw: gs = g.nchwStorage
-        case .opaque(let l):
-            if case .opaque(let gl) = g.layout, gl === l { gs = g.storage } else { gs = l.fromNCHW(g.detached()).storage }
+        withMatchedLayouts(g, mask) { gd, md, layout in
+            let dx = Tensor(shape: g.shape, storage: Storage(count: g.count, zeroed: false), layout: layout)
+            let dd = dx.data
+            parallelFor(g.count, grain: elementwiseGrain) { r in for i in r { dd[i] = gd[i] * md[i] } }
+            return [dx]
         }
-        let dx = Tensor(shape: g.shape, storage: Storage(count: g.count, zeroed: false), layout: layout)
-        let gd = gs.data, dd = dx.data
-        parallelFor(g.count, grain: elementwiseGrain) { r in for i in r { dd[i] = gd[i] * m[i] } }
-        _ = mask
-        return [dx]
     }
 }
 
 /// `Σ x·w` over all elements, a scalar (`w` is a constant of the same shape; gradient checks).
 public func weightedSum(_ x: Tensor, _ w: Tensor) -> Tensor {
     require(x.shape == w.shape, "weightedSum: shapes differ, \(x.shape) vs \(w.shape)")
-    let xNCHW = x.nchwStorage
-    defer { withExtendedLifetime(xNCHW) {} }
-    let wNCHW = w.nchwStorage
-    defer { withExtendedLifetime(wNCHW) {} }
-    let xs = xNCHW.data, ws = wNCHW.data
-    var acc: Double = 0
-    for i in 0..<x.count { acc += Double(xs[i]) * Double(ws[i]) }
+    let acc = withNCHW(x, w) { xs, ws in
+        var acc: Double = 0
+        for i in 0..<x.count { acc += Double(xs[i]) * Double(ws[i]) }
+        return acc
+    }
     return Tensor(scalar: Float(acc)).recording("weighted_sum", [x]) { g in
         let k = g.item
         let dx = Tensor(uninitialized: x.shape)
         let d = dx.data
-        for i in 0..<x.count { d[i] = ws[i] * k }
-        _ = w
+        w.withNCHW { ws in for i in 0..<x.count { d[i] = ws[i] * k } }
         return [dx]
     }
 }
 
 /// Mean of all elements, a scalar.
 public func mean(_ x: Tensor) -> Tensor {
-    let xNCHW = x.nchwStorage
-    defer { withExtendedLifetime(xNCHW) {} }
-    let xs = xNCHW.data
-    var acc: Double = 0
-    for i in 0..<x.count { acc += Double(xs[i]) }
+    let acc = x.withNCHW { xs in
+        var acc: Double = 0
+        for i in 0..<x.count { acc += Double(xs[i]) }
+        return acc
+    }
     let n = Float(x.count)
     return Tensor(scalar: Float(acc) / n).recording("mean", [x]) { g in
         [Tensor(shape: x.shape, repeating: g.item / n)]
@@ -176,8 +167,8 @@ extension Tensor {
     public func reshaped(_ newShape: [Int]) -> Tensor {
         require(newShape.reduce(1, *) == count, "reshape: \(shape) has \(count) elements, \(newShape) has \(newShape.reduce(1, *))")
         let old = shape
-        return Tensor(shape: newShape, storage: nchwStorage).recording("reshape", [self]) { g in
-            [Tensor(shape: old, storage: g.nchwStorage)]
+        return Tensor(shape: newShape, storage: plainNCHW().storage).recording("reshape", [self]) { g in
+            [Tensor(shape: old, storage: g.plainNCHW().storage)]
         }
     }
 

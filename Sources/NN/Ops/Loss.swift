@@ -14,12 +14,11 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
     for t in targets where t != ignoreIndex {
         require(t >= 0 && Int(t) < C, "cross_entropy: target class \(t) outside 0..<\(C) (and not ignore index \(ignoreIndex))")
     }
-    let logitStorage = logits.nchwStorage  // kept by the backward (xs points into it)
-    let xs = logitStorage.data
+    let values = logits.plainNCHW()  // kept by the backward, which reads the logits again
     // Per-image partial sums (loss, weight) in Double, then one reduction.
     var lossSums = [Double](repeating: 0, count: N), weightSums = [Double](repeating: 0, count: N)
     let w = weights ?? [Float](repeating: 1, count: C)
-    targets.withUnsafeBufferPointer { tp in
+    values.withNCHW { xs in targets.withUnsafeBufferPointer { tp in
         lossSums.withUnsafeMutableBufferPointer { lp in
             weightSums.withUnsafeMutableBufferPointer { wp in
                 parallelFor(N) { images in
@@ -43,16 +42,15 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
                 }
             }
         }
-    }
+    } }
     let total = weightSums.reduce(0, +)
     let value = total > 0 ? lossSums.reduce(0, +) / total : 0
     return Tensor(scalar: Float(value)).recording("cross_entropy", [logits]) { g in
-        withExtendedLifetime(logitStorage) {}
         let dx = Tensor(zeros: [N, C, H, W])
         guard total > 0 else { return [dx] }
         let k = g.item / Float(total)
         let d = dx.data
-        targets.withUnsafeBufferPointer { tp in
+        values.withNCHW { xs in targets.withUnsafeBufferPointer { tp in
             parallelFor(N) { images in
                 for n in images {
                     let base = xs + n * C * plane, out = d + n * C * plane
@@ -69,7 +67,7 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
                     }
                 }
             }
-        }
+        } }
         return [dx]
     }
 }
@@ -84,11 +82,8 @@ public func crossEntropy(_ logits: Tensor, targets: [UInt8], ignoreIndex: Int32 
 public func argmaxChannels(_ x: Tensor) -> [Int32] {
     let (N, C, H, W) = x.dims4("argmax")
     let plane = H * W
-    let xNCHW = x.nchwStorage
-    defer { withExtendedLifetime(xNCHW) {} }
-    let xs = xNCHW.data
     var out = [Int32](repeating: 0, count: N * plane)
-    out.withUnsafeMutableBufferPointer { op in
+    x.withNCHW { xs in out.withUnsafeMutableBufferPointer { op in
         let o = op.baseAddress!
         parallelFor(N * plane, grain: 4096) { r in
             for idx in r {
@@ -99,7 +94,7 @@ public func argmaxChannels(_ x: Tensor) -> [Int32] {
                 o[idx] = bi
             }
         }
-    }
+    } }
     return out
 }
 

@@ -17,19 +17,19 @@ func upsampleNearestNCHW(_ x: Tensor, scale: (Int, Int)) -> Tensor {
     let (sh, sw) = scale
     let OH = H * sh, OW = W * sw
     let y = Tensor(uninitialized: [N, C, OH, OW])
-    let xStorage = x.nchwStorage
-    defer { withExtendedLifetime(xStorage) {} }
-    let xs = xStorage.data, yd = y.data
-    parallelFor(N * C) { planes in
-        for p in planes {
-            let src = xs + p * H * W, dst = yd + p * OH * OW
-            for iy in 0..<H {
-                let row = dst + iy * sh * OW, srow = src + iy * W
-                for ix in 0..<W {
-                    let v = srow[ix]
-                    for k in 0..<sw { row[ix * sw + k] = v }
+    let yd = y.data
+    x.withNCHW { xs in
+        parallelFor(N * C) { planes in
+            for p in planes {
+                let src = xs + p * H * W, dst = yd + p * OH * OW
+                for iy in 0..<H {
+                    let row = dst + iy * sh * OW, srow = src + iy * W
+                    for ix in 0..<W {
+                        let v = srow[ix]
+                        for k in 0..<sw { row[ix * sw + k] = v }
+                    }
+                    for k in 1..<max(sh, 1) { (row + k * OW).update(from: row, count: OW) }
                 }
-                for k in 1..<max(sh, 1) { (row + k * OW).update(from: row, count: OW) }
             }
         }
     }
@@ -41,9 +41,7 @@ func upsampleNearestGradNCHW(_ g: Tensor, inputShape: [Int], scale: (Int, Int)) 
     let (N, C, H, W) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
     let (sh, sw) = scale
     let OH = H * sh, OW = W * sw
-    do {
-        let gStorage = g.nchwStorage
-        let gs = gStorage.data
+    return g.withNCHW { gs in
         let dx = Tensor(uninitialized: [N, C, H, W])
         let d = dx.data
         parallelFor(N * C) { planes in
@@ -61,7 +59,6 @@ func upsampleNearestGradNCHW(_ g: Tensor, inputShape: [Int], scale: (Int, Int)) 
                 }
             }
         }
-        withExtendedLifetime(gStorage) {}
         return dx
     }
 }
@@ -75,42 +72,41 @@ public func resizeBilinear(_ x: Tensor, size: (Int, Int)) -> Tensor {
     require(OH >= 1 && OW >= 1, "resize_bilinear: output size must be positive, got \(size)")
     let ys = bilinearTaps(inSize: H, outSize: OH), xt = bilinearTaps(inSize: W, outSize: OW)
     let y = Tensor(uninitialized: [N, C, OH, OW])
-    let xNCHW = x.nchwStorage
-    defer { withExtendedLifetime(xNCHW) {} }
-    let xs = xNCHW.data, yd = y.data
-    parallelFor(N * C) { planes in
-        for p in planes {
-            let src = xs + p * H * W, dst = yd + p * OH * OW
-            for oy in 0..<OH {
-                let (y0, y1, ly) = ys[oy]
-                let r0 = src + y0 * W, r1 = src + y1 * W
-                for ox in 0..<OW {
-                    let (x0, x1, lx) = xt[ox]
-                    let top = r0[x0] + (r0[x1] - r0[x0]) * lx
-                    let bottom = r1[x0] + (r1[x1] - r1[x0]) * lx
-                    dst[oy * OW + ox] = top + (bottom - top) * ly
+    let yd = y.data
+    x.withNCHW { xs in
+        parallelFor(N * C) { planes in
+            for p in planes {
+                let src = xs + p * H * W, dst = yd + p * OH * OW
+                for oy in 0..<OH {
+                    let (y0, y1, ly) = ys[oy]
+                    let r0 = src + y0 * W, r1 = src + y1 * W
+                    for ox in 0..<OW {
+                        let (x0, x1, lx) = xt[ox]
+                        let top = r0[x0] + (r0[x1] - r0[x0]) * lx
+                        let bottom = r1[x0] + (r1[x1] - r1[x0]) * lx
+                        dst[oy * OW + ox] = top + (bottom - top) * ly
+                    }
                 }
             }
         }
     }
     return y.recording("resize_bilinear", [x]) { g in
-        let gNCHW = g.nchwStorage
-        defer { withExtendedLifetime(gNCHW) {} }
-        let gs = gNCHW.data
         let dx = Tensor(zeros: [N, C, H, W])
         let d = dx.data
-        parallelFor(N * C) { planes in
-            for p in planes {
-                let src = gs + p * OH * OW, dst = d + p * H * W
-                for oy in 0..<OH {
-                    let (y0, y1, ly) = ys[oy]
-                    for ox in 0..<OW {
-                        let (x0, x1, lx) = xt[ox]
-                        let v = src[oy * OW + ox]
-                        dst[y0 * W + x0] += v * (1 - ly) * (1 - lx)
-                        dst[y0 * W + x1] += v * (1 - ly) * lx
-                        dst[y1 * W + x0] += v * ly * (1 - lx)
-                        dst[y1 * W + x1] += v * ly * lx
+        g.withNCHW { gs in
+            parallelFor(N * C) { planes in
+                for p in planes {
+                    let src = gs + p * OH * OW, dst = d + p * H * W
+                    for oy in 0..<OH {
+                        let (y0, y1, ly) = ys[oy]
+                        for ox in 0..<OW {
+                            let (x0, x1, lx) = xt[ox]
+                            let v = src[oy * OW + ox]
+                            dst[y0 * W + x0] += v * (1 - ly) * (1 - lx)
+                            dst[y0 * W + x1] += v * (1 - ly) * lx
+                            dst[y1 * W + x0] += v * ly * (1 - lx)
+                            dst[y1 * W + x1] += v * ly * lx
+                        }
                     }
                 }
             }

@@ -44,14 +44,15 @@ public final class Optimizer {
             let t = (steps[name] ?? 0) + 1
             steps[name] = t
             let pointers = buffers.map(\.data)
-            let gNCHW = g.nchwStorage
-            defer { withExtendedLifetime(gNCHW) {} }
-            let gd = gNCHW.data, pd = p.data, rule = self.rule, lr = learningRate
-            parallelFor(p.count, grain: 1 << 14) { r in
-                rule.update(param: pd + r.lowerBound, grad: gd + r.lowerBound, count: r.count,
-                            state: pointers.map { $0 + r.lowerBound }, step: t, learningRate: lr)
+            let rule = self.rule, lr = learningRate
+            g.withNCHW { gd in
+                p.withMutableNCHW { pd in
+                    parallelFor(p.count, grain: 1 << 14) { r in
+                        rule.update(param: pd + r.lowerBound, grad: gd + r.lowerBound, count: r.count,
+                                    state: pointers.map { $0 + r.lowerBound }, step: t, learningRate: lr)
+                    }
+                }
             }
-            p.storage.markModified()
         }
     }
 

@@ -323,11 +323,10 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
                 [try input(plain: plain, plainW, as: wDesc)]
             }[0]
             let y = Storage(count: dstDesc.floatCount, zeroed: false)
-            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_WEIGHTS, wDesc, w.data),
-                        DNNLArg(DNNL_ARG_DST, dstDesc, y.data)]
-            let biasValues = bias?.nchwStorage
-            if let bias, let biasValues { args.append(DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([bias.count], dnnl_a), biasValues.data)) }
-            try withExtendedLifetime((w, biasValues)) { try runtime.execute(p, args) }
+            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src), DNNLArg(DNNL_ARG_WEIGHTS, wDesc, w),
+                        DNNLArg(DNNL_ARG_DST, dstDesc, y)]
+            if let bias { args.append(DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([bias.count], dnnl_a), bias.plainNCHW())) }
+            try runtime.execute(p, args)
             let outShape = transposed ? [g.batch, g.inChannels, g.inHeight, g.inWidth]
                 : [g.batch, g.outChannels, g.outHeight, g.outWidth]
             let out = try output(y, dstDesc, shape: outShape)
@@ -363,12 +362,12 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
             let dW = Tensor(uninitialized: weight.shape)
             let dwDirect = dwDesc.equals(plainW)
             let dwBuffer = dwDirect ? dW.storage : Storage(count: dwDesc.floatCount, zeroed: false)
-            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_DIFF_DST, dyDesc, dyW.data),
-                        DNNLArg(DNNL_ARG_DIFF_WEIGHTS, dwDesc, dwBuffer.data)]
+            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src), DNNLArg(DNNL_ARG_DIFF_DST, dyDesc, dyW),
+                        DNNLArg(DNNL_ARG_DIFF_WEIGHTS, dwDesc, dwBuffer)]
             var dBias: Tensor? = nil
             if needBias {
                 let b = Tensor(uninitialized: [transposed ? g.inChannels : g.outChannels])
-                args.append(DNNLArg(DNNL_ARG_DIFF_BIAS, try dnnlDesc([b.count], dnnl_a), b.data))
+                args.append(DNNLArg(DNNL_ARG_DIFF_BIAS, try dnnlDesc([b.count], dnnl_a), b))
                 dBias = b
             }
             try runtime.execute(bw, args)
@@ -380,10 +379,10 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
                 let dyDescD = bd.desc(dnnl_query_diff_dst_md), wDesc = bd.desc(dnnl_query_weights_md)
                 let dxDesc = bd.desc(dnnl_query_diff_src_md)
                 let dyD = dyDescD.equals(dyDesc) ? dyW : try input(dy, as: dyDescD)
-                let w = try input(plain: weight.nchwStorage, plainW, as: wDesc)
+                let w = try input(plain: weight.plainNCHW().storage, plainW, as: wDesc)
                 let out = Storage(count: dxDesc.floatCount, zeroed: false)
-                try runtime.execute(bd, [DNNLArg(DNNL_ARG_DIFF_DST, dyDescD, dyD.data), DNNLArg(DNNL_ARG_WEIGHTS, wDesc, w.data),
-                                         DNNLArg(DNNL_ARG_DIFF_SRC, dxDesc, out.data)])
+                try runtime.execute(bd, [DNNLArg(DNNL_ARG_DIFF_DST, dyDescD, dyD), DNNLArg(DNNL_ARG_WEIGHTS, wDesc, w),
+                                         DNNLArg(DNNL_ARG_DIFF_SRC, dxDesc, out)])
                 dx = try output(out, dxDesc, shape: x.shape)
             }
             return (dx, dW, dBias)

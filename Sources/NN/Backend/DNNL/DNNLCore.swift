@@ -158,14 +158,30 @@ final class DNNLPrimitive: @unchecked Sendable {
     }
 }
 
-/// One argument of an execution: which slot, which descriptor, which buffer.
+/// One argument of an execution: which slot, which descriptor, which buffer. An argument made
+/// from a `Storage` or a `Tensor` holds it, so the memory lives as long as the argument list
+/// (a reordered or converted copy included); one made from a pointer relies on its caller.
 struct DNNLArg {
     let slot: Int32
     let desc: dnnl_memory_desc_t
     let data: UnsafeMutableRawPointer
+    private let owner: AnyObject?
+
     init(_ slot: Int32, _ desc: dnnl_memory_desc_t, _ data: UnsafeMutablePointer<Float>) {
-        self.slot = slot; self.desc = desc; self.data = UnsafeMutableRawPointer(data)
+        self.slot = slot; self.desc = desc; self.data = UnsafeMutableRawPointer(data); owner = nil
     }
+
+    /// An input oneDNN only reads.
+    init(_ slot: Int32, _ desc: dnnl_memory_desc_t, _ data: UnsafePointer<Float>) {
+        self.init(slot, desc, UnsafeMutablePointer(mutating: data))
+    }
+
+    init(_ slot: Int32, _ desc: dnnl_memory_desc_t, _ storage: Storage) {
+        self.slot = slot; self.desc = desc; data = UnsafeMutableRawPointer(storage.data); owner = storage
+    }
+
+    /// The tensor's own memory, in its own layout.
+    init(_ slot: Int32, _ desc: dnnl_memory_desc_t, _ tensor: Tensor) { self.init(slot, desc, tensor.storage) }
 }
 
 /// The CPU engine and stream, and the OpenMP thread count oneDNN runs with.

@@ -42,10 +42,8 @@ public final class DNNLLayout: OpaqueLayout, @unchecked Sendable {
         backend.fatalOnError("convert NCHW to \(name) for \(t.shape)") {
             let plain = try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count))
             let out = Tensor(shape: t.shape, storage: Storage(count: desc.floatCount, zeroed: false), layout: .opaque(self))
-            // `t` may itself be in another order (a gradient reaching `nchw()`'s backward):
-            // its NCHW copy must outlive the reorder that reads it.
-            let values = t.nchwStorage
-            try withExtendedLifetime(values) { try backend.reorder(values.data, plain, into: out.data, desc) }
+            // `t` may itself be in another order (a gradient reaching `nchw()`'s backward).
+            try t.withNCHW { try backend.reorder($0, plain, into: out.data, desc) }
             return out
         }
     }
@@ -63,7 +61,7 @@ extension DNNLBackend {
     }
 
     /// The descriptor of `t`'s memory: its oneDNN layout, or plain NCHW; nil for another
-    /// backend's opaque layout (read through `nchwStorage` then).
+    /// backend's opaque layout (read through `withNCHW` then).
     func currentDesc(of t: Tensor) throws -> dnnl_memory_desc_t? {
         switch t.layout {
         case .nchw: return try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count))
@@ -83,10 +81,9 @@ extension DNNLBackend {
             return out
         }
         let plain = try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count))
-        let s = t.nchwStorage
-        if plain.equals(want) { return s }
+        if plain.equals(want) { return t.plainNCHW().storage }
         let out = Storage(count: want.floatCount, zeroed: false)
-        try reorder(s.data, plain, into: out.data, want)
+        try t.withNCHW { try reorder($0, plain, into: out.data, want) }
         return out
     }
 
@@ -112,7 +109,7 @@ extension DNNLBackend {
     }
 
     /// Writes `src` (order `from`) into `dst` (order `to`) with a cached reorder primitive.
-    func reorder(_ src: UnsafeMutablePointer<Float>, _ from: dnnl_memory_desc_t,
+    func reorder(_ src: UnsafePointer<Float>, _ from: dnnl_memory_desc_t,
                  into dst: UnsafeMutablePointer<Float>, _ to: dnnl_memory_desc_t) throws {
         let key = PrimitiveKey.reorder(from.key, to.key)
         let p = try primitive(key) { try runtime.reorder(from: from, to: to) }

@@ -48,7 +48,7 @@ extension DNNLBackend {
             fatalOnError(p.what) {
                 let dstDesc = p.desc(dnnl_query_dst_md)
                 let y = Storage(count: dstDesc.floatCount, zeroed: false)
-                try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC, src, x.storage.data), DNNLArg(DNNL_ARG_DST, dstDesc, y.data)])
+                try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC, src, x.storage), DNNLArg(DNNL_ARG_DST, dstDesc, y)])
                 return try output(y, dstDesc, shape: outShape)
             }
         }
@@ -64,7 +64,7 @@ extension DNNLBackend {
                 let dyDesc = p.desc(dnnl_query_diff_dst_md), dxDesc = p.desc(dnnl_query_diff_src_md)
                 let g = try input(dy, as: dyDesc)
                 let dx = Storage(count: dxDesc.floatCount, zeroed: false)
-                try runtime.execute(p, [DNNLArg(DNNL_ARG_DIFF_DST, dyDesc, g.data), DNNLArg(DNNL_ARG_DIFF_SRC, dxDesc, dx.data)])
+                try runtime.execute(p, [DNNLArg(DNNL_ARG_DIFF_DST, dyDesc, g), DNNLArg(DNNL_ARG_DIFF_SRC, dxDesc, dx)])
                 return try output(dx, dxDesc, shape: inputShape)
             }
         }
@@ -97,8 +97,8 @@ extension DNNLBackend {
             fatalOnError(what) {
                 let dstDesc = p.desc(dnnl_query_dst_md)
                 let y = Storage(count: dstDesc.floatCount, zeroed: false)
-                var args = [DNNLArg(DNNL_ARG_DST, dstDesc, y.data)]
-                for (i, (d, s)) in inputs.enumerated() { args.append(DNNLArg(DNNL_ARG_MULTIPLE_SRC + Int32(i), d, s.data)) }
+                var args = [DNNLArg(DNNL_ARG_DST, dstDesc, y)]
+                for (i, (d, s)) in inputs.enumerated() { args.append(DNNLArg(DNNL_ARG_MULTIPLE_SRC + Int32(i), d, s)) }
                 try runtime.execute(p, args)
                 return try output(y, dstDesc, shape: outShape)
             }
@@ -177,8 +177,8 @@ extension DNNLBackend {
         return measured("add (mixed layouts)") {
             fatalOnError(what) {
                 let y = Storage(count: da.floatCount, zeroed: false)
-                try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC_0, da, first.storage.data), DNNLArg(DNNL_ARG_SRC_1, db, sb.data),
-                                        DNNLArg(DNNL_ARG_DST, da, y.data)])
+                try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC_0, da, first.storage), DNNLArg(DNNL_ARG_SRC_1, db, sb),
+                                        DNNLArg(DNNL_ARG_DST, da, y)])
                 return try output(y, da, shape: a.shape)
             }
         }

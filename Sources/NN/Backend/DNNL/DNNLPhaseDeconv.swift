@@ -102,8 +102,7 @@ extension DNNLBackend {
             let weights = try preparedWeights(weight, orders: orders, reusable: keepsInferenceWeights) { plain in
                 try phaseWeights(plain, g, phases, wDescs)
             }
-            let biasValues = bias?.nchwStorage
-            let biasArg = try biasValues.map { DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([g.inChannels], dnnl_a), $0.data) }
+            let biasArg = try bias.map { DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([g.inChannels], dnnl_a), $0.plainNCHW()) }
             var inputs: [(desc: dnnl_memory_desc_t, data: Storage)] = []
             var phaseOut: Storage? = nil
             // Stride 1: one phase, the whole output; its conv writes the result directly.
@@ -119,9 +118,9 @@ extension DNNLBackend {
                     phaseOut = Storage(count: dstDesc.floatCount, zeroed: false)
                 }
                 let out = direct ? y : phaseOut!
-                let args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_WEIGHTS, wDescs[k], weights[k].data),
-                            DNNLArg(DNNL_ARG_DST, dstDesc, out.data)] + (biasArg.map { [$0] } ?? [])
-                try withExtendedLifetime((weights, biasValues)) { try runtime.execute(p, args) }
+                let args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src), DNNLArg(DNNL_ARG_WEIGHTS, wDescs[k], weights[k]),
+                            DNNLArg(DNNL_ARG_DST, dstDesc, out)] + (biasArg.map { [$0] } ?? [])
+                try runtime.execute(p, args)
                 if direct { continue }
                 // Scatter into rows row, row + s_h, … and columns col, col + s_w, … of the result.
                 let view = full.phaseView(rows: ph.geometry.outHeight, cols: ph.geometry.outWidth,

@@ -27,7 +27,7 @@ extension DNNLBackend {
     /// `t`'s descriptor and storage as they are (another backend's layout: NCHW).
     func concrete(_ t: Tensor) throws -> (dnnl_memory_desc_t, Storage) {
         if let d = try currentDesc(of: t) { return (d, t.storage) }
-        return (try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count)), t.nchwStorage)
+        return (try dnnlDesc(t.shape, dnnlPlainTag(rank: t.shape.count)), t.plainNCHW().storage)
     }
 
     // MARK: Max pool
@@ -73,12 +73,12 @@ extension DNNLBackend {
         return fatalOnError(p.what) {
             let dstDesc = p.desc(dnnl_query_dst_md)
             let y = Storage(count: dstDesc.floatCount, zeroed: false)
-            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src.data), DNNLArg(DNNL_ARG_DST, dstDesc, y.data)]
+            var args = [DNNLArg(DNNL_ARG_SRC, srcDesc, src), DNNLArg(DNNL_ARG_DST, dstDesc, y)]
             var context: DNNLPoolContext? = nil
             if training {
                 let wsDesc = p.desc(dnnl_query_workspace_md)
                 let ws = Storage(count: max(1, wsDesc.floatCount), zeroed: false)
-                args.append(DNNLArg(DNNL_ARG_WORKSPACE, wsDesc, ws.data))
+                args.append(DNNLArg(DNNL_ARG_WORKSPACE, wsDesc, ws))
                 context = DNNLPoolContext(workspace: ws, workspaceDesc: wsDesc, srcDesc: srcDesc)
             }
             try runtime.execute(p, args)
@@ -105,9 +105,9 @@ extension DNNLBackend {
             let dyDesc = p.desc(dnnl_query_diff_dst_md), dxDesc = p.desc(dnnl_query_diff_src_md)
             let g = try input(dy, as: dyDesc)
             let dx = Storage(count: dxDesc.floatCount, zeroed: false)
-            try runtime.execute(p, [DNNLArg(DNNL_ARG_DIFF_DST, dyDesc, g.data),
-                                    DNNLArg(DNNL_ARG_WORKSPACE, ctx.workspaceDesc, ctx.workspace.data),
-                                    DNNLArg(DNNL_ARG_DIFF_SRC, dxDesc, dx.data)])
+            try runtime.execute(p, [DNNLArg(DNNL_ARG_DIFF_DST, dyDesc, g),
+                                    DNNLArg(DNNL_ARG_WORKSPACE, ctx.workspaceDesc, ctx.workspace),
+                                    DNNLArg(DNNL_ARG_DIFF_SRC, dxDesc, dx)])
             return try output(dx, dxDesc, shape: x.shape)
         }
     }
@@ -164,14 +164,14 @@ extension DNNLBackend {
             let y = Storage(count: desc.floatCount, zeroed: false)
             let mean = Storage(count: C, zeroed: false), variance = Storage(count: C, zeroed: false)
             if !training {
-                mean.data.update(from: runningMean.nchwStorage.data, count: C)
-                variance.data.update(from: runningVar.nchwStorage.data, count: C)
+                runningMean.withNCHW { mean.data.update(from: $0, count: C) }
+                runningVar.withNCHW { variance.data.update(from: $0, count: C) }
             }
-            try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC, desc, src.data), DNNLArg(DNNL_ARG_DST, desc, y.data),
-                                    DNNLArg(DNNL_ARG_SCALE, statDesc, gamma.nchwStorage.data),
-                                    DNNLArg(DNNL_ARG_SHIFT, statDesc, beta.nchwStorage.data),
-                                    DNNLArg(DNNL_ARG_MEAN, statDesc, mean.data),
-                                    DNNLArg(DNNL_ARG_VARIANCE, statDesc, variance.data)])
+            try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC, desc, src), DNNLArg(DNNL_ARG_DST, desc, y),
+                                    DNNLArg(DNNL_ARG_SCALE, statDesc, gamma.plainNCHW()),
+                                    DNNLArg(DNNL_ARG_SHIFT, statDesc, beta.plainNCHW()),
+                                    DNNLArg(DNNL_ARG_MEAN, statDesc, mean),
+                                    DNNLArg(DNNL_ARG_VARIANCE, statDesc, variance)])
             if training {
                 // oneDNN reports the biased batch variance and leaves running statistics alone.
                 let m = N * H * W, f = settings.updateFraction
@@ -183,7 +183,7 @@ extension DNNLBackend {
                 }
             }
             let out = try output(y, desc, shape: x.shape)
-            return (out, DNNLBatchNormContext(mean: mean, variance: variance, shift: beta.nchwStorage, dataDesc: desc))
+            return (out, DNNLBatchNormContext(mean: mean, variance: variance, shift: beta.plainNCHW().storage, dataDesc: desc))
         }
     }
 
@@ -214,14 +214,14 @@ extension DNNLBackend {
             let statDesc = try dnnlDesc([C], dnnl_a)
             let dx = Storage(count: desc.floatCount, zeroed: false)
             let dGamma = Tensor(uninitialized: [C]), dBeta = Tensor(uninitialized: [C])
-            try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC, desc, src.data), DNNLArg(DNNL_ARG_DIFF_DST, desc, g.data),
-                                    DNNLArg(DNNL_ARG_MEAN, statDesc, ctx.mean.data),
-                                    DNNLArg(DNNL_ARG_VARIANCE, statDesc, ctx.variance.data),
-                                    DNNLArg(DNNL_ARG_SCALE, statDesc, gamma.nchwStorage.data),
-                                    DNNLArg(DNNL_ARG_SHIFT, statDesc, ctx.shift.data),
-                                    DNNLArg(DNNL_ARG_DIFF_SRC, desc, dx.data),
-                                    DNNLArg(DNNL_ARG_DIFF_SCALE, statDesc, dGamma.data),
-                                    DNNLArg(DNNL_ARG_DIFF_SHIFT, statDesc, dBeta.data)])
+            try runtime.execute(p, [DNNLArg(DNNL_ARG_SRC, desc, src), DNNLArg(DNNL_ARG_DIFF_DST, desc, g),
+                                    DNNLArg(DNNL_ARG_MEAN, statDesc, ctx.mean),
+                                    DNNLArg(DNNL_ARG_VARIANCE, statDesc, ctx.variance),
+                                    DNNLArg(DNNL_ARG_SCALE, statDesc, gamma.plainNCHW()),
+                                    DNNLArg(DNNL_ARG_SHIFT, statDesc, ctx.shift),
+                                    DNNLArg(DNNL_ARG_DIFF_SRC, desc, dx),
+                                    DNNLArg(DNNL_ARG_DIFF_SCALE, statDesc, dGamma),
+                                    DNNLArg(DNNL_ARG_DIFF_SHIFT, statDesc, dBeta)])
             return (try output(dx, desc, shape: x.shape), dGamma, dBeta)
         }
     }

@@ -33,8 +33,7 @@ extension DNNLBackend {
                          prepare: (Storage) throws -> [Storage]) throws -> [Storage] {
         let source = weight.storage
         guard reusable, weight.layout.isNCHW else {
-            let plain = weight.nchwStorage
-            return try withExtendedLifetime(plain) { try prepare(plain) }
+            return try prepare(weight.plainNCHW().storage)  // an argument: alive for the call
         }
         let key = PreparedWeightsKey(source: ObjectIdentifier(source), orders: orders)
         lock.lock()
