@@ -177,13 +177,12 @@ final class DNNLBackendTests: DNNLTestCase {
         }
     }
 
-    func testBatchNormOnBlockedLayoutBothKernels() {
+    func testBatchNormOnBlockedLayoutBothKernels() throws {
         // A 1×1 identity conv first, so the dnnl run feeds batch norm nChw16c data.
         let eye = Tensor(zeros: [32, 32, 1, 1])
         for c in 0..<32 { eye.data[c * 32 + c] = 1 }
-        defer { dnnl.ownBlockedBatchNorm = true }
         for own in [true, false] {
-            dnnl.ownBlockedBatchNorm = own
+            dnnl = try DNNLBackend(options: DNNLOptions(ownBlockedBatchNorm: own))
             for (name, settings) in [("pytorch", BatchNormSettings.pytorch()), ("keras", BatchNormSettings.keras())] {
                 let x = randomTensor([2, 32, 5, 7], seed: 37, low: -2, high: 3)
                 let gamma = randomTensor([32], seed: 38, low: 0.5, high: 1.5), beta = randomTensor([32], seed: 39)
@@ -311,9 +310,8 @@ final class DNNLBackendTests: DNNLTestCase {
         XCTAssertEqual(dnnl.cachedPrimitiveCount, after1, "a repeated step must not build new primitives")
     }
 
-    func testNCHWModeGivesPlainResults() {
-        dnnl.keepsBlockedLayouts = false
-        defer { dnnl.keepsBlockedLayouts = true }
+    func testNCHWModeGivesPlainResults() throws {
+        dnnl = try DNNLBackend(options: DNNLOptions(keepsBlockedLayouts: false))
         let x = randomTensor([1, 16, 6, 6], seed: 70), w = randomTensor([16, 16, 3, 3], seed: 71)
         let y = crossCheck("conv, NCHW results", [x, w]) { t, be in conv2d(t[0], weight: t[1], padding: .same, backend: be) }
         XCTAssertEqual(y?.layout.isNCHW, true)
@@ -338,15 +336,14 @@ final class DNNLBackendTests: DNNLTestCase {
 final class DNNLPrimitiveCacheTests: XCTestCase {
     func testPrimitivesKeptBeforeTheBoundStayWhenItIsReached() throws {
         Threads.set(2)
-        let dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN CPU engine unavailable: \(DNNLBackend.unavailableReason ?? "?")")
-        let bound = dnnl.maxCachedPrimitives
-        defer { dnnl.maxCachedPrimitives = bound }
         let w = randomTensor([16, 16, 3, 3], seed: 90)
+        var dnnl = try DNNLBackend()
         func forward(_ size: Int) {
             _ = GradMode.withoutGrad { conv2d(randomTensor([1, 16, size, size], seed: 91), weight: w, padding: .same, backend: dnnl) }
         }
-        forward(9)                                    // the "training" shape: kept
-        dnnl.maxCachedPrimitives = dnnl.cachedPrimitiveCount
+        forward(9)                                    // what one shape needs
+        dnnl = try DNNLBackend(options: DNNLOptions(maxCachedPrimitives: dnnl.cachedPrimitiveCount))
+        forward(9)                                    // the "training" shape: kept, up to the bound
         let cached = dnnl.cachedPrimitiveCount, built = dnnl.createdPrimitiveCount
         forward(10); forward(11)                      // new shapes past the bound
         XCTAssertGreaterThan(dnnl.createdPrimitiveCount, built, "new shapes need new primitives")

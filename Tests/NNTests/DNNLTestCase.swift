@@ -1,7 +1,7 @@
 import XCTest
 @testable import NN
 
-/// Set-up shared by the oneDNN backend tests: the shared backend in its default modes, two
+/// Set-up shared by the oneDNN backend tests: the shared backend (default options), two
 /// threads, released buffers poisoned with NaN (a read after release shows up), and no op
 /// silently falling back to the reference backend (that would test the reference twice).
 class DNNLTestCase: XCTestCase {
@@ -10,9 +10,6 @@ class DNNLTestCase: XCTestCase {
     override func setUpWithError() throws {
         Threads.set(2)
         dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN CPU engine unavailable: \(DNNLBackend.unavailableReason ?? "?")")
-        dnnl.keepsBlockedLayouts = true
-        dnnl.usesPhaseDeconvolution = true
-        dnnl.keepsInferenceWeights = true
         BufferPool.shared.poisonsReturnedBuffers = true
     }
 

@@ -80,7 +80,13 @@ struct BenchCompareBackends: ParsableCommand {
         let input = try size.map { try InputSize(parsing: $0) } ?? spec.defaultInput
         try spec.validate(input)
         let names = backend.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let backends = try names.map { try Backends.named($0) }
+        // oneDNN runs on an instance of its own, made with this run's switches and a profile.
+        let options = DNNLOptions(keepsBlockedLayouts: !nchw, usesPhaseDeconvolution: !directDeconv,
+                                  keepsInferenceWeights: !reorderWeightsEveryCall)
+        let backends: [any Backend] = try names.map { name in
+            let b = try Backends.named(name)
+            return b is DNNLBackend ? try DNNLBackend(options: options, profile: DNNLProfile()) : b
+        }
         Threads.set(threads)
 
         let classes = spec.defaultClasses
@@ -95,9 +101,6 @@ struct BenchCompareBackends: ParsableCommand {
         for (name, be) in zip(names, backends) {
             Backends.current = be
             let dnnl = be as? DNNLBackend
-            dnnl?.keepsBlockedLayouts = !nchw
-            dnnl?.usesPhaseDeconvolution = !directDeconv
-            dnnl?.keepsInferenceWeights = !reorderWeightsEveryCall
             let net = try spec.build(ModelOptions(classes: classes, seed: 0))
             var t = Timing(backend: name)
             if mode != "train" {
@@ -137,12 +140,10 @@ struct BenchCompareBackends: ParsableCommand {
     /// per-entry-point seconds of the timed runs.
     func time(_ dnnl: DNNLBackend?, _ body: () -> Void) -> (Double, [String: Double]?) {
         body(); body()
-        let profile = DNNLProfile()
-        dnnl?.profile = profile
-        defer { dnnl?.profile = nil }
+        dnnl?.profile?.reset()
         let times = BenchTrain.times(iters, warmUps: 0, body)
         let median = BenchTrain.median(of: times)
-        guard dnnl != nil else { return (median, nil) }
+        guard let profile = dnnl?.profile else { return (median, nil) }
         var table: [String: Double] = [:]
         for (name, e) in profile.entries { table[name] = e.seconds / Double(iters) }
         table["(other: elementwise, loss, optimizer)"] = max(0, times.reduce(0, +) / Double(iters) - profile.totalSeconds / Double(iters))

@@ -39,28 +39,24 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
     var prepared: [PreparedWeightsKey: PreparedWeights] = [:]
     let reference = ReferenceBackend.shared
 
-    /// Keep results in oneDNN's blocked orders between layers (true) or convert every result to
-    /// NCHW (false; for measuring what the opaque layouts save).
-    public var keepsBlockedLayouts = true
+    /// The feature switches this instance was made with (fixed for its life).
+    public let options: DNNLOptions
 
-    /// Batch norm of `nChw16c` data with NN's own per-channel-block loops (true) or oneDNN's
-    /// kernel (false); see `DNNLBatchNormBlocked.swift`.
-    public var ownBlockedBatchNorm = true
+    /// Per-entry-point timings, when given (benchmarks).
+    public let profile: DNNLProfile?
 
-    /// Stride-2 transposed convs as four stride-1 phase convs (true) or oneDNN's deconvolution
-    /// (false); see `DNNLPhaseDeconv.swift`.
-    public var usesPhaseDeconvolution = true
     /// Transposed convs that ran as phase convs (tests check the path was taken).
-    var phaseDeconvolutions = 0
+    var phaseDeconvolutions: Int {
+        lock.lock(); defer { lock.unlock() }
+        return phaseDeconvolutionCount
+    }
+    private var phaseDeconvolutionCount = 0
 
-    /// Keep weights reordered for inference while the parameter is unchanged (true) or reorder
-    /// them at every call (false); see `DNNLWeights.swift`.
-    public var keepsInferenceWeights = true
-
-    /// Per-entry-point timings, when set (benchmarks).
-    public var profile: DNNLProfile?
-
-    init() throws {
+    /// A backend of its own (its engine, caches and switches). `shared` has the default options;
+    /// benchmarks that compare switches make their own instance with other options.
+    public init(options: DNNLOptions = DNNLOptions(), profile: DNNLProfile? = nil) throws {
+        self.options = options
+        self.profile = profile
         runtime = try DNNLRuntime()
     }
 
@@ -71,12 +67,6 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         for (k, v) in failed { out["\(k.key)"] = v }
         return out
     }
-
-    /// Cached primitives kept at most. A training step of the largest model uses ~150; whole-image
-    /// evaluation builds ~80 per padded input size (xunet), so the demo val split (43 sizes) needs
-    /// ~3500 (≈ 33 KB each: 4096 are ≈ 130 MB). Past the bound new primitives are built, used and
-    /// dropped (`primitive(_:make:)`).
-    var maxCachedPrimitives = 4096
 
     /// Number of cached primitives (reorders included).
     public var cachedPrimitiveCount: Int {
@@ -127,7 +117,7 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         // stays: evaluations pass over the same sizes in the same order every time, so dropping
         // everything (or the least recently used) would rebuild every primitive at every pass,
         // and the training step's primitives with them.
-        if primitives.count < maxCachedPrimitives { primitives[k] = p }
+        if primitives.count < options.maxCachedPrimitives { primitives[k] = p }
         lock.unlock()
         return p
     }
@@ -305,9 +295,9 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
     private func convLikeForward(x: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry,
                                  transposed: Bool) -> (y: Tensor, context: AnyObject?) {
         let training = GradMode.isEnabled && (x.needsGrad || weight.needsGrad || (bias?.needsGrad ?? false))
-        if transposed && usesPhaseDeconvolution && !training,
+        if transposed && options.usesPhaseDeconvolution && !training,
            let y = phaseDeconvInference(x: x, weight: weight, bias: bias, geometry: g) {
-            phaseDeconvolutions += 1
+            lock.lock(); phaseDeconvolutionCount += 1; lock.unlock()
             return (y, nil)
         }
         guard let p = convPrimitive(g, transposed: transposed, stage: .forward, bias: bias != nil, training: training) else {
@@ -319,7 +309,7 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
             let srcDesc = p.desc(dnnl_query_src_md), wDesc = p.desc(dnnl_query_weights_md), dstDesc = p.desc(dnnl_query_dst_md)
             let src = try input(x, as: srcDesc)
             let plainW = try plainWeights(g, transposed: transposed)
-            let w = try preparedWeights(weight, orders: wDesc.key, reusable: !training && keepsInferenceWeights) { plain in
+            let w = try preparedWeights(weight, orders: wDesc.key, reusable: !training && options.keepsInferenceWeights) { plain in
                 [try input(plain: plain, plainW, as: wDesc)]
             }[0]
             let y = Storage(count: dstDesc.floatCount, zeroed: false)
@@ -402,4 +392,36 @@ final class ConvContext {
 final class ReferenceContext {
     let inner: AnyObject?
     init(_ inner: AnyObject?) { self.inner = inner }
+}
+
+/// `DNNLBackend`'s feature switches, set when an instance is made. The defaults are what the
+/// product runs; the others exist to measure what each feature saves (`bench backends`) and to
+/// test both paths.
+public struct DNNLOptions: Sendable, Equatable {
+    /// Keep results in oneDNN's blocked orders between layers (true) or convert every result to
+    /// NCHW (false).
+    public var keepsBlockedLayouts: Bool
+    /// Batch norm of `nChw16c` data with NN's own per-channel-block loops (true) or oneDNN's
+    /// kernel (false); see `DNNLBatchNormBlocked.swift`.
+    public var ownBlockedBatchNorm: Bool
+    /// Stride-1 / stride-2 transposed convs without autograd as phase convs (true) or oneDNN's
+    /// deconvolution (false); see `DNNLPhaseDeconv.swift`.
+    public var usesPhaseDeconvolution: Bool
+    /// Keep weights reordered for inference while the parameter is unchanged (true) or reorder
+    /// them at every call (false); see `DNNLWeights.swift`.
+    public var keepsInferenceWeights: Bool
+    /// Cached primitives kept at most. A training step of the largest model uses ~150; whole-image
+    /// evaluation builds ~80 per padded input size (xunet), so the demo val split (43 sizes) needs
+    /// ~3500 (≈ 33 KB each: 4096 are ≈ 130 MB). Past the bound new primitives are built, used and
+    /// dropped (`primitive(_:make:)`).
+    public var maxCachedPrimitives: Int
+
+    public init(keepsBlockedLayouts: Bool = true, ownBlockedBatchNorm: Bool = true, usesPhaseDeconvolution: Bool = true,
+                keepsInferenceWeights: Bool = true, maxCachedPrimitives: Int = 4096) {
+        self.keepsBlockedLayouts = keepsBlockedLayouts
+        self.ownBlockedBatchNorm = ownBlockedBatchNorm
+        self.usesPhaseDeconvolution = usesPhaseDeconvolution
+        self.keepsInferenceWeights = keepsInferenceWeights
+        self.maxCachedPrimitives = maxCachedPrimitives
+    }
 }

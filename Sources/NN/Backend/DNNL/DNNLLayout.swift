@@ -100,7 +100,7 @@ extension DNNLBackend {
     func output(_ s: Storage, _ desc: dnnl_memory_desc_t, shape: [Int]) throws -> Tensor {
         let plain = try dnnlDesc(shape, dnnlPlainTag(rank: shape.count))
         if desc.equals(plain) { return Tensor(shape: shape, storage: s) }
-        if keepsBlockedLayouts && desc.byteSize == shape.reduce(1, *) * 4 {
+        if options.keepsBlockedLayouts && desc.byteSize == shape.reduce(1, *) * 4 {
             return Tensor(shape: shape, storage: s, layout: .opaque(layout(for: desc, shape: shape)))
         }
         let out = Tensor(uninitialized: shape)

@@ -10,7 +10,7 @@ import Foundation
 extension DNNLBackend {
     /// `t`'s oneDNN descriptor when it is in one of this backend's blocked orders, else nil.
     func blockedDesc(of t: Tensor) -> dnnl_memory_desc_t? {
-        guard keepsBlockedLayouts, case .opaque(let l) = t.layout, let d = l as? DNNLLayout, d.backend === self else { return nil }
+        guard options.keepsBlockedLayouts, case .opaque(let l) = t.layout, let d = l as? DNNLLayout, d.backend === self else { return nil }
         return d.desc
     }
 

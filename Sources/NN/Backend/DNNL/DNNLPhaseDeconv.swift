@@ -99,7 +99,7 @@ extension DNNLBackend {
             let fullStrides = full.blockingStrides
             let wDescs = primitives.map { $0.desc(dnnl_query_weights_md) }
             let orders = wDescs.flatMap(\.key)
-            let weights = try preparedWeights(weight, orders: orders, reusable: keepsInferenceWeights) { plain in
+            let weights = try preparedWeights(weight, orders: orders, reusable: options.keepsInferenceWeights) { plain in
                 try phaseWeights(plain, g, phases, wDescs)
             }
             let biasArg = try bias.map { DNNLArg(DNNL_ARG_BIAS, try dnnlDesc([g.inChannels], dnnl_a), $0.plainNCHW()) }

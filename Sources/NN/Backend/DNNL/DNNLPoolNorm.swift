@@ -148,7 +148,7 @@ extension DNNLBackend {
 
     private func batchNormForwardBody(x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                                       settings: BatchNormSettings, training: Bool) -> (y: Tensor, context: AnyObject?) {
-        if ownBlockedBatchNorm, let l = blocked16Layout(x) {
+        if options.ownBlockedBatchNorm, let l = blocked16Layout(x) {
             return blockedBatchNormForward(x: x, layout: l, gamma: gamma, beta: beta, runningMean: runningMean,
                                            runningVar: runningVar, settings: settings, training: training)
         }

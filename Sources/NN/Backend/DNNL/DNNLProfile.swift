@@ -2,7 +2,7 @@ import Foundation
 
 /// Wall time spent in each oneDNN backend entry point (conv forward, batch-norm backward, layout
 /// conversions requested by other ops, …), for `segscope bench` per-op breakdowns. Off unless
-/// `DNNLBackend.profile` is set; nested calls (a conversion inside a conv) count once, in the
+/// the backend was made with one (`DNNLBackend(options:profile:)`); nested calls (a conversion inside a conv) count once, in the
 /// outer entry.
 public final class DNNLProfile: @unchecked Sendable {
     public struct Entry: Sendable {
