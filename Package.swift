@@ -53,9 +53,10 @@ let package = Package(
         // MARK: Swift modules (lower never imports higher)
         .target(name: "NN", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fastMath),
         .target(name: "Models", dependencies: ["NN"]),
-        .target(name: "Datasets", dependencies: ["CImageIO"]),
+        .target(name: "Queues"),
+        .target(name: "Datasets", dependencies: ["CImageIO", "Queues"]),
         .target(name: "Training",
-                dependencies: ["NN", "Models", "Datasets", .product(name: "TOMLKit", package: "TOMLKit")]),
+                dependencies: ["NN", "Models", "Datasets", "Queues", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"]),
         .executableTarget(
             name: "segscope",

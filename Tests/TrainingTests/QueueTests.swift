@@ -1,4 +1,5 @@
 import Foundation
+import Queues
 import XCTest
 @testable import Training
 
@@ -114,4 +115,29 @@ final class QueueTests: XCTestCase {
         XCTAssertFalse(queue.send(.pause))
         XCTAssertNil(queue.wait())
     }
+
+    /// The loader's way: a full queue makes the producer wait for room; closing wakes it with false.
+    func testWaitingPushBlocksUntilThereIsRoomAndCloseReleasesIt() {
+        let queue = BlockingQueue<Int>(capacity: 1)
+        XCTAssertTrue(queue.push(1, whenFull: .wait))
+        XCTAssertFalse(queue.push(2), "full and refusing")
+        let second = expectation(description: "second push returned")
+        let third = expectation(description: "third push returned")
+        nonisolated(unsafe) var results: [Bool] = []
+        Thread {
+            results.append(queue.push(2, whenFull: .wait))
+            second.fulfill()
+            results.append(queue.push(3, whenFull: .wait))
+            third.fulfill()
+        }.start()
+        XCTAssertEqual(queue.pop(timeout: 5), 1)
+        wait(for: [second], timeout: 5)
+        queue.close()
+        wait(for: [third], timeout: 5)
+        XCTAssertEqual(results, [true, false], "room let the second in; close refused the third")
+        XCTAssertEqual(queue.pop(), 2, "a closed queue still hands out what it holds")
+        XCTAssertNil(queue.pop(), "closed and drained: no waiting")
+        XCTAssertEqual(queue.pushed, 2)
+    }
+
 }

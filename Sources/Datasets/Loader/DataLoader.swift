@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Queues
 
 /// One batch: images `(n, 3, height, width)` Float32 NCHW and labels `(n, height, width)`
 /// class indices (255 = void).
@@ -238,68 +239,43 @@ public final class EpochIterator: IteratorProtocol, Sequence, @unchecked Sendabl
     public var stats: LoaderStats { queue.stats }
 }
 
-/// A bounded queue between the prefetch thread (push) and the consumer (pop).
+/// A bounded queue between the prefetch thread (push) and the consumer (pop), with the epoch's
+/// stats. Cancelling (the consumer) and finishing (the producer) both close it.
 final class BatchQueue: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var items: [Batch] = []
-    private let capacity: Int
-    private var done = false
-    private var cancelled = false
+    private let batches: BlockingQueue<Batch>
+    private let lock = NSLock()
     private var finalStats = LoaderStats()
     private var waited = 0.0
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int) { batches = BlockingQueue(capacity: capacity) }
 
+    /// The next batch (nil at the end of the epoch) and the seconds spent waiting for it.
     func pop() -> (Batch?, Double) {
         let start = Date()
-        condition.lock()
-        defer { condition.unlock() }
-        while items.isEmpty && !done && !cancelled { condition.wait() }
+        let batch = batches.pop()
         let w = Date().timeIntervalSince(start)
-        waited += w
-        guard !items.isEmpty else { return (nil, w) }
-        let batch = items.removeFirst()
-        condition.broadcast()
+        lock.withLock { waited += w }
         return (batch, w)
     }
 
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
-    }
+    func cancel() { batches.close() }
 
     var stats: LoaderStats {
-        condition.lock()
-        defer { condition.unlock() }
-        var s = finalStats
-        s.consumerWaitSeconds = waited
-        return s
+        lock.withLock {
+            var s = finalStats
+            s.consumerWaitSeconds = waited
+            return s
+        }
     }
 
-    var isCancelled: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return cancelled
-    }
+    /// The consumer cancelled (the producer stops; it closes the queue itself only when done).
+    var isCancelled: Bool { batches.isClosed }
 
     /// Blocks while the queue is full; false when the consumer cancelled.
-    func push(_ batch: Batch) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.count >= capacity && !cancelled { condition.wait() }
-        guard !cancelled else { return false }
-        items.append(batch)
-        condition.broadcast()
-        return true
-    }
+    func push(_ batch: Batch) -> Bool { batches.push(batch, whenFull: .wait) }
 
     func finish(stats: LoaderStats) {
-        condition.lock()
-        finalStats = stats
-        done = true
-        condition.broadcast()
-        condition.unlock()
+        lock.withLock { finalStats = stats }
+        batches.close()
     }
 }
