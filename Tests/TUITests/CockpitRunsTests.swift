@@ -45,7 +45,7 @@ final class CockpitRunsTests: XCTestCase {
 
     func testPastRunOpensReadOnlyWithAnOverlayGolden() throws {
         let a = try RunLog.read(try writeRun("20261121-170000-xunet", quality: 0.5), model: { name, classes in
-            ModelSummary(name: name, trainableParameters: 2_054_563 + 17 * classes, nonTrainableParameters: 4_416)
+            ModelOverview(name: name, trainableParameters: 2_054_563 + 17 * classes, nonTrainableParameters: 4_416)
         })
         let b = try RunLog.read(try writeRun("20261120-090000-xunet", quality: 0.3, steps: 40))
         let (runtime, _, _) = try CockpitHarness.make(events: [])

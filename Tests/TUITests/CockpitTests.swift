@@ -20,7 +20,7 @@ enum EngineScript {
     }
 
     static func started(classes: [String] = vocClasses) -> RunStarted {
-        RunStarted(config: config(), model: ModelSummary(name: "xunet", trainableParameters: 2_054_563, nonTrainableParameters: 4_416),
+        RunStarted(config: config(), model: ModelOverview(name: "xunet", trainableParameters: 2_054_563, nonTrainableParameters: 4_416),
                    runDirectory: "runs/20261121-170000-xunet", classNames: classes, trainSamples: 160, valSamples: 4,
                    totalIterations: 80, iterationsPerEpoch: 20)
     }
@@ -51,7 +51,7 @@ enum EngineScript {
         }
         return .evaluation(EvaluationReport(epoch: (it - 1) / 20 + 1, iteration: it, split: "val", metrics: SegmentationMetrics(matrix),
                                             classNames: vocClasses, confusion: matrix, imageScores: scores,
-                                            loss: loss(it) + 0.15, mode: "slide", seconds: 1.2, isBest: true))
+                                            loss: loss(it) + 0.15, mode: .slide, seconds: 1.2, isBest: true))
     }
 
     /// Two epochs and a bit: steps, evaluations, a checkpoint and a warning.
@@ -63,7 +63,7 @@ enum EngineScript {
             if it % 20 == 0 {
                 events.append(evaluation(it, quality: it == 20 ? 0.55 : 0.72))
                 events.append(.checkpointSaved(CheckpointSaved(path: "runs/20261121-170000-xunet/checkpoints/last.safetensors",
-                                                               kind: "last", iteration: it, isBest: false, mIoU: nil)))
+                                                               kind: .last, iteration: it, isBest: false, mIoU: nil)))
             }
         }
         return events
@@ -197,7 +197,7 @@ final class CockpitTests: XCTestCase {
         XCTAssertFalse(runtime.state.quit, "waits for the engine to write its checkpoint")
         runtime.dispatch(.cockpit(.engine(.state(.stopping))))
         XCTAssertFalse(runtime.state.quit)
-        runtime.dispatch(.cockpit(.engine(.checkpointSaved(CheckpointSaved(path: "runs/x/checkpoints/last.safetensors", kind: "last",
+        runtime.dispatch(.cockpit(.engine(.checkpointSaved(CheckpointSaved(path: "runs/x/checkpoints/last.safetensors", kind: .last,
                                                                            iteration: 46, isBest: false, mIoU: nil)))))
         runtime.dispatch(.cockpit(.engine(.finished(RunSummary(reason: .stopped, iterations: 46, epochs: 3, bestMIoU: 0.5,
                                                                 bestIteration: 40, lastMIoU: 0.5, seconds: 17, runDirectory: "runs/x")))))

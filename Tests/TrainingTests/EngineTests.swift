@@ -50,7 +50,7 @@ final class FakeSession: TrainingSession {
         self.probe = probe
     }
 
-    var model: ModelSummary { ModelSummary(name: "fake", trainableParameters: script.weightCount) }
+    var model: ModelOverview { ModelOverview(name: "fake", trainableParameters: script.weightCount) }
     var classNames: [String] { ["background", "object"] }
     var trainSamples: Int { script.iterationsPerEpoch * 2 }
     var valSamples: Int { 3 }
@@ -173,7 +173,7 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(evaluations.map(\.isBest), [true, true])
         XCTAssertEqual(evaluations[0].imageScores.map(\.id), ["b", "a"], "worst first")
         let saved = events.compactMap { if case .checkpointSaved(let c) = $0 { return c } else { return nil } }
-        XCTAssertEqual(saved.map(\.kind), ["last", "best", "last", "best"])
+        XCTAssertEqual(saved.map(\.kind.rawValue), ["last", "best", "last", "best"])
         XCTAssertEqual(saved.map(\.iteration), [5, 5, 10, 10])
         guard case .finished(let summary) = events.last else { return XCTFail() }
         XCTAssertEqual(summary.reason, .completed)

@@ -12,7 +12,7 @@ final class MessagesTests: XCTestCase {
         config.data = "/data/VOC2012"
         return [
             .state(.running),
-            .runStarted(RunStarted(config: config, model: ModelSummary(name: "xunet", trainableParameters: 2_055_203,
+            .runStarted(RunStarted(config: config, model: ModelOverview(name: "xunet", trainableParameters: 2_055_203,
                                                                     nonTrainableParameters: 3_776, table: "Layer …"),
                                    runDirectory: "runs/20261121-150000-xunet", classNames: ["background", "aeroplane", "bicycle"],
                                    trainSamples: 300, valSamples: 100, totalIterations: 570, iterationsPerEpoch: 38)),
@@ -21,11 +21,11 @@ final class MessagesTests: XCTestCase {
             .evaluation(EvaluationReport(epoch: 1, iteration: 38, split: "val", metrics: metrics,
                                          classNames: ["background", "aeroplane", "bicycle"], confusion: matrix,
                                          imageScores: [ImageScore(id: "2007_000033", mIoU: 0.25, pixelAccuracy: 0.5, pixels: 4)],
-                                         loss: 0.7, mode: "slide", seconds: 2.5, isBest: true)),
+                                         loss: 0.7, mode: .slide, seconds: 2.5, isBest: true)),
             .samplePrediction(SamplePrediction(sampleID: "2007_000033", iteration: 38,
                                                prediction: LabelMap(width: 3, height: 2, values: [0, 1, 1, 0, 15, 20]),
                                                score: ImageScore(id: "2007_000033", mIoU: .nan, pixelAccuracy: 0.5, pixels: 6))),
-            .checkpointSaved(CheckpointSaved(path: "runs/x/checkpoints/best.safetensors", kind: "best", iteration: 38,
+            .checkpointSaved(CheckpointSaved(path: "runs/x/checkpoints/best.safetensors", kind: .best, iteration: 38,
                                              isBest: true, mIoU: 0.41)),
             .warning("pause ignored: no run is in progress"),
             .failed(Failure(message: "loss is NaN at iteration 12", iteration: 12)),
@@ -51,6 +51,36 @@ final class MessagesTests: XCTestCase {
         let prediction = try MessageCoding.jsonLine(Self.sampleEvents()[4])
         XCTAssertTrue(prediction.contains(#""mIoU":null"#), prediction)
         XCTAssertTrue(prediction.contains(#""mask":"AAEBAA8U""#), prediction)
+    }
+
+    /// The NaN-as-null wrappers keep the wire format: NaN and infinity are written as null and
+    /// read back as NaN, a missing figure reads as NaN, a non-finite evaluation loss is left out,
+    /// and every sample event's line is the same bytes after a round trip.
+    func testUndefinedFiguresRoundTripAsNullWithTheSameBytes() throws {
+        let step = StepReport(epoch: 1, iteration: 2, totalIterations: 10, loss: .nan, epochLoss: .infinity, pixelAccuracy: 0.5,
+                              learningRate: 0.25, imagesPerSecond: .nan, etaSeconds: nil, elapsedSeconds: 1.5)
+        let line = try MessageCoding.jsonLine(EngineEvent.step(step))
+        XCTAssertEqual(line, #"{"elapsed_seconds":1.5,"epoch":1,"epoch_loss":null,"images_per_second":null,"iteration":2,"learning_rate":0.25,"loss":null,"pixel_accuracy":0.5,"total_iterations":10,"type":"step"}"#)
+        guard case .step(let back) = try MessageCoding.decode(EngineEvent.self, jsonLine: line) else { return XCTFail(line) }
+        XCTAssertTrue(back.loss.isNaN && back.epochLoss.isNaN && back.imagesPerSecond.isNaN)
+        XCTAssertEqual(back.pixelAccuracy, 0.5)
+        XCTAssertEqual(try MessageCoding.jsonLine(EngineEvent.step(back)), line)
+
+        let missing = try MessageCoding.decode(ImageScore.self, jsonLine: #"{"id":"a","pixels":0}"#)
+        XCTAssertTrue(missing.mIoU.isNaN && missing.pixelAccuracy.isNaN, "a missing figure reads as NaN")
+        XCTAssertEqual(missing, ImageScore(id: "a", mIoU: .nan, pixelAccuracy: .nan, pixels: 0), "NaN equals NaN in messages")
+
+        guard case .evaluation(var evaluation) = Self.sampleEvents()[3] else { return XCTFail("sample 3 is an evaluation") }
+        evaluation.loss = .nan
+        let evaluationLine = try MessageCoding.jsonLine(EngineEvent.evaluation(evaluation))
+        XCTAssertFalse(evaluationLine.contains(#""loss""#), evaluationLine)
+        XCTAssertTrue(evaluationLine.contains(#""mode":"slide""#), evaluationLine)
+        XCTAssertTrue(evaluationLine.contains(#""class_iou":[0.5,0.5,null]"#), evaluationLine)
+
+        for event in Self.sampleEvents() {
+            let first = try MessageCoding.jsonLine(event)
+            XCTAssertEqual(try MessageCoding.jsonLine(MessageCoding.decode(EngineEvent.self, jsonLine: first)), first)
+        }
     }
 
     func testEveryCommandRoundTrips() throws {

@@ -23,7 +23,7 @@ final class QueueTests: XCTestCase {
             queue.post(step(i))
             if i % 1000 == 0 {
                 queue.post(.warning("w\(i)"))
-                queue.post(.checkpointSaved(CheckpointSaved(path: "p\(i)", kind: "last", iteration: i, isBest: false, mIoU: nil)))
+                queue.post(.checkpointSaved(CheckpointSaved(path: "p\(i)", kind: .last, iteration: i, isBest: false, mIoU: nil)))
             }
         }
         queue.post(.failed(Failure(message: "end", iteration: 200_000)))

@@ -144,12 +144,12 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
     /// Opens a dataset for a run's `data` / `format` (tests substitute in-memory sets).
     let open: @Sendable (String, DatasetFormat) throws -> any SegmentationDataset
     /// Parameter counts of a model name and class count, for past runs (their logs lack them).
-    let modelSummary: (@Sendable (String, Int) -> ModelSummary?)?
+    let modelSummary: (@Sendable (String, Int) -> ModelOverview?)?
     private let runsQueue = DispatchQueue(label: "segscope.tui.runs")
 
     public init(inner: CommandPerformer?, link: EngineLink?,
                 open: @escaping @Sendable (String, DatasetFormat) throws -> any SegmentationDataset = CockpitPerformer.openDataset,
-                modelSummary: (@Sendable (String, Int) -> ModelSummary?)? = nil) {
+                modelSummary: (@Sendable (String, Int) -> ModelOverview?)? = nil) {
         self.inner = inner
         self.link = link
         self.open = open

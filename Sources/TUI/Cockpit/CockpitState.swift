@@ -80,7 +80,7 @@ public struct RunHistory: Sendable {
         case .checkpointSaved(let c):
             lastCheckpoint = c
             let score = c.mIoU.map { String(format: ", mIoU %.3f", $0) } ?? ""
-            append(.checkpoint, place: "it \(c.iteration)", "checkpoint \(c.kind)\(c.isBest ? " (best)" : "")\(score): \(c.path)")
+            append(.checkpoint, place: "it \(c.iteration)", "checkpoint \(c.kind.rawValue)\(c.isBest ? " (best)" : "")\(score): \(c.path)")
         case .warning(let text):
             append(.warning, place: lastStep.map { "it \($0.iteration)" } ?? "", text)
         case .failed(let f):

@@ -9,7 +9,7 @@ public enum RunLog {
     /// run's log (file and line number) and skipped; a missing `metrics.jsonl` is an error.
     /// `model` gives the parameter counts of a model name and class count (the log does not
     /// record them; the program builds the network from the registry).
-    public static func read(_ directory: URL, model: ((String, Int) -> ModelSummary?)? = nil) throws -> RunHistory {
+    public static func read(_ directory: URL, model: ((String, Int) -> ModelOverview?)? = nil) throws -> RunHistory {
         let metricsURL = directory.appendingPathComponent("metrics.jsonl")
         let text: String
         do {
@@ -50,7 +50,7 @@ public enum RunLog {
     /// What `runStarted` would have said, from the config and the logged steps (metrics.jsonl
     /// holds steps and evaluations only).
     static func synthesizedStart(directory: URL, config: TrainingConfig?, events: [EngineEvent],
-                                 model: ((String, Int) -> ModelSummary?)? = nil) -> RunStarted {
+                                 model: ((String, Int) -> ModelOverview?)? = nil) -> RunStarted {
         var steps: [StepReport] = []
         var classNames: [String] = []
         for e in events {
@@ -61,7 +61,7 @@ public enum RunLog {
         let perEpoch = max(1, (firstEpoch.map(\.iteration).max() ?? 1) - (firstEpoch.map(\.iteration).min() ?? 1) + 1)
         let total = steps.last?.totalIterations ?? 0
         let c = config ?? TrainingConfig()
-        let summary = model?(c.model, classNames.count) ?? ModelSummary(name: c.model, trainableParameters: 0)
+        let summary = model?(c.model, classNames.count) ?? ModelOverview(name: c.model, trainableParameters: 0)
         return RunStarted(config: c, model: summary, runDirectory: directory.path,
                           classNames: classNames, trainSamples: 0, valSamples: 0, totalIterations: total,
                           iterationsPerEpoch: perEpoch)

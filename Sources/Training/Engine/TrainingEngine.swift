@@ -374,7 +374,7 @@ public final class TrainingEngine: @unchecked Sendable {
         let report = EvaluationReport(epoch: run.epoch(of: max(1, run.iteration)), iteration: run.iteration,
                                       split: run.config.valSplit, metrics: metrics, classNames: run.session.classNames,
                                       confusion: result.confusion, imageScores: ImageScore.rankedWorstFirst(result.imageScores),
-                                      loss: result.loss, mode: run.config.evalMode.rawValue,
+                                      loss: result.loss, mode: run.config.evalMode,
                                       seconds: run.lastEvaluationSeconds, isBest: isBest)
         post(.evaluation(report))
         do {
@@ -425,7 +425,7 @@ public final class TrainingEngine: @unchecked Sendable {
             let url = try run.directory.save(checkpoint, kind: kind, metadata: checkpointMetadata(run))
             if kind == .last { run.lastCheckpointIteration = run.iteration }
             let mIoU = run.lastEvaluationIteration == run.iteration ? run.lastMIoU : nil
-            post(.checkpointSaved(CheckpointSaved(path: url.path, kind: kind.rawValue, iteration: run.iteration,
+            post(.checkpointSaved(CheckpointSaved(path: url.path, kind: kind, iteration: run.iteration,
                                                   isBest: isBest,
                                                   mIoU: mIoU)))
         } catch {

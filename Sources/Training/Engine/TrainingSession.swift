@@ -9,7 +9,7 @@ import NN
 /// Wiring NN and Models in means writing one type that conforms to this protocol and passing
 /// its factory to `TrainingEngine`.
 public protocol TrainingSession: AnyObject {
-    var model: ModelSummary { get }
+    var model: ModelOverview { get }
     var classNames: [String] { get }
     var trainSamples: Int { get }
     var valSamples: Int { get }

@@ -32,39 +32,47 @@ public enum EngineCommand: Sendable, Codable, Equatable {
     /// Stop any run as `stop` does, then end the engine thread.
     case shutdown
 
-    /// The case name, as in JSON's "type".
-    public var name: String {
+    /// The cases by name, as in JSON's "type".
+    public enum Kind: String, Sendable, CaseIterable {
+        case start, pause, resume, stop, setLearningRate, evaluateNow, predict, saveCheckpoint, shutdown
+    }
+
+    public var kind: Kind {
         switch self {
-        case .start: return "start"
-        case .pause: return "pause"
-        case .resume: return "resume"
-        case .stop: return "stop"
-        case .setLearningRate: return "setLearningRate"
-        case .evaluateNow: return "evaluateNow"
-        case .predict: return "predict"
-        case .saveCheckpoint: return "saveCheckpoint"
-        case .shutdown: return "shutdown"
+        case .start: return .start
+        case .pause: return .pause
+        case .resume: return .resume
+        case .stop: return .stop
+        case .setLearningRate: return .setLearningRate
+        case .evaluateNow: return .evaluateNow
+        case .predict: return .predict
+        case .saveCheckpoint: return .saveCheckpoint
+        case .shutdown: return .shutdown
         }
     }
+
+    /// The case name, as in JSON's "type".
+    public var name: String { kind.rawValue }
 
     enum CodingKeys: String, CodingKey { case type, config, learningRate = "learning_rate", sampleID = "sample_id" }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decode(String.self, forKey: .type)
-        switch type {
-        case "start": self = .start(try c.decode(TrainingConfig.self, forKey: .config))
-        case "pause": self = .pause
-        case "resume": self = .resume
-        case "stop": self = .stop
-        case "setLearningRate": self = .setLearningRate(try c.decode(Double.self, forKey: .learningRate))
-        case "evaluateNow": self = .evaluateNow
-        case "predict": self = .predict(sampleID: try c.decode(String.self, forKey: .sampleID))
-        case "saveCheckpoint": self = .saveCheckpoint
-        case "shutdown": self = .shutdown
-        default:
+        guard let kind = Kind(rawValue: type) else {
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription:
-                "unknown command '\(type)' (known: start, pause, resume, stop, setLearningRate, evaluateNow, predict, saveCheckpoint, shutdown)")
+                "unknown command '\(type)' (known: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        switch kind {
+        case .start: self = .start(try c.decode(TrainingConfig.self, forKey: .config))
+        case .pause: self = .pause
+        case .resume: self = .resume
+        case .stop: self = .stop
+        case .setLearningRate: self = .setLearningRate(try c.decode(Double.self, forKey: .learningRate))
+        case .evaluateNow: self = .evaluateNow
+        case .predict: self = .predict(sampleID: try c.decode(String.self, forKey: .sampleID))
+        case .saveCheckpoint: self = .saveCheckpoint
+        case .shutdown: self = .shutdown
         }
     }
 
@@ -97,19 +105,27 @@ public enum EngineEvent: Sendable, Codable, Equatable {
     case finished(RunSummary)
     case state(EngineState)
 
-    public var name: String {
+    /// The cases by name, as in JSON's "type".
+    public enum Kind: String, Sendable, CaseIterable {
+        case runStarted, step, evaluation, samplePrediction, checkpointSaved, warning, failed, finished, state
+    }
+
+    public var kind: Kind {
         switch self {
-        case .runStarted: return "runStarted"
-        case .step: return "step"
-        case .evaluation: return "evaluation"
-        case .samplePrediction: return "samplePrediction"
-        case .checkpointSaved: return "checkpointSaved"
-        case .warning: return "warning"
-        case .failed: return "failed"
-        case .finished: return "finished"
-        case .state: return "state"
+        case .runStarted: return .runStarted
+        case .step: return .step
+        case .evaluation: return .evaluation
+        case .samplePrediction: return .samplePrediction
+        case .checkpointSaved: return .checkpointSaved
+        case .warning: return .warning
+        case .failed: return .failed
+        case .finished: return .finished
+        case .state: return .state
         }
     }
+
+    /// The case name, as in JSON's "type".
+    public var name: String { kind.rawValue }
 
     /// Whether a queue may replace a pending event of this kind by a newer one.
     public var isCoalescible: Bool {
@@ -122,18 +138,19 @@ public enum EngineEvent: Sendable, Codable, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let type = try c.decode(String.self, forKey: .type)
-        switch type {
-        case "runStarted": self = .runStarted(try RunStarted(from: decoder))
-        case "step": self = .step(try StepReport(from: decoder))
-        case "evaluation": self = .evaluation(try EvaluationReport(from: decoder))
-        case "samplePrediction": self = .samplePrediction(try SamplePrediction(from: decoder))
-        case "checkpointSaved": self = .checkpointSaved(try CheckpointSaved(from: decoder))
-        case "warning": self = .warning(try c.decode(String.self, forKey: .message))
-        case "failed": self = .failed(try Failure(from: decoder))
-        case "finished": self = .finished(try RunSummary(from: decoder))
-        case "state": self = .state(try c.decode(EngineState.self, forKey: .state))
-        default:
+        guard let kind = Kind(rawValue: type) else {
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown event '\(type)'")
+        }
+        switch kind {
+        case .runStarted: self = .runStarted(try RunStarted(from: decoder))
+        case .step: self = .step(try StepReport(from: decoder))
+        case .evaluation: self = .evaluation(try EvaluationReport(from: decoder))
+        case .samplePrediction: self = .samplePrediction(try SamplePrediction(from: decoder))
+        case .checkpointSaved: self = .checkpointSaved(try CheckpointSaved(from: decoder))
+        case .warning: self = .warning(try c.decode(String.self, forKey: .message))
+        case .failed: self = .failed(try Failure(from: decoder))
+        case .finished: self = .finished(try RunSummary(from: decoder))
+        case .state: self = .state(try c.decode(EngineState.self, forKey: .state))
         }
     }
 
@@ -155,8 +172,9 @@ public enum EngineEvent: Sendable, Codable, Equatable {
     }
 }
 
-/// A model's size as the summary table reports it.
-public struct ModelSummary: Sendable, Codable, Equatable {
+/// What a run reports about its model: name, parameter counts and the printable layer table
+/// (made from `Models.ModelSummary`, the full per-layer summary).
+public struct ModelOverview: Sendable, Codable, Equatable {
     public var name: String
     public var trainableParameters: Int
     /// Batch-norm running statistics and other state that is saved but not trained.
@@ -178,7 +196,7 @@ public struct ModelSummary: Sendable, Codable, Equatable {
 
 public struct RunStarted: Sendable, Codable, Equatable {
     public var config: TrainingConfig
-    public var model: ModelSummary
+    public var model: ModelOverview
     /// The run directory (`runs/<time>-<model>`).
     public var runDirectory: String
     public var classNames: [String]
@@ -190,7 +208,7 @@ public struct RunStarted: Sendable, Codable, Equatable {
     /// Set when the run continues from a checkpoint.
     public var resumedFromIteration: Int?
 
-    public init(config: TrainingConfig, model: ModelSummary, runDirectory: String, classNames: [String],
+    public init(config: TrainingConfig, model: ModelOverview, runDirectory: String, classNames: [String],
                 trainSamples: Int, valSamples: Int, totalIterations: Int, iterationsPerEpoch: Int,
                 resumedFromIteration: Int? = nil) {
         self.config = config
@@ -218,14 +236,14 @@ public struct StepReport: Sendable, Codable, Equatable {
     public var iteration: Int
     public var totalIterations: Int
     /// This iteration's mean loss over its labelled pixels.
-    public var loss: Double
+    @NullIfNaN public var loss: Double
     /// Mean loss over the epoch so far (what Keras's progress bar shows).
-    public var epochLoss: Double
+    @NullIfNaN public var epochLoss: Double
     /// Pixel accuracy over the epoch so far (correct / labelled pixels, pooled).
-    public var pixelAccuracy: Double
+    @NullIfNaN public var pixelAccuracy: Double
     public var learningRate: Double
     /// Training images per second over the recent iterations.
-    public var imagesPerSecond: Double
+    @NullIfNaN public var imagesPerSecond: Double
     /// Seconds until the whole run ends at the current pace (nil until measurable).
     public var etaSeconds: Double?
     /// Seconds since the run started.
@@ -250,42 +268,6 @@ public struct StepReport: Sendable, Codable, Equatable {
         case pixelAccuracy = "pixel_accuracy", learningRate = "learning_rate", imagesPerSecond = "images_per_second"
         case etaSeconds = "eta_seconds", elapsedSeconds = "elapsed_seconds"
     }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        epoch = try c.decode(Int.self, forKey: .epoch)
-        iteration = try c.decode(Int.self, forKey: .iteration)
-        totalIterations = try c.decode(Int.self, forKey: .totalIterations)
-        loss = try c.decodeNaN(.loss)
-        epochLoss = try c.decodeNaN(.epochLoss)
-        pixelAccuracy = try c.decodeNaN(.pixelAccuracy)
-        learningRate = try c.decode(Double.self, forKey: .learningRate)
-        imagesPerSecond = try c.decodeNaN(.imagesPerSecond)
-        etaSeconds = try c.decodeIfPresent(Double.self, forKey: .etaSeconds)
-        elapsedSeconds = try c.decode(Double.self, forKey: .elapsedSeconds)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(epoch, forKey: .epoch)
-        try c.encode(iteration, forKey: .iteration)
-        try c.encode(totalIterations, forKey: .totalIterations)
-        try c.encodeNaN(loss, .loss)
-        try c.encodeNaN(epochLoss, .epochLoss)
-        try c.encodeNaN(pixelAccuracy, .pixelAccuracy)
-        try c.encode(learningRate, forKey: .learningRate)
-        try c.encodeNaN(imagesPerSecond, .imagesPerSecond)
-        try c.encodeIfPresent(etaSeconds, forKey: .etaSeconds)
-        try c.encode(elapsedSeconds, forKey: .elapsedSeconds)
-    }
-
-    public static func == (a: StepReport, b: StepReport) -> Bool {
-        func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
-        return a.epoch == b.epoch && a.iteration == b.iteration && a.totalIterations == b.totalIterations
-            && same(a.loss, b.loss) && same(a.epochLoss, b.epochLoss) && same(a.pixelAccuracy, b.pixelAccuracy)
-            && a.learningRate == b.learningRate && same(a.imagesPerSecond, b.imagesPerSecond)
-            && a.etaSeconds == b.etaSeconds && a.elapsedSeconds == b.elapsedSeconds
-    }
 }
 
 public struct EvaluationReport: Sendable, Codable, Equatable {
@@ -299,16 +281,15 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var confusion: ConfusionMatrix
     /// Per-image scores, worst first (for "sort by how badly segmented").
     public var imageScores: [ImageScore]
-    /// Mean validation loss when the session computes it.
-    public var loss: Double?
-    /// "whole" or "slide".
-    public var mode: String
+    /// Mean validation loss when the session computes it (not written when not finite).
+    @OmittedIfNotFinite public var loss: Double?
+    public var mode: InferenceMode
     public var seconds: Double
     /// Whether this evaluation set a new best mIoU.
     public var isBest: Bool
 
     public init(epoch: Int, iteration: Int, split: String, metrics: SegmentationMetrics, classNames: [String],
-                confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double?, mode: String, seconds: Double,
+                confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double?, mode: InferenceMode, seconds: Double,
                 isBest: Bool) {
         self.epoch = epoch
         self.iteration = iteration
@@ -326,36 +307,6 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case epoch, iteration, split, metrics, classNames = "class_names", confusion, imageScores = "image_scores"
         case loss, mode, seconds, isBest = "is_best"
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        epoch = try c.decode(Int.self, forKey: .epoch)
-        iteration = try c.decode(Int.self, forKey: .iteration)
-        split = try c.decode(String.self, forKey: .split)
-        metrics = try c.decode(SegmentationMetrics.self, forKey: .metrics)
-        classNames = try c.decode([String].self, forKey: .classNames)
-        confusion = try c.decode(ConfusionMatrix.self, forKey: .confusion)
-        imageScores = try c.decode([ImageScore].self, forKey: .imageScores)
-        loss = try c.decodeIfPresent(Double.self, forKey: .loss)
-        mode = try c.decode(String.self, forKey: .mode)
-        seconds = try c.decode(Double.self, forKey: .seconds)
-        isBest = try c.decode(Bool.self, forKey: .isBest)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(epoch, forKey: .epoch)
-        try c.encode(iteration, forKey: .iteration)
-        try c.encode(split, forKey: .split)
-        try c.encode(metrics, forKey: .metrics)
-        try c.encode(classNames, forKey: .classNames)
-        try c.encode(confusion, forKey: .confusion)
-        try c.encode(imageScores, forKey: .imageScores)
-        if let loss, loss.isFinite { try c.encode(loss, forKey: .loss) }
-        try c.encode(mode, forKey: .mode)
-        try c.encode(seconds, forKey: .seconds)
-        try c.encode(isBest, forKey: .isBest)
     }
 }
 
@@ -404,15 +355,14 @@ public struct SamplePrediction: Sendable, Codable, Equatable {
 public struct CheckpointSaved: Sendable, Codable, Equatable {
     /// The weights file written (`…/checkpoints/last.safetensors` or `best.safetensors`).
     public var path: String
-    /// "last" or "best".
-    public var kind: String
+    public var kind: RunDirectory.CheckpointKind
     public var iteration: Int
     /// Whether this checkpoint holds the best validation mIoU so far.
     public var isBest: Bool
     /// The validation mIoU of these weights, when evaluated.
     public var mIoU: Double?
 
-    public init(path: String, kind: String, iteration: Int, isBest: Bool, mIoU: Double?) {
+    public init(path: String, kind: RunDirectory.CheckpointKind, iteration: Int, isBest: Bool, mIoU: Double?) {
         self.path = path
         self.kind = kind
         self.iteration = iteration

@@ -14,15 +14,15 @@ import Foundation
 /// left out of every mean. As in MMSegmentation, a class with predicted but no true pixels has
 /// IoU 0, Dice 0 and Acc NaN (0 / 0), so it lowers mIoU but not mAcc.
 public struct SegmentationMetrics: Sendable, Equatable, Codable {
-    public var aAcc: Double
-    public var mIoU: Double
-    public var mAcc: Double
-    public var mDice: Double
-    public var fwIoU: Double
+    @NullIfNaN public var aAcc: Double
+    @NullIfNaN public var mIoU: Double
+    @NullIfNaN public var mAcc: Double
+    @NullIfNaN public var mDice: Double
+    @NullIfNaN public var fwIoU: Double
     /// Per class; NaN where undefined (see above).
-    public var classIoU: [Double]
-    public var classAcc: [Double]
-    public var classDice: [Double]
+    @NullIfNaNElements public var classIoU: [Double]
+    @NullIfNaNElements public var classAcc: [Double]
+    @NullIfNaNElements public var classDice: [Double]
     /// True pixels per class (`area_label`), for the table and for frequency weights.
     public var classPixels: [Int]
     /// Pixels counted (non-ignored).
@@ -31,21 +31,24 @@ public struct SegmentationMetrics: Sendable, Equatable, Codable {
     public init(_ m: ConfusionMatrix) {
         let tp = m.intersection, label = m.labelArea, pred = m.predictionArea
         let n = m.classCount
-        classIoU = (0..<n).map { ratio(tp[$0], label[$0] + pred[$0] - tp[$0]) }
-        classAcc = (0..<n).map { ratio(tp[$0], label[$0]) }
-        classDice = (0..<n).map { ratio(2 * tp[$0], label[$0] + pred[$0]) }
+        let iou = (0..<n).map { ratio(tp[$0], label[$0] + pred[$0] - tp[$0]) }
+        let acc = (0..<n).map { ratio(tp[$0], label[$0]) }
+        let dice = (0..<n).map { ratio(2 * tp[$0], label[$0] + pred[$0]) }
+        classIoU = iou
+        classAcc = acc
+        classDice = dice
         classPixels = label
         let total = label.reduce(0, +)
         pixels = total
         aAcc = ratio(tp.reduce(0, +), total)
-        mIoU = nanMean(classIoU)
-        mAcc = nanMean(classAcc)
-        mDice = nanMean(classDice)
+        mIoU = nanMean(iou)
+        mAcc = nanMean(acc)
+        mDice = nanMean(dice)
         if total == 0 {
             fwIoU = .nan
         } else {
             var s = 0.0
-            for c in 0..<n where label[c] > 0 { s += Double(label[c]) / Double(total) * classIoU[c] }
+            for c in 0..<n where label[c] > 0 { s += Double(label[c]) / Double(total) * iou[c] }
             fwIoU = s
         }
     }
@@ -56,42 +59,6 @@ public struct SegmentationMetrics: Sendable, Equatable, Codable {
         case classPixels = "class_pixels", pixels
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        aAcc = try c.decodeNaN(.aAcc)
-        mIoU = try c.decodeNaN(.mIoU)
-        mAcc = try c.decodeNaN(.mAcc)
-        mDice = try c.decodeNaN(.mDice)
-        fwIoU = try c.decodeNaN(.fwIoU)
-        classIoU = try c.decodeNaNArray(.classIoU)
-        classAcc = try c.decodeNaNArray(.classAcc)
-        classDice = try c.decodeNaNArray(.classDice)
-        classPixels = try c.decode([Int].self, forKey: .classPixels)
-        pixels = try c.decode(Int.self, forKey: .pixels)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeNaN(aAcc, .aAcc)
-        try c.encodeNaN(mIoU, .mIoU)
-        try c.encodeNaN(mAcc, .mAcc)
-        try c.encodeNaN(mDice, .mDice)
-        try c.encodeNaN(fwIoU, .fwIoU)
-        try c.encodeNaNArray(classIoU, .classIoU)
-        try c.encodeNaNArray(classAcc, .classAcc)
-        try c.encodeNaNArray(classDice, .classDice)
-        try c.encode(classPixels, forKey: .classPixels)
-        try c.encode(pixels, forKey: .pixels)
-    }
-
-    /// NaN-aware equality (NaN equals NaN), for tests and for comparing logged figures.
-    public static func == (a: SegmentationMetrics, b: SegmentationMetrics) -> Bool {
-        func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
-        func sameAll(_ x: [Double], _ y: [Double]) -> Bool { x.count == y.count && zip(x, y).allSatisfy(same) }
-        return same(a.aAcc, b.aAcc) && same(a.mIoU, b.mIoU) && same(a.mAcc, b.mAcc) && same(a.mDice, b.mDice)
-            && same(a.fwIoU, b.fwIoU) && sameAll(a.classIoU, b.classIoU) && sameAll(a.classAcc, b.classAcc)
-            && sameAll(a.classDice, b.classDice) && a.classPixels == b.classPixels && a.pixels == b.pixels
-    }
 }
 
 /// Per-image scores for ranking samples by how badly they are segmented (FiftyOne-style
@@ -101,9 +68,9 @@ public struct ImageScore: Sendable, Equatable, Codable {
     public var id: String
     /// Mean IoU over the classes present in this image's truth or prediction (NaN if the image
     /// has no labelled pixel).
-    public var mIoU: Double
+    @NullIfNaN public var mIoU: Double
     /// Correct / labelled pixels in this image.
-    public var pixelAccuracy: Double
+    @NullIfNaN public var pixelAccuracy: Double
     /// Labelled (non-ignored) pixels.
     public var pixels: Int
 
@@ -123,27 +90,6 @@ public struct ImageScore: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey { case id, mIoU, pixelAccuracy = "pixel_accuracy", pixels }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        mIoU = try c.decodeNaN(.mIoU)
-        pixelAccuracy = try c.decodeNaN(.pixelAccuracy)
-        pixels = try c.decode(Int.self, forKey: .pixels)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encodeNaN(mIoU, .mIoU)
-        try c.encodeNaN(pixelAccuracy, .pixelAccuracy)
-        try c.encode(pixels, forKey: .pixels)
-    }
-
-    public static func == (a: ImageScore, b: ImageScore) -> Bool {
-        a.id == b.id && a.pixels == b.pixels && (a.mIoU == b.mIoU || (a.mIoU.isNaN && b.mIoU.isNaN))
-            && (a.pixelAccuracy == b.pixelAccuracy || (a.pixelAccuracy.isNaN && b.pixelAccuracy.isNaN))
-    }
 
     /// Worst first (lowest mIoU; images without labelled pixels last), ties by id.
     public static func rankedWorstFirst(_ scores: [ImageScore]) -> [ImageScore] {
@@ -169,25 +115,4 @@ public func nanMean(_ values: [Double]) -> Double {
         n += 1
     }
     return n == 0 ? .nan : s / Double(n)
-}
-
-// JSON has no NaN: undefined figures are written as `null` and read back as NaN.
-extension KeyedEncodingContainer {
-    mutating func encodeNaN(_ value: Double, _ key: Key) throws {
-        if value.isFinite { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
-    }
-
-    mutating func encodeNaNArray(_ values: [Double], _ key: Key) throws {
-        try encode(values.map { $0.isFinite ? $0 : nil }, forKey: key)
-    }
-}
-
-extension KeyedDecodingContainer {
-    func decodeNaN(_ key: Key) throws -> Double {
-        try decodeIfPresent(Double.self, forKey: key) ?? .nan
-    }
-
-    func decodeNaNArray(_ key: Key) throws -> [Double] {
-        try decode([Double?].self, forKey: key).map { $0 ?? .nan }
-    }
 }

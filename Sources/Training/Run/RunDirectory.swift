@@ -54,7 +54,7 @@ public final class RunDirectory {
     public var checkpointsURL: URL { url.appendingPathComponent("checkpoints") }
     public var predictionsURL: URL { url.appendingPathComponent("predictions") }
 
-    public enum CheckpointKind: String, Sendable { case last, best }
+    public enum CheckpointKind: String, Sendable, Codable { case last, best }
 
     public func weightsURL(_ kind: CheckpointKind) -> URL { checkpointsURL.appendingPathComponent("\(kind.rawValue).safetensors") }
     public var resumeURL: URL { checkpointsURL.appendingPathComponent("last.resume.safetensors") }

@@ -7,7 +7,7 @@ import NN
 /// `Datasets` loader. The engine owns scheduling, evaluation timing, checkpoints and logs; this
 /// type computes one step, one evaluation, one prediction, and packs / restores its state.
 public final class ModelTrainingSession: TrainingSession {
-    public let model: ModelSummary
+    public let model: ModelOverview
     public let classNames: [String]
     public let trainSamples: Int
     public let valSamples: Int
@@ -54,7 +54,7 @@ public final class ModelTrainingSession: TrainingSession {
         }
         predictor = Predictor(network: network, sizeMultiple: spec.sizeMultiple, config: config)
         let trainable = network.trainableCount
-        model = ModelSummary(name: config.model, trainableParameters: trainable,
+        model = ModelOverview(name: config.model, trainableParameters: trainable,
                              nonTrainableParameters: network.batchNormStatisticsCount)
 
         let crop = Size2D(height: config.crop.height, width: config.crop.width)

@@ -132,9 +132,9 @@ struct Tui: ParsableCommand {
 
     /// Parameter counts of a past run's model, from the model registry (its log has no start
     /// record): the network is built for the run's class count and counted.
-    static func modelSummary(name: String, classes: Int) -> Training.ModelSummary? {
+    static func modelSummary(name: String, classes: Int) -> ModelOverview? {
         guard classes > 0, let network = try? ModelRegistry.build(name, classes: classes) else { return nil }
-        return Training.ModelSummary(name: name, trainableParameters: network.trainableCount,
+        return ModelOverview(name: name, trainableParameters: network.trainableCount,
                                      nonTrainableParameters: network.batchNormStatisticsCount)
     }
 
