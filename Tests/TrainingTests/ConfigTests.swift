@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import TOMLKit
 import XCTest
 @testable import Training
@@ -139,4 +140,25 @@ final class ConfigTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("'five' is not an integer"), "\(error)")
         }
     }
+
+    /// One table of backend spellings serves `--backend`, the config key and NN's selection.
+    func testBackendSpellingsHaveOneOwner() throws {
+        for (text, kind) in [("dnnl", BackendKind.dnnl), ("oneDNN", .dnnl), ("fast", .dnnl), ("Reference", .reference), ("ref", .reference)] {
+            XCTAssertEqual(BackendKind(rawValue: text), kind, text)
+            XCTAssertEqual(try BackendKind(option: text), kind, text)
+            XCTAssertEqual(Backends.canonicalName(text), kind.rawValue, text)
+        }
+        XCTAssertNil(BackendKind(rawValue: "cuda"))
+        XCTAssertThrowsError(try Backends.named("cuda"))
+    }
+
+    /// The learning-rate rule the config, the engine and the cockpit share.
+    func testLearningRateLimit() {
+        XCTAssertTrue(LearningRateLimit.allows(3e-4) && LearningRateLimit.allows(10))
+        for bad in [0, -1, 10.5, .nan, .infinity] { XCTAssertFalse(LearningRateLimit.allows(bad), "\(bad)") }
+        var config = TrainingConfig()
+        config.lr = 11
+        XCTAssertTrue(config.problems().contains { $0.key == "lr" && $0.allowed == LearningRateLimit.allowed })
+    }
+
 }

@@ -15,15 +15,25 @@ extension Backends {
     /// The oneDNN backend, or nil when its CPU engine cannot be created.
     public static var dnnl: DNNLBackend? { DNNLBackend.shared }
 
-    /// The backend called `name` ("dnnl" / "onednn", "reference" / "ref"; case-insensitive).
+    /// The one spelling of the backend `text` names, one of `names` ("onednn" and "fast", the
+    /// config's earlier name, for "dnnl"; "ref" for "reference"; case-insensitive), or nil.
+    public static func canonicalName(_ text: String) -> String? {
+        switch text.lowercased() {
+        case "dnnl", "onednn", "fast": return "dnnl"
+        case "reference", "ref": return "reference"
+        default: return nil
+        }
+    }
+
+    /// The backend called `name` (any spelling `canonicalName` reads).
     public static func named(_ name: String) throws -> any Backend {
-        switch name.lowercased() {
-        case "dnnl", "onednn":
+        switch canonicalName(name) {
+        case "dnnl":
             guard let b = DNNLBackend.shared else {
                 throw BackendSelectionError.unavailable(name: name, reason: DNNLBackend.unavailableReason ?? "unknown")
             }
             return b
-        case "reference", "ref":
+        case "reference":
             return ReferenceBackend.shared
         default:
             throw BackendSelectionError.unknown(name: name)

@@ -148,18 +148,12 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
     private let runsQueue = DispatchQueue(label: "segscope.tui.runs")
 
     public init(inner: CommandPerformer?, link: EngineLink?,
-                open: @escaping @Sendable (String, DatasetFormat) throws -> any SegmentationDataset = CockpitPerformer.openDataset,
+                open: @escaping @Sendable (String, DatasetFormat) throws -> any SegmentationDataset = TrainingConfig.openDataset,
                 modelSummary: (@Sendable (String, Int) -> ModelOverview?)? = nil) {
         self.inner = inner
         self.link = link
         self.open = open
         self.modelSummary = modelSummary
-    }
-
-    /// The run's dataset: `data` empty means the demo set in the user's cache.
-    public static func openDataset(_ data: String, _ format: DatasetFormat) throws -> any SegmentationDataset {
-        if data.isEmpty { return try DatasetLoader.open(try DemoDataset.ensureDefault(), format: .demo) }
-        return try DatasetLoader.open(URL(fileURLWithPath: (data as NSString).expandingTildeInPath), format: format)
     }
 
     public func perform(_ command: Command, post: @escaping @Sendable (Msg) -> Void, done: @escaping @Sendable () -> Void) {

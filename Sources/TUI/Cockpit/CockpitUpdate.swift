@@ -159,8 +159,8 @@ extension App {
             return []
         case .enter:
             let text = prompt.text.trimmingCharacters(in: .whitespaces)
-            guard let lr = Double(text), lr.isFinite, lr > 0, lr <= 10 else {
-                prompt.error = "'\(text)' is not a learning rate: a number > 0 and ≤ 10, e.g. 3e-4"
+            guard let lr = Double(text), LearningRateLimit.allows(lr) else {
+                prompt.error = "'\(text)' is not a learning rate: \(LearningRateLimit.allowed), e.g. 3e-4"
                 state.cockpit.prompt = prompt
                 return []
             }

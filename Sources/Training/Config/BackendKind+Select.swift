@@ -21,15 +21,13 @@ extension BackendKind {
         }
     }
 
-    /// The kind a `--backend` value names ("dnnl", "fast", "reference"; "onednn" / "ref" as
-    /// `Backends.named` accepts them), or an error naming the value and the allowed ones.
+    /// The kind a `--backend` value names (any spelling `Backends.canonicalName` reads), or an
+    /// error naming the value and the allowed ones.
     public init(option text: String) throws(ConfigError) {
-        switch text.lowercased() {
-        case "dnnl", "onednn", "fast": self = .dnnl
-        case "reference", "ref": self = .reference
-        default:
+        guard let kind = BackendKind(rawValue: text) else {
             throw ConfigError(key: "backend", message: "'\(text)' is not a backend",
                               allowed: BackendKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
+        self = kind
     }
 }

@@ -216,7 +216,7 @@ extension TrainingConfig {
                   epochs > 0 ? "both epochs (\(epochs)) and iterations (\(iterations)) are set" : "neither epochs nor iterations is set",
                   "exactly one of epochs / iterations positive, the other 0")
         }
-        check(lr.isFinite && lr > 0 && lr <= 10, "lr", "\(lr) is out of range", "a number > 0 and ≤ 10")
+        check(LearningRateLimit.allows(lr), "lr", "\(lr) is out of range", LearningRateLimit.allowed)
         check(polyPower.isFinite && polyPower > 0, "poly_power", "\(polyPower) is out of range", "a number > 0")
         if schedule == .step {
             check(stepSize > 0, "step_size", "must be set when schedule is step (got \(stepSize))", "an integer ≥ 1")

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import NN
 
 /// Height × width in pixels (crop, window, stride). TOML: `[h, w]`; command line: `HxW` or `N`.
 public struct PixelSize: Sendable, Codable, Equatable, CustomStringConvertible {
@@ -39,12 +40,13 @@ public enum CheckpointPolicy: String, Sendable, Codable, CaseIterable {
 /// Validation inference: the whole image at once, or MMSegmentation's sliding window.
 public enum InferenceMode: String, Sendable, Codable, CaseIterable { case whole, slide }
 /// `dnnl`: oneDNN primitives (the default; see `BackendKind+Select.swift`); `reference`:
-/// im2col + OpenBLAS. "fast", the key's earlier name for dnnl, is still read.
+/// im2col + OpenBLAS. Read from any spelling `Backends.canonicalName` knows ("fast", the key's
+/// earlier name for dnnl, included).
 public enum BackendKind: String, Sendable, Codable, CaseIterable {
     case dnnl, reference
     public init?(rawValue: String) {
-        switch rawValue {
-        case "dnnl", "fast": self = .dnnl
+        switch Backends.canonicalName(rawValue) {
+        case "dnnl": self = .dnnl
         case "reference": self = .reference
         default: return nil
         }

@@ -124,8 +124,8 @@ public final class TrainingEngine: @unchecked Sendable {
             warn("stop ignored: no run is in progress (state \(state.rawValue))")
 
         case (.setLearningRate(let lr), .running), (.setLearningRate(let lr), .paused):
-            guard lr.isFinite, lr > 0, lr <= 10, let run else {
-                warn("setLearningRate ignored: \(lr) is not a learning rate (allowed: a number > 0 and ≤ 10)")
+            guard LearningRateLimit.allows(lr), let run else {
+                warn("setLearningRate ignored: \(lr) is not a learning rate (allowed: \(LearningRateLimit.allowed))")
                 return
             }
             run.baseLearningRate = lr

@@ -35,8 +35,7 @@ public final class ModelTrainingSession: TrainingSession {
         if let notice = try config.backend.select() { context.warn(notice) }
         Generator.default.state = Generator(seed: UInt64(config.seed)).state
 
-        let root = config.data.isEmpty ? try DemoDataset.ensureDefault() : URL(fileURLWithPath: config.data)
-        dataset = try DatasetLoader.open(root, format: config.format)
+        dataset = try TrainingConfig.openDataset(config.data, format: config.format)
         classNames = dataset.classNames
         let spec = try ModelRegistry.spec(named: config.model)
         network = try spec.build(ModelOptions(classes: classNames.count, seed: UInt64(config.seed)))

@@ -1,0 +1,20 @@
+import Datasets
+import Foundation
+
+// Rules that more than one front applies, each written once here.
+
+/// The learning rates a run accepts: the config key `lr`, the engine's `setLearningRate` and the
+/// cockpit's prompt all ask `allows`, and say `allowed` when it refuses.
+public enum LearningRateLimit {
+    public static func allows(_ lr: Double) -> Bool { lr.isFinite && lr > 0 && lr <= 10 }
+    public static let allowed = "a number > 0 and ≤ 10"
+}
+
+extension TrainingConfig {
+    /// The dataset a config names: `data` empty means the demo set in the user's cache (made on
+    /// first use, read as the demo set); otherwise the directory (`~` expanded) read as `format`.
+    public static func openDataset(_ data: String, format: DatasetFormat) throws -> any SegmentationDataset {
+        if data.isEmpty { return try DatasetLoader.open(try DemoDataset.ensureDefault(), format: .demo) }
+        return try DatasetLoader.open(URL(fileURLWithPath: (data as NSString).expandingTildeInPath), format: format)
+    }
+}
