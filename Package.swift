@@ -57,7 +57,9 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["CImageIO", "Queues"]),
         .target(name: "Training",
                 dependencies: ["NN", "Models", "Datasets", "Queues", .product(name: "TOMLKit", package: "TOMLKit")]),
-        .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"]),
+        // `Theme/themes` links to the repository's `themes/`: the files are compiled in as they are.
+        .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"],
+                resources: [.embedInCode("Theme/themes")]),
         .executableTarget(
             name: "segscope",
             dependencies: ["NN", "Models", "Datasets", "Training", "TUI",

@@ -7,11 +7,13 @@ import XCTest
 final class ThemeAndColorTests: XCTestCase {
     private var themesDirectory: URL { Fixtures.repositoryRoot.appendingPathComponent("themes") }
 
-    func testCompiledInThemesEqualTheFiles() throws {
+    func testEveryThemeFileIsCompiledInAsItIs() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: themesDirectory.path).filter { $0.hasSuffix(".theme") }
+        XCTAssertEqual(Set(files.map { String($0.dropLast(".theme".count)) }), Set(BuiltinThemes.text.keys),
+                       "every file in themes/ is listed in BuiltinThemes.files")
         for name in Theme.builtinNames {
             let file = try String(contentsOf: themesDirectory.appendingPathComponent("\(name).theme"), encoding: .utf8)
-            XCTAssertEqual(BuiltinThemes.text[name].map { $0 + "\n" }, file,
-                           "themes/\(name).theme and BuiltinThemes.swift differ: copy the file's text into BuiltinThemes.swift")
+            XCTAssertEqual(BuiltinThemes.text[name].map { $0 + "\n" }, file, "themes/\(name).theme and the embedded copy differ")
         }
     }
 
