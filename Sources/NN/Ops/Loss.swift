@@ -28,10 +28,7 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
                         for i in 0..<plane {
                             let t = tp[n * plane + i]
                             if t == ignoreIndex { continue }
-                            var m = -Float.infinity
-                            for c in 0..<C { m = max(m, base[c * plane + i]) }
-                            var s: Float = 0
-                            for c in 0..<C { s += Foundation.exp(base[c * plane + i] - m) }
+                            let (m, s) = softmaxTerms(base, pixel: i, plane: plane, channels: C)
                             let lse = m + Foundation.log(s)
                             let wt = w[Int(t)]
                             loss += Double(wt) * Double(lse - base[Int(t) * plane + i])
@@ -57,10 +54,7 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
                     for i in 0..<plane {
                         let t = tp[n * plane + i]
                         if t == ignoreIndex { continue }
-                        var m = -Float.infinity
-                        for c in 0..<C { m = max(m, base[c * plane + i]) }
-                        var s: Float = 0
-                        for c in 0..<C { s += Foundation.exp(base[c * plane + i] - m) }
+                        let (m, s) = softmaxTerms(base, pixel: i, plane: plane, channels: C)
                         let f = k * w[Int(t)] / s
                         for c in 0..<C { out[c * plane + i] = f * Foundation.exp(base[c * plane + i] - m) }
                         out[Int(t) * plane + i] -= k * w[Int(t)]
@@ -70,6 +64,17 @@ public func crossEntropy(_ logits: Tensor, targets: [Int32], ignoreIndex: Int32 
         } }
         return [dx]
     }
+}
+
+/// The stable softmax pieces of pixel `i` of one image (`base` = its first channel plane):
+/// `max_c x_c` and `Σ_c exp(x_c − max)`, shared by the loss and its gradient.
+@inline(__always)
+private func softmaxTerms(_ base: UnsafePointer<Float>, pixel i: Int, plane: Int, channels C: Int) -> (max: Float, sum: Float) {
+    var m = -Float.infinity
+    for c in 0..<C { m = max(m, base[c * plane + i]) }
+    var s: Float = 0
+    for c in 0..<C { s += Foundation.exp(base[c * plane + i] - m) }
+    return (m, s)
 }
 
 /// `crossEntropy` with `UInt8` masks (VOC / Pets labels as read from PNG).
