@@ -25,6 +25,14 @@ open class SegmentationModel: Module, Layer {
         preconditionFailure("\(type(of: self)) must override callAsFunction")
     }
 
+    /// The training forward: the main logits and, for networks with an auxiliary head
+    /// (torchvision's FCN / DeepLabV3 on layer3, MMSegmentation's auxiliary FCNHead), the
+    /// auxiliary logits at the same resolution; nil for networks without one. Inference calls
+    /// `callAsFunction` alone, so an auxiliary head costs nothing there.
+    open func forwardTraining(_ x: Tensor) -> (logits: Tensor, aux: Tensor?) {
+        (callAsFunction(x), nil)
+    }
+
     /// Trainable scalars (weights, biases, batch-norm γ / β).
     public var trainableCount: Int { namedParameters().reduce(0) { $0 + $1.tensor.count } }
 
