@@ -42,6 +42,14 @@ public struct AnsiEncoder {
         }
     }
 
+    /// The SGR sequence the encoder writes for `style` (e.g. `ESC[0;1;38;5;196;48;5;16m`),
+    /// without the ESC: what colour golden screens record per cell.
+    public static func sgr(_ style: Style, depth: ColorDepth, eightColors: Bool = false) -> String {
+        var encoder = AnsiEncoder(depth: depth, eightColors: eightColors)
+        encoder.setStyle(style)
+        return String(decoding: encoder.bytes.dropFirst(), as: UTF8.self)
+    }
+
     mutating func moveTo(row: Int, column: Int) {
         bytes.append(0x1B)
         bytes.append(0x5B)
