@@ -51,6 +51,13 @@ final class ColorDepthTests: XCTestCase {
         XCTAssertEqual(ClassDisplay.palette(vocColormap, depth: .direct), vocColormap)
     }
 
+    /// On 8 colours, dim text (bright black) would be bold black: invisible on a dark terminal.
+    func testDimTextStaysVisibleOnEightColours() {
+        XCTAssertEqual(AnsiEncoder.sgr(Style(fg: .ansi(8)), depth: .ansi16, eightColors: true), "[0;37m")
+        XCTAssertEqual(AnsiEncoder.sgr(Style(fg: .ansi(9)), depth: .ansi16, eightColors: true), "[0;1;31m")
+        XCTAssertEqual(AnsiEncoder.sgr(Style(fg: .ansi(8)), depth: .ansi16), "[0;90m")
+    }
+
     func testDitheringKeepsShadingIn16Colours() {
         // A horizontal grey ramp: nearest colour gives a few flat bands, dithering mixes
         // neighbours so the mean brightness of each column follows the ramp.

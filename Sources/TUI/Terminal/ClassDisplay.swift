@@ -7,7 +7,8 @@ import Datasets
 /// - mono: a glyph pattern per class, the same in the mask preview, the legend and the bars.
 public enum ClassDisplay {
     /// ANSI colours for classes 1, 2, … at 16 colours (0, black, is the background class; 7,
-    /// white, is void). Classes 1–14 are distinct; later ones reuse the list in turn.
+    /// white, is void). Classes 1–14 are distinct; 15, 16, … reuse the colours of 4, 5, … (so
+    /// VOC's person, 15, does not share aeroplane's red: the two often appear together).
     public static let ansiCycle: [UInt8] = [1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 8]
     /// The ANSI colour of void (255) pixels at 16 colours.
     public static let ansiVoid: UInt8 = 7
@@ -16,7 +17,8 @@ public enum ClassDisplay {
     public static func ansiIndex(_ v: Int) -> UInt8 {
         if v == Int(LabelMap.void) { return ansiVoid }
         if v <= 0 { return 0 }
-        return ansiCycle[(v - 1) % ansiCycle.count]
+        if v <= ansiCycle.count { return ansiCycle[v - 1] }
+        return ansiCycle[(v - ansiCycle.count - 1 + 3) % ansiCycle.count]
     }
 
     /// `palette` as the terminal should show it at `depth`: unchanged, except at 16 colours where
