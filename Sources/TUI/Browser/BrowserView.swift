@@ -81,8 +81,17 @@ extension App {
             break
         }
         if b.visible.isEmpty {
+            if let problem = b.filterError {
+                grid.wrapped("filter: " + problem, in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 1, height: inner.height),
+                             style: s.error)
+                return
+            }
             let text = all.isEmpty ? "this split is empty" : "no sample matches “\(b.filter)”"
             grid.put(text, x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
+            if !all.isEmpty, inner.height > 2 {
+                grid.wrapped("words are ANDed; also a | b, !a, person>20%, id:2008", in:
+                             Rect(x: inner.x + 1, y: inner.y + 2, width: inner.width - 1, height: inner.height - 2), style: s.dim)
+            }
             return
         }
         let idWidth = min(max(8, all.map { TextWidth.width($0) }.max() ?? 8), max(8, inner.width / 2))
