@@ -145,7 +145,8 @@ extension App {
             grid.put(TextWidth.pad(name, to: nameWidth), x: inner.x + 1, y: y, style: s.main)
             if name.hasPrefix("+") && classes.count > inner.height { continue }
             let color = v < b.palette.count ? TermColor(b.palette[v]) : s.bar.fg
-            let barStyle = state.depth == .mono ? s.bar : Style(fg: color, bg: s.background)
+            // Mono: plain blocks (the theme's reverse bar style would turn "█" into blanks).
+            let barStyle = state.depth == .mono ? Style() : Style(fg: color, bg: s.background)
             grid.bar(x: inner.x + 1 + nameWidth, y: y, width: barWidth, fraction: top > 0 ? share / top : 0,
                      style: barStyle, track: s.barTrack)
             let pct = TextWidth.pad(Formatting.percent(share), to: 6)
@@ -250,8 +251,8 @@ extension App {
             let y = inner.y + row
             let color: TermColor = v == Int(LabelMap.void) ? TermColor(s.voidColor)
                 : v < b.palette.count ? TermColor(b.palette[v]) : .default
-            let swatch = state.depth == .mono ? Style(attributes: .reverse) : Style(fg: color, bg: s.background)
-            grid.put("██", x: x, y: y, style: swatch)
+            let (swatchText, swatch) = ClassDisplay.swatch(v, color: color, depth: state.depth, background: s.background)
+            grid.put(swatchText, x: x, y: y, style: swatch)
             let name = v == Int(LabelMap.void) ? "void (ignored)" : b.className(v)
             grid.put(TextWidth.pad(name, to: 15), x: x + 3, y: y, style: s.main)
             grid.put(TextWidth.pad(Formatting.percent(Double(info.counts[v]) / Double(total)), to: 6), x: x + 19, y: y, style: s.dim)
