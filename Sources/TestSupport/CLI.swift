@@ -88,6 +88,9 @@ public final class TmuxSession {
     /// The visible pane as text, one line per row.
     public func capture() throws -> String { try TmuxSession.tmux(["capture-pane", "-p", "-t", name]) }
 
+    /// The visible pane with its colours and attributes as SGR sequences (`capture-pane -e`).
+    public func captureWithEscapes() throws -> String { try TmuxSession.tmux(["capture-pane", "-e", "-p", "-t", name]) }
+
     /// Polls the pane until `predicate` holds or `timeout` seconds pass; returns the last capture.
     @discardableResult
     public func waitFor(timeout: TimeInterval = 20, _ predicate: (String) -> Bool) throws -> String {

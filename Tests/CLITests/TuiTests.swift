@@ -9,7 +9,8 @@ final class TuiTests: XCTestCase {
         try XCTSkipUnless(TmuxSession.isAvailable, "tmux is not installed (scripts/install-deps.sh installs it)")
         try XCTSkipUnless(FileManager.default.fileExists(atPath: Fixtures.voc.path), "fixtures not found at \(Fixtures.voc.path)")
         let idle = idleFile.map { "SEGSCOPE_IDLE_FILE='\($0.path)' " } ?? ""
-        let command = "env TERM=\(term) LANG=C.UTF-8 LC_ALL= \(idle)'\(CLI.executable.path)' \(args); echo \"segscope exited $?\"; sleep 60"
+        // NO_COLOR / COLORTERM of the machine would change the depth (mono swatches differ per class).
+        let command = "env -u NO_COLOR -u COLORTERM TERM=\(term) LANG=C.UTF-8 LC_ALL= \(idle)'\(CLI.executable.path)' \(args); echo \"segscope exited $?\"; sleep 60"
         return try TmuxSession(command: command, columns: columns, rows: rows)
     }
 

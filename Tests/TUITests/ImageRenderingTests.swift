@@ -75,13 +75,14 @@ final class ImageRenderingTests: XCTestCase {
         XCTAssertEqual(grid[1, 0].style, Style())
     }
 
-    func testMonochromeMasksShadeEachClass() {
+    func testMonochromeMasksDrawEachClassAsItsGlyph() {
         // Left half background, right half class 1 (VOC's dark red, which luma alone would blank).
         var label = LabelMap(width: 4, height: 2, fill: 0)
         for y in 0..<2 { for x in 2..<4 { label[x, y] = 1 } }
         var grid = CellGrid(width: 4, height: 1)
         HalfBlocks.draw(.mask(label, palette: vocColormap), in: grid.bounds, grid: &grid, depth: .mono, background: .default)
-        XCTAssertEqual(grid.line(0), "  ░░")
+        XCTAssertEqual(grid.line(0), "  " + String(repeating: String(ClassDisplay.glyph(1)), count: 2))
+        XCTAssertEqual(ClassDisplay.glyph(1), "█")
     }
 
     func testOverlayOpacityAndTransparentClasses() {

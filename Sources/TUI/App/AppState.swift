@@ -35,7 +35,8 @@ public struct AppState: Sendable {
         styles = Styles(theme: theme, depth: depth)
         self.graphics = graphics
         self.browser = browser
-        self.browser.palette = styles.palette(browser.palette)
+        // Theme overrides first, then what the depth can show (distinct ANSI colours at 16).
+        self.browser.palette = ClassDisplay.palette(styles.palette(browser.palette), depth: depth)
     }
 
     public var isTooSmall: Bool { columns < Self.minimumColumns || rows < Self.minimumRows }

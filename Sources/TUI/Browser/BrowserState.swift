@@ -36,6 +36,8 @@ public struct BrowserState: Sendable {
     public var scannedSplits: Set<Split> = []
     public var filter = ""
     public var editingFilter = false
+    /// Why `filter` does not parse (SampleQuery), shown in the list; nil when it does.
+    public private(set) var filterError: String?
     /// Indices into the split's ids that pass the filter.
     public private(set) var visible: [Int] = []
     /// Position of the selection in `visible`.
@@ -93,21 +95,28 @@ public struct BrowserState: Sendable {
             .map { className($0) }
     }
 
-    /// Recomputes `visible` from the filter: a sample passes when its id contains the text or
-    /// one of its classes starts with it (case-insensitive). Keeps the selected id when possible.
+    /// Recomputes `visible` from the filter, a `SampleQuery` (`dog sheep`, `dog | cat`,
+    /// `!person`, `person>20%`, `id:2008`; a bare word matches an id substring or a class-name
+    /// prefix). A query that does not parse shows nothing and sets `filterError`. Keeps the
+    /// selected id when possible.
     public mutating func applyFilter() {
         let previous = selectedID
         let all = splitIDs
-        let needle = filter.lowercased().trimmingCharacters(in: .whitespaces)
-        if needle.isEmpty {
-            visible = Array(all.indices)
-        } else {
-            visible = all.indices.filter { i in
-                let id = all[i]
-                if id.lowercased().contains(needle) { return true }
-                guard let info = info[id] else { return false }
-                return objectClasses(info).contains { $0.lowercased().hasPrefix(needle) }
+        do {
+            let query = try SampleQuery.parse(filter, classNames: classNames)
+            filterError = nil
+            if query == .all {
+                visible = Array(all.indices)
+            } else {
+                visible = all.indices.filter { i in
+                    let id = all[i]
+                    let scan = info[id]
+                    return query.matches(id: id, info: scan, objectClasses: scan.map { objectClasses($0) } ?? [])
+                }
             }
+        } catch {
+            filterError = "\(error)"
+            visible = []
         }
         if let previous, let i = visible.firstIndex(where: { all[$0] == previous }) {
             selection = i

@@ -81,8 +81,17 @@ extension App {
             break
         }
         if b.visible.isEmpty {
+            if let problem = b.filterError {
+                grid.wrapped("filter: " + problem, in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 1, height: inner.height),
+                             style: s.error)
+                return
+            }
             let text = all.isEmpty ? "this split is empty" : "no sample matches “\(b.filter)”"
             grid.put(text, x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
+            if !all.isEmpty, inner.height > 2 {
+                grid.wrapped("words are ANDed; also a | b, !a, person>20%, id:2008", in:
+                             Rect(x: inner.x + 1, y: inner.y + 2, width: inner.width - 1, height: inner.height - 2), style: s.dim)
+            }
             return
         }
         let idWidth = min(max(8, all.map { TextWidth.width($0) }.max() ?? 8), max(8, inner.width / 2))
@@ -145,7 +154,8 @@ extension App {
             grid.put(TextWidth.pad(name, to: nameWidth), x: inner.x + 1, y: y, style: s.main)
             if name.hasPrefix("+") && classes.count > inner.height { continue }
             let color = v < b.palette.count ? TermColor(b.palette[v]) : s.bar.fg
-            let barStyle = state.depth == .mono ? s.bar : Style(fg: color, bg: s.background)
+            // Mono: plain blocks (the theme's reverse bar style would turn "█" into blanks).
+            let barStyle = state.depth == .mono ? Style() : Style(fg: color, bg: s.background)
             grid.bar(x: inner.x + 1 + nameWidth, y: y, width: barWidth, fraction: top > 0 ? share / top : 0,
                      style: barStyle, track: s.barTrack)
             let pct = TextWidth.pad(Formatting.percent(share), to: 6)
@@ -250,8 +260,8 @@ extension App {
             let y = inner.y + row
             let color: TermColor = v == Int(LabelMap.void) ? TermColor(s.voidColor)
                 : v < b.palette.count ? TermColor(b.palette[v]) : .default
-            let swatch = state.depth == .mono ? Style(attributes: .reverse) : Style(fg: color, bg: s.background)
-            grid.put("██", x: x, y: y, style: swatch)
+            let (swatchText, swatch) = ClassDisplay.swatch(v, color: color, depth: state.depth, background: s.background)
+            grid.put(swatchText, x: x, y: y, style: swatch)
             let name = v == Int(LabelMap.void) ? "void (ignored)" : b.className(v)
             grid.put(TextWidth.pad(name, to: 15), x: x + 3, y: y, style: s.main)
             grid.put(TextWidth.pad(Formatting.percent(Double(info.counts[v]) / Double(total)), to: 6), x: x + 19, y: y, style: s.dim)

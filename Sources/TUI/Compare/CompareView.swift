@@ -413,7 +413,11 @@ extension App {
             if case .mask(let errors, let colors) = content, pane.caption == "errors" {
                 let place = HalfBlocks.layout(width: errors.width, height: errors.height, in: pictureArea)
                 cells = place.cells
-                if place.pixelWidth > 0 {
+                if place.pixelWidth > 0, state.depth == .mono {
+                    // Mono: one glyph per cell (ok blank, wrong █, void ▓), as masks are drawn.
+                    let pooled = CompareMath.poolErrors(errors, width: place.pixelWidth, height: place.cells.height)
+                    HalfBlocks.drawGlyphs(pooled, at: cells, grid: &grid)
+                } else if place.pixelWidth > 0 {
                     let pooled = CompareMath.poolErrors(errors, width: place.pixelWidth, height: place.pixelHeight)
                     HalfBlocks.draw(pixels: MaskPainter.colorize(pooled, palette: colors), at: cells, grid: &grid, depth: state.depth,
                                     background: s.background)
@@ -430,10 +434,13 @@ extension App {
             let area = Rect(x: inner.x + 3 * (paneWidth + gap), y: inner.maxY - 1, width: paneWidth, height: 1)
             let colors = errorPalette(s)
             var x = area.x
-            for (name, color) in zip(["ok", "wrong", "void"], colors) {
-                let swatch = state.depth == .mono ? Style(attributes: .reverse) : Style(fg: TermColor(color), bg: s.background)
-                x = grid.put("█", x: x, y: area.y, style: swatch)
-                x = grid.put(name + " ", x: x, y: area.y, style: s.dim, maxWidth: area.maxX - x)
+            for (v, (name, color)) in zip(["ok", "wrong", "void"], colors).enumerated() {
+                // Mono: the glyphs the error map is drawn with (ok is blank there).
+                let swatch = state.depth == .mono ? Style() : Style(fg: TermColor(color), bg: s.background)
+                let glyph = state.depth == .mono ? (v == 0 ? "" : String(ClassDisplay.glyph(v))) : "█"
+                x = grid.put(glyph, x: x, y: area.y, style: swatch)
+                let label = state.depth == .mono && v == 0 ? "blank=ok " : name + " "
+                x = grid.put(label, x: x, y: area.y, style: s.dim, maxWidth: area.maxX - x)
             }
         }
         return graphics
@@ -478,7 +485,8 @@ extension App {
             let base = onCursor ? s.selected : s.main
             var cx = grid.put(shown ? "[x]" : "[ ]", x: x, y: y, style: base)
             let color = classColor(state, i)
-            cx = grid.put(" █", x: cx, y: y, style: state.depth == .mono ? base : Style(fg: color, bg: base.bg))
+            cx = grid.put(" " + (state.depth == .mono ? String(ClassDisplay.glyph(i)) : "█"), x: cx, y: y,
+                          style: state.depth == .mono ? base : Style(fg: color, bg: base.bg))
             cx = grid.put(" " + TextWidth.pad(name, to: 11), x: cx, y: y, style: shown ? base : s.dim)
             if let v = ious[i] { grid.put(String(format: " %.2f", v), x: cx, y: y, style: onCursor ? base : s.dim) }
         }

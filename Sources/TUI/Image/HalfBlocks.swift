@@ -50,14 +50,60 @@ public enum HalfBlocks {
         let size = content.sourceSize
         let place = layout(width: size.width, height: size.height, in: rect)
         guard place.pixelWidth > 0 else { return place.cells }
-        var content = content
         if depth == .mono, case .mask(let label, _) = content {
-            // Without colour, classes become shades: background blank, each class its own density.
-            content = .mask(label, palette: monoPalette)
+            // Without colour, each class is its own glyph pattern (ClassDisplay.glyph), one
+            // class per cell: the mask pooled to the cell grid.
+            let pooled = ImageScaler.modePool(label, width: place.pixelWidth, height: place.cells.height)
+            drawGlyphs(pooled, at: place.cells, grid: &grid)
+            return place.cells
         }
-        let pixels = scaled(content, width: place.pixelWidth, height: place.pixelHeight)
+        var pixels = scaled(content, width: place.pixelWidth, height: place.pixelHeight)
+        if depth == .ansi16, !content.isMask {
+            // Photos in 16 colours: nearest colour alone turns most of a photo into one or two
+            // flat colours; ordered dithering keeps shading and edges recognisable.
+            pixels = dither16(pixels)
+        }
         draw(pixels: pixels, at: place.cells, grid: &grid, depth: depth, background: background)
         return place.cells
+    }
+
+    /// One glyph per cell from `label` (already pooled to `cells.width` × `cells.height`).
+    static func drawGlyphs(_ label: LabelMap, at cells: Rect, grid: inout CellGrid) {
+        for row in 0..<label.height {
+            let y = cells.y + row
+            guard y >= 0, y < grid.height else { continue }
+            for col in 0..<label.width {
+                let x = cells.x + col
+                guard x >= 0, x < grid.width else { continue }
+                grid.cells[y * grid.width + x] = Cell(ClassDisplay.glyph(Int(label[col, row])), Style())
+            }
+        }
+    }
+
+    /// The 4×4 Bayer threshold matrix (values 0–15).
+    static let bayer4: [Int] = [0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5]
+    /// Spread of the dither offset in RGB units (about half the gap between ANSI levels).
+    static let ditherSpread = 96
+
+    /// `pixels` with every pixel replaced by the exact RGB of an ANSI colour, chosen as the
+    /// nearest one to the pixel plus a position-dependent Bayer offset (ordered dithering). The
+    /// encoder then maps each pixel back to that ANSI index exactly.
+    public static func dither16(_ pixels: RGBImage) -> RGBImage {
+        var out = pixels.pixels
+        let w = pixels.width
+        for y in 0..<pixels.height {
+            for x in 0..<w {
+                let offset = ((2 * bayer4[(y & 3) * 4 + (x & 3)] + 1) * ditherSpread) / 32 - ditherSpread / 2
+                let o = (y * w + x) * 3
+                func channel(_ v: UInt8) -> UInt8 { UInt8(max(0, min(255, Int(v) + offset))) }
+                let i = ColorMapping.index16(channel(out[o]), channel(out[o + 1]), channel(out[o + 2]))
+                let c = ColorMapping.ansi16[i]
+                out[o] = c.0
+                out[o + 1] = c.1
+                out[o + 2] = c.2
+            }
+        }
+        return RGBImage(width: w, height: pixels.height, pixels: out)
     }
 
     /// `content` at the given pixel size: photos area-averaged, masks mode-pooled, overlays
@@ -79,13 +125,6 @@ public enum HalfBlocks {
             return MaskPainter.overlay(image: photo, label: pooled, palette: palette, opacity: opacity,
                                        transparent: transparent)
         }
-    }
-
-    /// Grey levels that map class 0 to blank and other classes to the four shade glyphs in turn.
-    static let monoPalette: [RGB] = (0..<256).map { v in
-        if v == 0 { return RGB(0, 0, 0) }
-        let level = UInt8([70, 120, 170, 250][(v - 1) % 4])
-        return RGB(level, level, level)
     }
 
     /// Shading glyphs for monochrome terminals, darkest first.

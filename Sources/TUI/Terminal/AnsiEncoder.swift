@@ -42,6 +42,14 @@ public struct AnsiEncoder {
         }
     }
 
+    /// The SGR sequence the encoder writes for `style` (e.g. `ESC[0;1;38;5;196;48;5;16m`),
+    /// without the ESC: what colour golden screens record per cell.
+    public static func sgr(_ style: Style, depth: ColorDepth, eightColors: Bool = false) -> String {
+        var encoder = AnsiEncoder(depth: depth, eightColors: eightColors)
+        encoder.setStyle(style)
+        return String(decoding: encoder.bytes.dropFirst(), as: UTF8.self)
+    }
+
     mutating func moveTo(row: Int, column: Int) {
         bytes.append(0x1B)
         bytes.append(0x5B)
@@ -64,7 +72,7 @@ public struct AnsiEncoder {
         }
         // 8-colour terminals: bright foreground → bold normal colour.
         if eightColors, depth == .ansi16 {
-            if let n = ansiIndex(fg), n >= 8 { attrs.insert(.bold) }
+            if let n = ansiIndex(fg), n > 8 { attrs.insert(.bold) }  // 8 (bright black) becomes white, below
         }
         if attrs.contains(.bold) { append(";1") }
         if attrs.contains(.dim) { append(";2") }
@@ -108,6 +116,12 @@ public struct AnsiEncoder {
     /// SGR 30–37 / 90–97 (foreground) or 40–47 / 100–107 (background).
     mutating func appendBasic(_ n: Int, foreground: Bool) {
         bytes.append(0x3B)
+        if eightColors, foreground, n == 8 {
+            // Bright black (dim text, borders) on 8 colours: bold black is black on a dark
+            // terminal; plain white keeps it readable.
+            appendNumber(37)
+            return
+        }
         if n < 8 || eightColors {
             appendNumber((foreground ? 30 : 40) + n % 8)
         } else {

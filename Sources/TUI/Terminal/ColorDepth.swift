@@ -88,11 +88,26 @@ public enum ColorMapping {
         let mean = (Int(r) + Int(g) + Int(b)) / 3
         let greyIndex = mean > 238 ? 23 : max(0, (mean - 3) / 10)
         let grey = 8 + 10 * greyIndex
-        func dist(_ a: Int, _ b: Int, _ c: Int) -> Int {
-            let dr = Int(r) - a, dg = Int(g) - b, db = Int(b) - c
+        // The candidate's channels are named cr/cg/cb: a parameter named `b` once shadowed the
+        // blue channel, so blue was compared with the candidate's green (issue #19).
+        func dist(_ candR: Int, _ candG: Int, _ candB: Int) -> Int {
+            let dr = Int(r) - candR, dg = Int(g) - candG, db = Int(b) - candB
             return dr * dr + dg * dg + db * db
         }
         return dist(grey, grey, grey) < dist(cr, cg, cb) ? 232 + greyIndex : cube
+    }
+
+    /// The RGB of xterm-256 colour `index` (0–15 the ANSI colours, 16–231 the cube, 232–255 grey).
+    public static func rgb256(_ index: Int) -> (UInt8, UInt8, UInt8) {
+        switch index {
+        case ..<16: return ansi16[max(0, index)]
+        case 16..<232:
+            let i = index - 16
+            return (UInt8(cubeLevels[i / 36]), UInt8(cubeLevels[i / 6 % 6]), UInt8(cubeLevels[i % 6]))
+        default:
+            let v = UInt8(8 + 10 * (min(255, index) - 232))
+            return (v, v, v)
+        }
     }
 
     /// The nearest of the 16 ANSI colours (weighted RGB distance).
