@@ -44,8 +44,9 @@ final class DistributedTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-doctor-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let run = try mpirun(ranks: 2, "exec '\(CLI.executable.path)' doctor --json --output '\(dir.path)/rank-$OMPI_COMM_WORLD_RANK.json'")
+        let run = try mpirun(ranks: 2, "exec '\(CLI.executable.path)' doctor --json --output \"\(dir.path)/rank-$OMPI_COMM_WORLD_RANK.json\"")
         XCTAssertEqual(run.status, 0, run.output)
+        // Double quotes: the shell of each rank expands its own rank into the name.
         for rank in 0..<2 {
             let mpi = try mpiReport(dir.appendingPathComponent("rank-\(rank).json"))
             XCTAssertEqual(mpi["available"] as? Bool, true)
