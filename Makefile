@@ -9,8 +9,8 @@ demo: build
 	$(BIN)
 
 ## The whole test suite (release mode: numeric tests are 10-50x slower in debug).
+## One build: `swift test` also builds the segscope binary the CLI tests run.
 test: deps
-	$(SWIFT) build -c release
 	$(SWIFT) test --manifest-cache none -c release -Xswiftc -enable-testing
 
 deps:

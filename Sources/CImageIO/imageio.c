@@ -25,6 +25,7 @@ typedef struct {
     struct jpeg_error_mgr base;
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
+    char first_warning[JMSG_LENGTH_MAX];
     int warnings;
 } cimg_jpeg_error;
 
@@ -57,6 +58,7 @@ static void jpeg_emit_message(j_common_ptr cinfo, int level) {
         (*cinfo->err->format_message)(cinfo, err->message);
         longjmp(err->jump, 1);
     }
+    if (err->warnings == 0) (*cinfo->err->format_message)(cinfo, err->first_warning);
     err->warnings++;
 }
 
@@ -176,6 +178,7 @@ int cimg_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, cimg_ima
     out->kind = kind;
     out->bit_depth = 8;
     out->warnings = err.warnings;
+    snprintf(out->first_warning, sizeof out->first_warning, "%s", err.first_warning);
     out->pixels = pixels;
     jpeg_destroy_decompress(&cinfo);
     free(row);
@@ -375,13 +378,16 @@ static int png_read(const uint8_t *data, size_t size, int header_only, cimg_imag
                  (unsigned)width, (unsigned)height);
         longjmp(state.jump, 1);
     }
-    if (bit_depth == 16) png_set_scale_16(png);
+    // 16-bit gray is read as is and narrowed below: a mask of class indices stored in 16 bits
+    // (values 0…255, 65535 for void) must keep its values, which scaling would turn into 0.
+    int gray16 = bit_depth == 16 && (color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_GRAY_ALPHA);
+    if (bit_depth == 16 && !gray16) png_set_scale_16(png);
     if (bit_depth < 8) png_set_packing(png);  // raw indices / gray values, one byte each
     if (color_type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
-    if (rowbytes != (size_t)width * (size_t)out->channels) {
+    if (rowbytes != (size_t)width * (size_t)out->channels * (gray16 ? 2 : 1)) {
         snprintf(state.message, sizeof state.message, "unexpected row size %zu for a %u px wide image",
                  rowbytes, (unsigned)width);
         longjmp(state.jump, 1);
@@ -397,6 +403,20 @@ static int png_read(const uint8_t *data, size_t size, int header_only, cimg_imag
     png_read_end(png, NULL);  // checks the remaining chunks' CRCs and that IEND is present
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
+    if (gray16) {
+        // Big-endian samples → one byte each, in place (the write index never passes the read one).
+        size_t n = (size_t)width * (size_t)height;
+        int exact = 1;
+        for (size_t i = 0; i < n; i++) {
+            unsigned v = ((unsigned)pixels[2 * i] << 8) | pixels[2 * i + 1];
+            if (v > 255 && v != 65535) { exact = 0; break; }
+        }
+        for (size_t i = 0; i < n; i++) {
+            unsigned v = ((unsigned)pixels[2 * i] << 8) | pixels[2 * i + 1];
+            pixels[i] = exact ? (uint8_t)(v == 65535 ? 255 : v) : (uint8_t)((v * 255u + 32767u) / 65535u);
+        }
+        out->exact16 = exact;
+    }
     out->warnings = state.warnings;
     out->pixels = pixels;
     return 0;

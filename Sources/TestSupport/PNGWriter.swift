@@ -22,6 +22,21 @@ public enum PNGWriter {
         return png
     }
 
+    /// Encodes `width * height` 16-bit gray samples (colour type 0, depth 16).
+    public static func gray16(width: Int, height: Int, samples: [UInt16]) -> Data {
+        precondition(samples.count == width * height)
+        var raw = [UInt8]()
+        for y in 0..<height {
+            raw.append(0)
+            for v in samples[(y * width)..<((y + 1) * width)] { raw += [UInt8(v >> 8), UInt8(v & 255)] }
+        }
+        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        chunk(&png, "IHDR", bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [16, 0, 0, 0, 0])
+        chunk(&png, "IDAT", zlibStored(raw))
+        chunk(&png, "IEND", [])
+        return png
+    }
+
     static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)] }
 
     static func chunk(_ png: inout Data, _ type: String, _ body: [UInt8]) {

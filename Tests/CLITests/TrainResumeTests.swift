@@ -187,6 +187,9 @@ final class RunningCLI: @unchecked Sendable {
     /// Sends SIGINT.
     func interrupt() { process.interrupt() }
 
+    /// Sends any signal (SIGHUP: the ssh connection dropped).
+    func send(signal: Int32) { kill(process.processIdentifier, signal) }
+
     func wait() -> (status: Int32, stdout: String, stderr: String) {
         readers.wait()
         process.waitUntilExit()

@@ -48,6 +48,11 @@ typedef struct {
     uint8_t palette[256 * 3];
     /// Count of recoverable warnings (e.g. JPEG "extraneous bytes before marker").
     int32_t warnings;
+    /// 16-bit gray PNGs: 1 when every sample was ≤ 255 or 65535 and was kept exactly (65535 as
+    /// 255), so class indices survive; 0 when the samples were scaled to 8 bits.
+    int32_t exact16;
+    /// The first recoverable warning's text (JPEG), empty when there was none.
+    char first_warning[CIMG_ERROR_SIZE];
     /// width * height * channels bytes, rows top to bottom (NULL from the *_info functions).
     uint8_t *pixels;
 } cimg_image;

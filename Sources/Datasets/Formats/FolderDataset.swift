@@ -63,12 +63,12 @@ public struct FolderDataset: SegmentationDataset {
     public func sample(id: String) throws -> Sample {
         let imageURL = imageURL(id: id), maskURL = maskURL(id: id)
         try DatasetFiles.requireFiles([imageURL, maskURL], id: id)
-        let image = try ImageCodec.readRGB(imageURL)
+        let (image, imageWarnings) = try ImageCodec.readRGBReportingWarnings(imageURL)
         let png = try ImageCodec.readPNG(maskURL)
         let (label, warnings) = MaskDecoding.labels(png, url: maskURL, classCount: classNames.count, colors: colorMap)
         try MaskDecoding.checkSameSize(image, label, imageURL: imageURL, maskURL: maskURL)
         var sample = Sample(id: id, image: image, label: label)
-        sample.warnings = warnings
+        sample.warnings = imageWarnings + warnings
         return sample
     }
 }

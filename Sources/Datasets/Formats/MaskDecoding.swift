@@ -12,8 +12,9 @@ enum MaskDecoding {
         switch png.kind {
         case .paletted, .gray:
             label = LabelMap(width: png.width, height: png.height, values: png.samples)
-            if png.bitDepth == 16 {
-                warnings.append("\(url.path): 16-bit mask scaled to 8 bits; class indices may be wrong")
+            if png.bitDepth == 16 && !png.exact16Bit {
+                warnings.append("\(url.path): 16-bit mask with values above 255 scaled to 8 bits; class indices may be wrong "
+                                + "(store class indices 0-255, 255 or 65535 for void)")
             }
         case .rgb:
             let mapped = colors.labels(for: png.rgbImage())

@@ -70,7 +70,7 @@ public struct PetsDataset: SegmentationDataset {
     public func sample(id: String) throws -> Sample {
         let imageURL = imageURL(id: id), maskURL = maskURL(id: id)
         try DatasetFiles.requireFiles([imageURL, maskURL], id: id)
-        let image = try ImageCodec.readRGB(imageURL)
+        let (image, imageWarnings) = try ImageCodec.readRGBReportingWarnings(imageURL)
         let png = try ImageCodec.readPNG(maskURL)
         guard png.kind != .rgb else {
             throw DatasetError("\(maskURL.path): a trimap must be a gray PNG with values 1, 2, 3; this one is RGB")
@@ -90,6 +90,7 @@ public struct PetsDataset: SegmentationDataset {
         let label = LabelMap(width: png.width, height: png.height, values: values)
         try MaskDecoding.checkSameSize(image, label, imageURL: imageURL, maskURL: maskURL)
         var sample = Sample(id: id, image: image, label: label)
+        sample.warnings = imageWarnings
         if outside > 0 {
             sample.warnings.append("\(maskURL.path): label values out of range (\(outside) pixels not 1, 2 or 3); mapped to void 255")
         }

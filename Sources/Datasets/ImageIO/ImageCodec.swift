@@ -19,6 +19,9 @@ public struct DecodedPNG: Sendable, Equatable {
     public var kind: PNGKind
     /// Bit depth in the file (1, 2, 4, 8 or 16).
     public var bitDepth: Int
+    /// A 16-bit gray PNG whose samples were all ≤ 255 (or 65535, read as 255) and were kept
+    /// exactly; false when 16-bit samples were scaled to 8 bits.
+    public var exact16Bit = false
     /// `width * height` bytes (paletted, gray) or `width * height * 3` (rgb).
     public var samples: [UInt8]
 
@@ -109,8 +112,28 @@ public enum ImageCodec {
         return ImageHeader(format: format, width: Int(image.width), height: Int(image.height))
     }
 
+    /// Decodes a JPEG or PNG file to RGB like `readRGB`, with the decoder's recoverable warnings
+    /// (libjpeg's "Corrupt JPEG data: … extraneous bytes", counted), each naming the file.
+    public static func readRGBReportingWarnings(_ url: URL) throws -> (image: RGBImage, warnings: [String]) {
+        let data = try readFile(url)
+        if isJPEG(data) {
+            let (image, count, first) = try decodeJPEGWithWarnings(data, path: url.path, scaleDenominator: 1)
+            guard count > 0 else { return (image, []) }
+            let more = count > 1 ? " (and \(count - 1) more decoder warning\(count > 2 ? "s" : ""))" : ""
+            return (image, ["\(url.path): libjpeg warning: \(first)\(more); the image decoded, but some pixels may be wrong "
+                            + "(re-save or re-download the file)"])
+        }
+        if isPNG(data) { return (try decodePNG(data, path: url.path).rgbImage(), []) }
+        throw ImageIOError(path: url.path, operation: "decode image", message: "neither a JPEG nor a PNG file")
+    }
+
     /// Decodes JPEG bytes to RGB. `scaleDenominator` 2, 4 or 8 decodes at that fraction of the size.
     public static func decodeJPEG(_ data: Data, path: String, scaleDenominator: Int = 1) throws -> RGBImage {
+        try decodeJPEGWithWarnings(data, path: path, scaleDenominator: scaleDenominator).image
+    }
+
+    static func decodeJPEGWithWarnings(_ data: Data, path: String, scaleDenominator: Int) throws
+        -> (image: RGBImage, warnings: Int, first: String) {
         var image = cimg_image()
         var message = [CChar](repeating: 0, count: Int(CIMG_ERROR_SIZE))
         let status = data.withUnsafeBytes {
@@ -122,8 +145,11 @@ public enum ImageCodec {
         guard let pixels = image.pixels else {
             throw ImageIOError(path: path, operation: "decode JPEG", message: "the decoder returned no pixels")
         }
-        return RGBImage(width: Int(image.width), height: Int(image.height),
-                        pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
+        let first = withUnsafeBytes(of: &image.first_warning) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return (RGBImage(width: Int(image.width), height: Int(image.height),
+                         pixels: Array(UnsafeBufferPointer(start: pixels, count: count))), Int(image.warnings), first)
     }
 
     /// Decodes PNG bytes as stored.
@@ -144,9 +170,11 @@ public enum ImageCodec {
         case CIMG_PNG_GRAY: kind = .gray
         default: kind = .rgb
         }
-        return DecodedPNG(width: Int(image.width), height: Int(image.height), kind: kind,
-                          bitDepth: Int(image.bit_depth),
-                          samples: Array(UnsafeBufferPointer(start: pixels, count: count)))
+        var decoded = DecodedPNG(width: Int(image.width), height: Int(image.height), kind: kind,
+                                 bitDepth: Int(image.bit_depth),
+                                 samples: Array(UnsafeBufferPointer(start: pixels, count: count)))
+        decoded.exact16Bit = image.exact16 != 0
+        return decoded
     }
 
     // MARK: Encoding

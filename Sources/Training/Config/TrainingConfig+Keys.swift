@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Models
 
 /// A configuration value as TOML, JSON and the command line carry it.
 public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
@@ -117,7 +118,7 @@ extension TrainingConfig {
         .float("momentum", "SGD / RMSprop momentum", \.momentum),
         .integer("seed", "seed for initialisation, shuffling and augmentation", \.seed),
         .integer("threads", "threads for BLAS and parallel loops; 0 = every core", \.threads),
-        .integer("eval_interval", "evaluate every N epochs (or N iterations when iterations is set)", \.evalInterval),
+        .integer("eval_interval", "evaluate every N epochs (or N iterations when iterations is set); 0 = every 2 epochs, or a tenth of the iterations", \.evalInterval),
         .choice("eval_mode", "validation inference: whole image or sliding window", \.evalMode),
         .size("eval_stride", "sliding-window stride [height, width]; [0, 0] = two thirds of the crop", \.evalStride),
         .choice("checkpoint", "checkpoints to keep", \.checkpoint),
@@ -208,9 +209,23 @@ extension TrainingConfig {
             check((8...4096).contains(size.height) && (8...4096).contains(size.width), name,
                   "\(size) is out of range", "height and width between 8 and 4096")
         }
+        // The network's stride rule is the model's own (`ModelSpec.validate`): a crop it does
+        // not divide would fail deep in the first forward pass (a skip concat of unequal sizes).
+        if let spec = ModelRegistry.all.first(where: { $0.name == model }) {
+            do {
+                try spec.validate(InputSize(height: crop.height, width: crop.width))
+            } catch {
+                var reason = "\(error)"
+                if case ModelError.badInputSize(_, let why) = error { reason = why }
+                errors.append(ConfigError(key: "crop", message: "\(crop) does not suit \(model): \(reason)",
+                                          allowed: "height and width divisible by \(spec.sizeMultiple) for \(model)"))
+            }
+        }
         check((1...1024).contains(batch), "batch", "\(batch) is out of range", "an integer from 1 to 1024")
-        check(epochs >= 0, "epochs", "\(epochs) is negative", "an integer ≥ 0")
-        check(iterations >= 0, "iterations", "\(iterations) is negative", "an integer ≥ 0")
+        check((0...Self.maxEpochs).contains(epochs), "epochs", epochs < 0 ? "\(epochs) is negative" : "\(epochs) is too large",
+              "an integer from 0 to \(Self.maxEpochs)")
+        check((0...Self.maxIterations).contains(iterations), "iterations",
+              iterations < 0 ? "\(iterations) is negative" : "\(iterations) is too large", "an integer from 0 to \(Self.maxIterations)")
         if epochs >= 0 && iterations >= 0 {
             check((epochs > 0) != (iterations > 0), epochs > 0 ? "iterations" : "epochs",
                   epochs > 0 ? "both epochs (\(epochs)) and iterations (\(iterations)) are set" : "neither epochs nor iterations is set",
@@ -226,12 +241,21 @@ extension TrainingConfig {
         check(weightDecay.isFinite && weightDecay >= 0 && weightDecay < 1, "weight_decay", "\(weightDecay) is out of range", "a number ≥ 0 and < 1")
         check(momentum.isFinite && momentum >= 0 && momentum < 1, "momentum", "\(momentum) is out of range", "a number ≥ 0 and < 1")
         check(seed >= 0, "seed", "\(seed) is negative", "an integer ≥ 0")
-        check((0...256).contains(threads), "threads", "\(threads) is out of range", "0 (every core) or 1 to 256")
-        check(evalInterval >= 1, "eval_interval", "\(evalInterval) is out of range", "an integer ≥ 1")
+        let cores = Self.availableCores
+        check((0...cores).contains(threads), "threads",
+              threads < 0 ? "\(threads) is negative" : "\(threads) is more than the \(cores) cores of this machine (oversubscribed threads run many times slower)",
+              "0 (every core) or 1 to \(cores)")
+        check((0...Self.maxIterations).contains(evalInterval), "eval_interval", "\(evalInterval) is out of range",
+              "an integer ≥ 1, or 0 for every 2 epochs / a tenth of the iterations")
         let stride = evalStride
         let strideUnset = stride.height == 0 && stride.width == 0
-        check(strideUnset || ((1...crop.height).contains(stride.height) && (1...max(1, crop.width)).contains(stride.width)),
-              "eval_stride", "\(stride) does not fit the crop \(crop)", "[0, 0], or 1 to the crop size in each direction")
+        // At least a quarter of the crop: a stride of 1 means one forward pass per pixel (hours
+        // per image with no progress to show). MMSegmentation uses two thirds.
+        let minStride = PixelSize(height: max(1, crop.height / 4), width: max(1, crop.width / 4))
+        check(strideUnset || ((minStride.height...max(minStride.height, crop.height)).contains(stride.height)
+                              && (minStride.width...max(minStride.width, crop.width)).contains(stride.width)),
+              "eval_stride", "\(stride) does not fit the crop \(crop)",
+              "[0, 0] (two thirds of the crop), or a quarter of the crop (\(minStride)) to the crop size in each direction")
         check(keepPredictions >= 0, "keep_predictions", "\(keepPredictions) is negative",
               "an integer ≥ 0 (the last N evaluations' predictions and the best one's are kept; 0 = keep every evaluation's)")
         check(preciseBNImages >= 0, "precise_bn_images", "\(preciseBNImages) is negative", "an integer ≥ 0 (0 = off)")

@@ -18,3 +18,22 @@ extension TrainingConfig {
         return try DatasetLoader.open(URL(fileURLWithPath: (data as NSString).expandingTildeInPath), format: format)
     }
 }
+
+extension TrainingConfig {
+    /// The config with its file paths (`data`, `backbone_weights`, `resume`) made
+    /// absolute against `directory` (`~` expanded), so that the copy saved in the run directory
+    /// still names the same files when eval or resume runs from another directory.
+    public func resolvingPaths(relativeTo directory: String = FileManager.default.currentDirectoryPath) -> TrainingConfig {
+        func absolute(_ path: String) -> String {
+            if path.isEmpty { return path }
+            let expanded = (path as NSString).expandingTildeInPath
+            if expanded.hasPrefix("/") { return (expanded as NSString).standardizingPath }
+            return ((directory as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+        }
+        var config = self
+        config.data = absolute(data)
+        config.backboneWeights = absolute(backboneWeights)
+        config.resume = absolute(resume)
+        return config
+    }
+}

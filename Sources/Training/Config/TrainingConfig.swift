@@ -88,8 +88,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var seed = 0
     /// 0 = every core.
     public var threads = 0
-    /// Evaluate every N epochs (when `epochs` is set) or N iterations (when `iterations` is set).
-    public var evalInterval = 2
+    /// Evaluate every N epochs (when `epochs` is set) or N iterations (when `iterations` is set);
+    /// 0 = `effectiveEvalInterval`'s default for the unit in use.
+    public var evalInterval = 0
     public var evalMode: InferenceMode = .whole
     /// Sliding-window stride; 0×0 means two thirds of the crop (MMSegmentation's 512 / 341).
     public var evalStride = PixelSize(square: 0)
@@ -120,6 +121,21 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if evalStride.height > 0 && evalStride.width > 0 { return evalStride }
         return PixelSize(height: max(1, (crop.height * 2 + 2) / 3), width: max(1, (crop.width * 2 + 2) / 3))
     }
+
+    /// The evaluation interval in effect, in the run's unit: `evalInterval`, or when 0 every 2
+    /// epochs / a tenth of the iterations (MMSegmentation's 4000 of 40k). One number cannot serve
+    /// both units: "2" meant every 2 epochs and, reused, every 2 iterations.
+    public var effectiveEvalInterval: Int {
+        if evalInterval > 0 { return evalInterval }
+        return countsEpochs ? 2 : max(1, iterations / 10)
+    }
+
+    /// Upper bounds that keep `epochs × iterations per epoch` and friends far from overflow.
+    public static let maxEpochs = 1_000_000
+    public static let maxIterations = 1_000_000_000
+
+    /// Cores this process may use: the upper bound of `threads`.
+    public static var availableCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Whether the run is measured in epochs (else in iterations); eval interval uses the same unit.
     public var countsEpochs: Bool { epochs > 0 }

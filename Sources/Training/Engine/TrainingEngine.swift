@@ -189,7 +189,7 @@ public final class TrainingEngine: @unchecked Sendable {
             self.directory = directory
             iterationsPerEpoch = max(1, session.iterationsPerEpoch)
             totalIterations = config.countsEpochs ? config.epochs * iterationsPerEpoch : config.iterations
-            evaluationEvery = config.countsEpochs ? config.evalInterval * iterationsPerEpoch : config.evalInterval
+            evaluationEvery = config.countsEpochs ? config.effectiveEvalInterval * iterationsPerEpoch : config.effectiveEvalInterval
             baseLearningRate = config.lr
             let mainIterations = max(1, totalIterations - config.warmupIterations)
             let kind: LRSchedule.Kind
@@ -240,7 +240,8 @@ public final class TrainingEngine: @unchecked Sendable {
                 }
                 try session.restore(from: file)
                 resumeFile = file
-                directory = try RunDirectory(existing: RunDirectory.owning(checkpoint: url))
+                directory = try RunDirectory(existing: RunDirectory.owning(checkpoint: url),
+                                             resumingAt: file.metadata[CheckpointKey.iteration].flatMap(Int.init))
             } else {
                 directory = try RunDirectory.create(root: URL(fileURLWithPath: config.runsDir), model: config.model)
             }
@@ -356,9 +357,12 @@ public final class TrainingEngine: @unchecked Sendable {
         do {
             result = try run.session.evaluate()
         } catch {
+            // The trained weights are not what failed: keep them resumable before stopping.
+            if run.config.checkpoint != .none { saveLast() }
             fail("evaluation after iteration \(run.iteration) failed: \(error)")
             return
         }
+        if let skipped = result.skippedSummary { warn(skipped) }
         run.lastEvaluationSeconds = ProcessInfo.processInfo.systemUptime - began
         run.lastEvaluationIteration = run.iteration
         let metrics = SegmentationMetrics(result.confusion)

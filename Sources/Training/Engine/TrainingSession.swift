@@ -60,12 +60,25 @@ public struct EvaluationResult: Sendable {
     public var loss: Double?
     /// A fixed few samples with their predictions, saved under the run's `predictions/`.
     public var samples: [EvaluatedSample]
+    /// Samples that could not be read (truncated, missing, …): "id: reason", not in the figures.
+    public var skipped: [String]
 
-    public init(confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double? = nil, samples: [EvaluatedSample] = []) {
+    public init(confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double? = nil, samples: [EvaluatedSample] = [],
+                skipped: [String] = []) {
         self.confusion = confusion
         self.imageScores = imageScores
         self.loss = loss
         self.samples = samples
+        self.skipped = skipped
+    }
+
+    /// One line for a warning: how many were skipped and the first few, by name and reason.
+    public var skippedSummary: String? {
+        guard !skipped.isEmpty else { return nil }
+        let shown = skipped.prefix(5).joined(separator: "; ")
+        let more = skipped.count > 5 ? "; … \(skipped.count - 5) more" : ""
+        return "evaluation skipped \(skipped.count) of \(skipped.count + imageScores.count) images that could not be read "
+            + "(fix or remove them; see segscope data check): \(shown)\(more)"
     }
 }
 

@@ -87,8 +87,11 @@ public final class RunDirectory {
         return try RunDirectory(existing: candidate)
     }
 
-    /// Opens an existing run directory to continue it (logs are appended to).
-    public init(existing url: URL) throws {
+    /// Opens an existing run directory to continue it (logs are appended to). Resuming at
+    /// `resumingAt` (the checkpoint's iteration) first removes what a killed process left behind:
+    /// half-written `.*.tmp-*` files of atomic writes, and metrics.jsonl records of iterations
+    /// after the checkpoint (they are logged again by the resumed run; kept, they doubled).
+    public init(existing url: URL, resumingAt iteration: Int? = nil) throws {
         self.url = url
         for dir in [url.appendingPathComponent("checkpoints"), url.appendingPathComponent("predictions")] {
             do {
@@ -97,8 +100,49 @@ public final class RunDirectory {
                 throw FileIOError(path: dir.path, operation: "create", code: errnoOf(error), reason: error.localizedDescription)
             }
         }
+        if let iteration {
+            Self.removeStaleTemporaries(in: url)
+            Self.removeStaleTemporaries(in: url.appendingPathComponent("checkpoints"))
+            try Self.truncateMetrics(url.appendingPathComponent("metrics.jsonl"), after: iteration)
+        }
         metrics = try AppendFile(url: url.appendingPathComponent("metrics.jsonl"))
         tensorBoard = try TensorBoardWriter(directory: url)
+    }
+
+    /// Removes `.<name>.tmp-XXXXXX` files (`AtomicFile`'s temporaries) in `directory`: only a
+    /// process killed mid-write leaves one, and only one process writes a run directory.
+    /// Returns the names removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") && name.range(of: ".tmp-") != nil {
+            if unlink(directory.appendingPathComponent(name).path) == 0 { removed.append(name) }
+        }
+        return removed.sorted()
+    }
+
+    /// Rewrites `metrics.jsonl` (atomically) without records of iterations after `iteration`
+    /// and without a torn last line. Returns how many lines were dropped.
+    @discardableResult
+    public static func truncateMetrics(_ url: URL, after iteration: Int) throws -> Int {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return 0 }
+        var kept = Data()
+        var dropped = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+                dropped += 1
+                continue
+            }
+            if let at = object["iteration"] as? Int, at > iteration {
+                dropped += 1
+                continue
+            }
+            kept.append(contentsOf: line)
+            kept.append(UInt8(ascii: "\n"))
+        }
+        if dropped > 0 { try AtomicFile.write(kept, to: url) }
+        return dropped
     }
 
     /// The run directory that holds a `checkpoints/last.resume.safetensors`.

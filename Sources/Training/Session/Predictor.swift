@@ -87,9 +87,19 @@ public final class Predictor {
         var scores: [ImageScore] = []
         var kept: [EvaluatedSample] = []
         var lossSum = 0.0, lossPixels = 0
+        var skipped: [String] = []
         network.eval()
-        for (n, id) in ids.enumerated() {
-            let sample = try dataset.sample(id: id)
+        for id in ids {
+            // An unreadable sample is skipped and reported, as training does: one truncated
+            // file must not throw the run (and its checkpoint) away.
+            let sample: Sample
+            do {
+                sample = try dataset.sample(id: id)
+            } catch {
+                skipped.append("\(id): \(error)")
+                continue
+            }
+            let n = scores.count
             let out = try logits(sample.image)
             let prediction = labels(out, of: sample.image)
             if sample.label.width == prediction.width && sample.label.height == prediction.height {
@@ -104,8 +114,12 @@ public final class Predictor {
                 kept.append(EvaluatedSample(id: id, image: sample.image, truth: sample.label, prediction: prediction, score: score))
             }
         }
+        if scores.isEmpty && !skipped.isEmpty {
+            throw DatasetError("\(dataset.name): no image of the \(ids.count) to evaluate could be read: "
+                               + skipped.prefix(5).joined(separator: "; "))
+        }
         return EvaluationResult(confusion: confusion, imageScores: scores,
-                                loss: lossPixels > 0 ? lossSum / Double(lossPixels) : nil, samples: kept)
+                                loss: lossPixels > 0 ? lossSum / Double(lossPixels) : nil, samples: kept, skipped: skipped)
     }
 
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the

@@ -40,7 +40,7 @@ struct DataCheck: ParsableCommand {
                                       errors: stats.bad, warnings: stats.warnings)))
         } else {
             if stats.bad.isEmpty {
-                let note = stats.warnings.isEmpty ? "no problems" : "no problems, \(stats.warnings.count) warning(s)"
+                let note = stats.warnings.isEmpty ? "no problems" : "no errors but \(stats.warnings.count) warning(s)"
                 print("ok: \(stats.samples) samples in \(stats.splits.count) split(s) checked, \(note) (\(stats.name))")
             } else {
                 print("\(stats.bad.count) problem(s) in \(stats.samples) samples (\(stats.name)):")

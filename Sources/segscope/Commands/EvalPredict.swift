@@ -27,6 +27,7 @@ struct Eval: ParsableCommand {
         }
         let result = try predictor.evaluate(dataset, ids: try dataset.ids(split: split))
         let scores = result.imageScores
+        if let skipped = result.skippedSummary { eprint("warning: \(skipped)") }
         let metrics = SegmentationMetrics(result.confusion)
         if json {
             struct Report: Encodable {

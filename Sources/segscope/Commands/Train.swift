@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
         discussion: """
             Settings come from --config (TOML; see a run's config.toml), then the flags below, then \
             every --set key=value. Ctrl-C writes a checkpoint, flushes the logs and exits 130 \
-            (SIGTERM: 143); continue exactly with --resume RUN/checkpoints/last.resume.safetensors \
+            (SIGTERM: 143, SIGHUP: 129); continue exactly with --resume RUN/checkpoints/last.resume.safetensors \
             (the run's own config.toml is the base then, unless --config is given).
             """)
 
@@ -21,12 +21,12 @@ struct Train: ParsableCommand {
     @Option(help: "A TOML configuration file.") var config: String?
     @Option(help: "Dataset directory (default: the demo set in the cache directory).") var data: String?
     @Option(help: "Model: xunet, unet or fcn-resnet18.") var model: String?
-    @Option(help: "Images per iteration.") var batch: Int?
-    @Option(help: "Passes over the training split.") var epochs: Int?
-    @Option(help: "Iterations to train (instead of epochs).") var iterations: Int?
-    @Option(help: "Base learning rate.") var lr: Double?
+    @Option(parsing: .unconditional, help: "Images per iteration.") var batch: Int?
+    @Option(parsing: .unconditional, help: "Passes over the training split.") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Iterations to train (instead of epochs).") var iterations: Int?
+    @Option(parsing: .unconditional, help: "Base learning rate.") var lr: Double?
     @Option(help: "Random crop, HxW or N.") var crop: String?
-    @Option(help: "Threads (0: every core).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Threads (0: every core).") var threads: Int?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
     @Option(help: "Directory that holds run directories.") var runsDir: String?
     @Option(help: "torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone; fc.* is ignored.")
@@ -39,6 +39,13 @@ struct Train: ParsableCommand {
     func run() throws {
         var configuration = TrainingConfig()
         if let config {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: config, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw ValidationError("--config \(config): is a directory; pass a TOML file (a run's config.toml, for example)")
+            }
+            guard FileManager.default.fileExists(atPath: config) else {
+                throw ValidationError("--config \(config): no such file")
+            }
             do {
                 configuration = try TrainingConfig(contentsOf: URL(fileURLWithPath: config))
             } catch {
@@ -66,6 +73,7 @@ struct Train: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        configuration = configuration.resolvingPaths()
         let problems = configuration.problems()
         guard problems.isEmpty else {
             throw ValidationError(problems.map(\.description).joined(separator: "\n"))
@@ -118,9 +126,10 @@ final class HeadlessRun: @unchecked Sendable {
         engine = TrainingEngine { config, context in try ModelTrainingSession(config: config, context: context) }
     }
 
-    /// SIGINT / SIGTERM: checkpoint, stop, and exit 130 / 143 once the engine has flushed.
+    /// SIGINT / SIGTERM / SIGHUP: checkpoint, stop, and exit 130 / 143 / 129 once the engine has flushed.
     private func installSignalHandlers() {
-        for (sig, status) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
+        // SIGHUP: the ssh connection dropped; the run is saved the same way.
+        for (sig, status) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143)), (SIGHUP, Int32(129))] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [self] in
