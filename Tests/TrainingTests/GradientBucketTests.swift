@@ -6,7 +6,7 @@ import XCTest
 final class GradientBucketTests: XCTestCase {
     func testBucketsTakeParametersInReverseOrderUpToTheLimit() {
         XCTAssertEqual(DataParallel.buckets(sizes: [4, 4, 4, 4], bucketElements: 8), [[3, 2], [1, 0]])
-        XCTAssertEqual(DataParallel.buckets(sizes: [1, 2, 3, 4], bucketElements: 6), [[3], [2, 1], [0]])
+        XCTAssertEqual(DataParallel.buckets(sizes: [1, 2, 3, 4], bucketElements: 6), [[3], [2, 1, 0]])
         XCTAssertEqual(DataParallel.buckets(sizes: [3, 1, 1], bucketElements: 100), [[2, 1, 0]])
     }
 
