@@ -220,3 +220,46 @@ final class SegmentationLossGoldenTests: XCTestCase {
                        crossEntropy(x, targets: targets).item, accuracy: 1e-6)
     }
 }
+
+/// `combinedLoss`: the weighted sum of the losses and of their gradients.
+final class CombinedLossTests: XCTestCase {
+    override func setUp() { Threads.set(2) }
+
+    let targets: [Int32] = [0, 2, 255, 1, 2, 2, 255, 0, 1, 2, 2, 0]
+
+    func testWeightedSumOfValuesAndGradients() {
+        let terms: [(loss: SegmentationLoss, weight: Float)] = [
+            (.crossEntropy(labelSmoothing: 0.1), 1), (.dice(), 3), (.focal(gamma: 2), 0.5), (.lovasz, 0.25),
+            (.ohem(threshold: 0.6, minKept: 2), 2),
+        ]
+        let x = randomTensor([2, 4, 2, 3], seed: 99, low: -2, high: 2)
+        x.requiresGrad = true
+        var expected: Float = 0
+        var expectedGrad = [Float](repeating: 0, count: x.count)
+        for term in terms {
+            x.grad = nil
+            let y = term.loss(x, targets: targets)
+            y.backward()
+            expected += term.weight * y.item
+            for (i, g) in x.grad!.array.enumerated() { expectedGrad[i] += term.weight * g }
+        }
+        x.grad = nil
+        let y = combinedLoss(terms, x, targets: targets)
+        XCTAssertEqual(y.item, expected, accuracy: 1e-5)
+        y.backward()
+        assertCloseScaled(x.grad!.array, expectedGrad, shape: x.shape, tol: 1e-5, "combined dx")
+    }
+
+    func testOneTermIsTheLoss() {
+        let x = randomTensor([2, 4, 2, 3], seed: 100, low: -2, high: 2)
+        XCTAssertEqual(combinedLoss([(.dice(smooth: 1), 1)], x, targets: targets).item,
+                       diceLoss(x, targets: targets, smooth: 1).item)
+        XCTAssertEqual(combinedLoss([(.crossEntropy(), 1)], x, targets: targets).item, crossEntropy(x, targets: targets).item)
+    }
+
+    func testCombinedGradCheck() {
+        gradCheck("ce + 2·dice", [randomTensor([2, 4, 2, 3], seed: 101, low: -2, high: 2)]) {
+            combinedLoss([(.crossEntropy(normalization: .nonIgnored), 1), (.dice(), 2)], $0[0], targets: self.targets)
+        }
+    }
+}
