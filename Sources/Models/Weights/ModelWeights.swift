@@ -6,15 +6,17 @@ import NN
 // `model.load_state_dict(safetensors.torch.load_file(path), strict=True)` and PyTorch's files
 // load here. Everything is written as F32, including the batch-norm `num_batches_tracked`
 // counters PyTorch keeps as int64 (its `load_state_dict` casts them back; see DECISIONS.md).
-// Reading accepts any floating type, and any type for the counters.
+// Reading accepts any floating type, and any type for the counters, from safetensors or PyTorch
+// checkpoints (`WeightsFile`: zip, legacy pickle and tar `.pth` / `.pt`).
 
 extension SegmentationModel {
     /// Loads every parameter and buffer from a safetensors file. Every name and shape is checked
     /// before anything is changed, and all problems (missing, unexpected, wrong shape, wrong
     /// type) are reported together; the model is untouched when there is any.
     /// `ignoring` names tensors of the file that are not weights (e.g. optimizer state).
+    /// The file may be safetensors or a PyTorch checkpoint (`WeightsFile`).
     public func loadWeights(from url: URL, ignoring: (String) -> Bool = { _ in false }) throws {
-        let file = try SafetensorsFile.read(from: url)
+        let file = try WeightsFile.read(from: url)
         try loadWeights(file, ignoring: ignoring)
     }
 
@@ -64,7 +66,7 @@ extension FCNResNet18 {
     /// initialisation. Every backbone name and shape is checked first and all problems are
     /// reported together; the model is untouched when there is any.
     public func loadBackbone(from url: URL) throws {
-        try loadBackbone(try SafetensorsFile.read(from: url))
+        try loadBackbone(try WeightsFile.read(from: url))
     }
 
     public func loadBackbone(_ file: SafetensorsFile) throws {
