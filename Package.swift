@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "CImageIO", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageIO",
                 cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CTerm", dependencies: ["CNcurses"], path: "Sources/CTerm"),
+        // MPI opened with dlopen at run time: builds and runs without Open MPI (DECISIONS.md D-160).
+        .target(name: "CMPI", path: "Sources/CMPI", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: Swift modules (lower never imports higher)
         .target(name: "NN", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fastMath),
@@ -56,7 +58,7 @@ let package = Package(
         .target(name: "Queues"),
         .target(name: "Datasets", dependencies: ["CImageIO", "Queues"]),
         .target(name: "Training",
-                dependencies: ["NN", "Models", "Datasets", "Queues", .product(name: "TOMLKit", package: "TOMLKit")]),
+                dependencies: ["NN", "Models", "Datasets", "Queues", "CMPI", .product(name: "TOMLKit", package: "TOMLKit")]),
         // `Theme/themes` links to the repository's `themes/`: the files are compiled in as they are.
         .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"],
                 resources: [.embedInCode("Theme/themes")]),
