@@ -136,7 +136,7 @@ int cimg_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, cimg_ima
     jpeg_start_decompress(&cinfo);
     size_t width = cinfo.output_width, height = cinfo.output_height;
     if (width == 0 || height == 0 || width * height > CIMG_MAX_PIXELS) {
-        snprintf(err.message, sizeof err.message, "image size %zux%zu is out of range", width, height);
+        snprintf(err.message, sizeof err.message, "image size %zux%zu is out of range (0 or above the limit of %u pixels, 16384x16384)", width, height, CIMG_MAX_PIXELS);
         longjmp(err.jump, 1);
     }
     pixels = malloc(width * height * 3);
@@ -374,8 +374,8 @@ static int png_read(const uint8_t *data, size_t size, int header_only, cimg_imag
         return 0;
     }
     if ((size_t)width * (size_t)height > CIMG_MAX_PIXELS) {
-        snprintf(state.message, sizeof state.message, "image size %ux%u is out of range",
-                 (unsigned)width, (unsigned)height);
+        snprintf(state.message, sizeof state.message, "image size %ux%u is above the limit of %u pixels (16384x16384)",
+                 (unsigned)width, (unsigned)height, CIMG_MAX_PIXELS);
         longjmp(state.jump, 1);
     }
     // 16-bit gray is read as is and narrowed below: a mask of class indices stored in 16 bits

@@ -9,6 +9,7 @@
 #include <sixel/sixel.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -69,6 +70,8 @@ int cterm_start_file(const char *term, const char *path, int rows, int cols) {
     return 0;
 }
 
+static void release_stderr(void);
+
 void cterm_stop(void) {
     if (!g_active) return;
     g_active = 0;
@@ -76,6 +79,7 @@ void cterm_stop(void) {
     curs_set(1);
     endwin();
     fflush(stdout);
+    release_stderr();
 }
 
 int cterm_active(void) { return g_active; }
@@ -151,13 +155,62 @@ int cterm_read(int timeout_ms, uint32_t *code, int *mx, int *my, int *mkind) {
     return 1;
 }
 
+// ---- stderr while the screen is taken ----
+//
+// What is written to stderr while curses owns the screen (warnings, and a Swift runtime's
+// "Fatal error: …" just before it traps) would land on the alternate screen and vanish with it.
+// It goes to an unlinked temporary file instead and is copied to the real stderr once the
+// terminal is restored: at a normal stop, or in the crash handler (read / write / lseek / dup2
+// are async-signal-safe).
+
+static int g_real_stderr = -1;
+static int g_captured_stderr = -1;
+
+void cterm_capture_stderr(void) {
+    if (g_captured_stderr >= 0) return;
+    char path[] = "/tmp/segscope-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return;
+    unlink(path);
+    int real = dup(STDERR_FILENO);
+    if (real < 0 || dup2(fd, STDERR_FILENO) < 0) {
+        if (real >= 0) close(real);
+        close(fd);
+        return;
+    }
+    g_real_stderr = real;
+    g_captured_stderr = fd;
+}
+
+/// Puts the real stderr back and copies what was captured to it. Async-signal-safe.
+static void release_stderr(void) {
+    if (g_captured_stderr < 0) return;
+    int fd = g_captured_stderr, real = g_real_stderr;
+    g_captured_stderr = -1;
+    g_real_stderr = -1;
+    dup2(real, STDERR_FILENO);
+    close(real);
+    char buffer[4096];
+    if (lseek(fd, 0, SEEK_SET) == 0) {
+        ssize_t n;
+        while ((n = read(fd, buffer, sizeof buffer)) > 0) {
+            ssize_t ignored = write(STDERR_FILENO, buffer, (size_t)n);
+            (void)ignored;
+        }
+    }
+    close(fd);
+}
+
 // ---- signals ----
 
+/// Leaves the alternate screen, shows the cursor, resets attributes and mouse reporting,
+/// restores the tty modes saved at start and the real stderr: write(2), tcsetattr, dup2 only.
 static void emergency_restore(void) {
     static const char reset[] = "\033[?1000l\033[?1002l\033[?1006l\033[0m\033[?25h\033[?1049l\r\n";
     ssize_t ignored = write(STDOUT_FILENO, reset, sizeof reset - 1);
     (void)ignored;
     if (g_have_termios) tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
+    release_stderr();
 }
 
 static void on_signal(int sig) {
@@ -170,6 +223,39 @@ static void on_signal(int sig) {
     g_signal = sig;
 }
 
+// A crash on any thread (a Swift trap is SIGILL or SIGTRAP; SIGSEGV, SIGBUS, SIGFPE, SIGABRT):
+// restore the terminal once, run whoever had the signal before (the Swift runtime's crash
+// reporter), then the default action: the process dies of the same signal.
+static const int g_crash_signals[] = {SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGABRT};
+enum { CRASH_SIGNALS = sizeof g_crash_signals / sizeof g_crash_signals[0] };
+static struct sigaction g_previous_crash[CRASH_SIGNALS];
+static volatile sig_atomic_t g_crashed = 0;
+
+static void on_crash(int sig, siginfo_t *info, void *context) {
+    if (!g_crashed) {
+        g_crashed = 1;
+        if (g_active) emergency_restore();
+    }
+    // The previous handler first (the Swift runtime's backtrace, printed on the restored
+    // screen). It may return — it does for a SIGSEGV sent with kill — so the default action
+    // follows: pending until this handler returns, then the process dies of `sig`.
+    for (int i = 0; i < CRASH_SIGNALS; i++) {
+        if (g_crash_signals[i] != sig) continue;
+        struct sigaction previous = g_previous_crash[i];
+        if (previous.sa_flags & SA_SIGINFO) {
+            if (previous.sa_sigaction) previous.sa_sigaction(sig, info, context);
+        } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+            previous.sa_handler(sig);
+        }
+    }
+    struct sigaction fallback;
+    memset(&fallback, 0, sizeof fallback);
+    fallback.sa_handler = SIG_DFL;
+    sigemptyset(&fallback.sa_mask);
+    sigaction(sig, &fallback, NULL);
+    raise(sig);
+}
+
 void cterm_install_signal_handlers(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -179,6 +265,12 @@ void cterm_install_signal_handlers(void) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGQUIT, &sa, NULL);
+    struct sigaction crash;
+    memset(&crash, 0, sizeof crash);
+    crash.sa_sigaction = on_crash;
+    sigemptyset(&crash.sa_mask);
+    crash.sa_flags = SA_ONSTACK | SA_SIGINFO;
+    for (int i = 0; i < CRASH_SIGNALS; i++) sigaction(g_crash_signals[i], &crash, &g_previous_crash[i]);
 }
 
 int cterm_pending_signal(void) { return g_signal; }

@@ -37,6 +37,16 @@ public enum PNGWriter {
         return png
     }
 
+    /// An RGB PNG whose header claims `width × height` but holds one row of pixels (a size the
+    /// decoder must refuse from the header, without the test writing gigabytes).
+    public static func rgbHeaderOnly(width: Int, height: Int) -> Data {
+        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        chunk(&png, "IHDR", bigEndian(UInt32(width)) + bigEndian(UInt32(height)) + [8, 2, 0, 0, 0])
+        chunk(&png, "IDAT", zlibStored([0] + [UInt8](repeating: 0, count: width * 3)))
+        chunk(&png, "IEND", [])
+        return png
+    }
+
     static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)] }
 
     static func chunk(_ png: inout Data, _ type: String, _ body: [UInt8]) {

@@ -67,8 +67,13 @@ enum {
 };
 
 /// Installs SIGINT / SIGTERM / SIGHUP / SIGQUIT handlers that record the signal; a second
-/// signal restores the terminal with async-signal-safe calls and exits (128 + signal).
+/// signal restores the terminal with async-signal-safe calls and exits (128 + signal). A crash
+/// signal on any thread (SIGILL / SIGTRAP of a Swift trap, SIGSEGV, SIGBUS, SIGFPE, SIGABRT)
+/// restores the terminal, then goes to the previous handler (the process dies of it).
 void cterm_install_signal_handlers(void);
+/// Sends stderr to an unlinked temporary file while the screen is taken; `cterm_stop` and the
+/// crash handler copy it to the real stderr once the terminal is restored.
+void cterm_capture_stderr(void);
 /// The first signal received since installation, or 0.
 int cterm_pending_signal(void);
 

@@ -38,6 +38,10 @@ public struct DatasetStatistics: Codable, Sendable {
     public struct Problem: Codable, Sendable, Equatable {
         public var id: String
         public var reason: String
+        public init(id: String, reason: String) {
+            self.id = id
+            self.reason = reason
+        }
     }
 
     public var name: String

@@ -120,6 +120,7 @@ extension TrainingConfig {
         .integer("eval_interval", "evaluate every N epochs (or N iterations when iterations is set); 0 = every 2 epochs, or a tenth of the iterations", \.evalInterval),
         .choice("eval_mode", "validation inference: whole image or sliding window", \.evalMode),
         .size("eval_stride", "sliding-window stride [height, width]; [0, 0] = two thirds of the crop", \.evalStride),
+        .integer("max_whole_image_pixels", "most pixels in one forward pass: larger images are predicted in overlapping tiles; crop × batch must fit", \.maxWholeImagePixels),
         .choice("checkpoint", "checkpoints to keep", \.checkpoint),
         .integer("keep_predictions", "sample-prediction folders to keep: the best evaluation's and the last N evaluations'; 0 = every evaluation's", \.keepPredictions),
         .integer("precise_bn_images", "before each evaluation, recompute batch-norm statistics from this many training crops (precise BN); 0 = keep the running averages", \.preciseBNImages),
@@ -251,6 +252,7 @@ extension TrainingConfig {
                               && (minStride.width...max(minStride.width, crop.width)).contains(stride.width)),
               "eval_stride", "\(stride) does not fit the crop \(crop)",
               "[0, 0] (two thirds of the crop), or a quarter of the crop (\(minStride)) to the crop size in each direction")
+        errors += sizeLimitProblems()
         check(keepPredictions >= 0, "keep_predictions", "\(keepPredictions) is negative",
               "an integer ≥ 0 (the last N evaluations' predictions and the best one's are kept; 0 = keep every evaluation's)")
         check(preciseBNImages >= 0, "precise_bn_images", "\(preciseBNImages) is negative", "an integer ≥ 0 (0 = off)")

@@ -112,6 +112,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var evalMode: InferenceMode = .whole
     /// Sliding-window stride; 0×0 means two thirds of the crop (MMSegmentation's 512 / 341).
     public var evalStride = PixelSize(square: 0)
+    /// Most pixels one forward pass takes (`ImageSizeLimit`): larger images are predicted in
+    /// tiles; `crop × batch` must fit.
+    public var maxWholeImagePixels = ImageSizeLimit.defaultWholeImagePixels
     public var checkpoint: CheckpointPolicy = .bestAndLast
     /// Sample-prediction folders (`predictions/<iteration>/`) to keep: the best evaluation's and
     /// the last N evaluations'; 0 = keep every evaluation's.

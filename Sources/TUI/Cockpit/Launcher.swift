@@ -176,6 +176,14 @@ extension App {
             }
         }
         let summaryY = inner.maxY - 2
+        // The first problem in full (a field's note is cut at the box edge), word-wrapped into
+        // the rows between the fields and the summary.
+        if let name = LauncherState.fieldKeys.first(where: { errors[$0] != nil }), let error = errors[name] {
+            let top = inner.y + LauncherState.fieldKeys.count + 1
+            for (i, line) in wrapWords("✗ \(name): \(error)", width: inner.width - 2).enumerated() where top + i < summaryY - 1 {
+                grid.put(line, x: inner.x + 1, y: top + i, style: s.error, maxWidth: inner.width - 2)
+            }
+        }
         if errors.isEmpty {
             let runs = config.countsEpochs ? "\(config.epochs) epochs" : "\(config.iterations) iterations"
             grid.put("ready: \(config.model) on \(config.data.isEmpty ? "the demo set" : config.data) (\(config.split) → \(config.valSplit)), crop \(config.crop), batch \(config.batch), \(runs), \(config.optimizer.rawValue) lr \(String(format: "%g", config.lr)) \(config.schedule.rawValue) — Enter starts",
@@ -188,4 +196,21 @@ extension App {
         drawCockpitFooter(&grid, state, footer, keys: [("↑↓", "field"), ("← →", "choice"), ("Enter", "start"), ("Esc", "back"), ("^C", "quit")])
         return []
     }
+}
+
+/// `text` broken at spaces into lines of at most `width` columns (a longer word is cut).
+func wrapWords(_ text: String, width: Int) -> [String] {
+    guard width > 0 else { return [] }
+    var lines: [String] = [], line = ""
+    for word in text.split(separator: " ", omittingEmptySubsequences: false).map(String.init) {
+        let candidate = line.isEmpty ? word : line + " " + word
+        if TextWidth.width(candidate) <= width || line.isEmpty {
+            line = candidate
+        } else {
+            lines.append(line)
+            line = word
+        }
+    }
+    if !line.isEmpty { lines.append(line) }
+    return lines
 }

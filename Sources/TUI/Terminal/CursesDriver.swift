@@ -48,6 +48,7 @@ public final class CursesDriver: TerminalDriver {
         }
         running = true
         cterm_install_signal_handlers()
+        cterm_capture_stderr()
         terminalColors = Int(cterm_colors())
         let hasColors = has_colors()
         self.colorDepth = hasColors ? colorDepth : .mono

@@ -81,7 +81,7 @@ public final class TrainingEngine: @unchecked Sendable {
                 handle(command)
             case .running:
                 while state == .running, let command = commands.poll() { handle(command) }
-                if state == .running { iterate() }
+                if state == .running { FaultInjection.trigger(.engineTrap); iterate() }
             case .stopping:
                 finishRun()
             }

@@ -12,6 +12,8 @@ public final class Predictor {
     public var mode: InferenceMode
     public var window: PixelSize
     public var stride: PixelSize
+    /// How large an image may be predicted whole, in tiles, or not at all (`ImageSizeLimit`).
+    public var sizeLimit: ImageSizeLimit
 
     /// Checkpoint metadata key holding the class names as a JSON array.
     public static let classNamesKey = "segscope.class_names"
@@ -22,6 +24,7 @@ public final class Predictor {
         mode = config.evalMode
         window = config.crop
         stride = config.effectiveStride
+        sizeLimit = config.sizeLimit
     }
 
     public var classes: Int { network.classes }
@@ -44,25 +47,35 @@ public final class Predictor {
         return (try? Inference.crop(out, classes: classes, from: padded, toHeight: height, width: width)) ?? out
     }
 
-    /// Class logits `classes × height × width` for an image, whole or by sliding window.
+    /// Class logits `classes × height × width` for an image, whole or by sliding window. Whole
+    /// mode runs an image above `sizeLimit.wholeImagePixels` in overlapping tiles merged on the
+    /// logits; an image too large for the prediction buffers is refused (`InputTooLargeError`)
+    /// before anything is allocated.
     public func logits(_ image: RGBImage) throws -> [Float] {
-        let chw = Transforms.normalized(image, .imagenet)
         let (h, w) = (image.height, image.width)
-        switch mode {
-        case .whole:
-            return logits(chw: chw, height: h, width: w)
-        case .slide:
-            return try Inference.slidingWindowLogits(height: h, width: w, classes: classes, window: window, stride: stride) { rect in
-                var crop = [Float](repeating: 0, count: 3 * rect.height * rect.width)
-                for c in 0..<3 {
-                    for y in 0..<rect.height {
-                        let src = (c * h + rect.y + y) * w + rect.x
-                        let dst = (c * rect.height + y) * rect.width
-                        for x in 0..<rect.width { crop[dst + x] = chw[src + x] }
-                    }
+        var (window, stride) = (self.window, self.stride)
+        switch sizeLimit.plan(height: h, width: w, classes: classes, multiple: sizeMultiple) {
+        case .refused(let reason):
+            throw InputTooLargeError(reason)
+        case .whole where mode == .whole:
+            return logits(chw: Transforms.normalized(image, .imagenet), height: h, width: w)
+        case .tiled(let side, _) where mode == .whole:
+            window = PixelSize(square: side)
+            stride = PixelSize(square: ImageSizeLimit.tileStride(side))
+        case .whole, .tiled:
+            break
+        }
+        let chw = Transforms.normalized(image, .imagenet)
+        return try Inference.slidingWindowLogits(height: h, width: w, classes: classes, window: window, stride: stride) { rect in
+            var crop = [Float](repeating: 0, count: 3 * rect.height * rect.width)
+            for c in 0..<3 {
+                for y in 0..<rect.height {
+                    let src = (c * h + rect.y + y) * w + rect.x
+                    let dst = (c * rect.height + y) * rect.width
+                    for x in 0..<rect.width { crop[dst + x] = chw[src + x] }
                 }
-                return logits(chw: crop, height: rect.height, width: rect.width)
             }
+            return logits(chw: crop, height: rect.height, width: rect.width)
         }
     }
 
@@ -100,7 +113,13 @@ public final class Predictor {
                 continue
             }
             let n = scores.count
-            let out = try logits(sample.image)
+            let out: [Float]
+            do {
+                out = try logits(sample.image)
+            } catch let error as InputTooLargeError {
+                skipped.append("\(id): \(error)")
+                continue
+            }
             let prediction = labels(out, of: sample.image)
             if sample.label.width == prediction.width && sample.label.height == prediction.height {
                 let ce = Inference.crossEntropySum(out, classes: classes, labels: sample.label.values)

@@ -24,8 +24,22 @@ struct DataCheck: ParsableCommand {
     @Flag(help: "Fail (exit 1) on warnings too.")
     var strict = false
 
+    @Option(help: "Most pixels one forward pass takes (the config key of the same name); larger images are predicted in tiles.")
+    var maxWholeImagePixels = ImageSizeLimit.defaultWholeImagePixels
+
     func run() throws {
-        let stats = try DatasetStatistics.compute(try dataset.open())
+        var stats = try DatasetStatistics.compute(try dataset.open())
+        // The input-size rule predict / eval apply (`ImageSizeLimit`): too large for one
+        // prediction's buffers is an error; above one forward pass, a note (tiled).
+        let limit = try sizeLimit(maxWholeImagePixels)
+        var tiled: [DatasetStatistics.ImageEntry] = []
+        for image in stats.images {
+            switch limit.plan(height: image.height, width: image.width, classes: stats.numClasses, multiple: 64) {
+            case .whole: break
+            case .tiled: tiled.append(image)
+            case .refused(let reason): stats.bad.append(.init(id: image.id, reason: "image \(reason)"))
+            }
+        }
         let failing = !stats.bad.isEmpty || (strict && !stats.warnings.isEmpty)
         if json {
             struct Report: Encodable {
@@ -49,6 +63,12 @@ struct DataCheck: ParsableCommand {
             if !stats.warnings.isEmpty {
                 print("\(stats.warnings.count) warning(s) (the samples load; the pixels named are ignored as void 255):")
                 for p in stats.warnings { print("  \(p.id): \(p.reason)") }
+            }
+            if !tiled.isEmpty {
+                let side = limit.tile(multiple: 64)
+                print("note: \(tiled.count) image(s) above max_whole_image_pixels (\(limit.wholeImagePixels)) are predicted in "
+                      + "overlapping \(side)x\(side) tiles: " + tiled.prefix(5).map { "\($0.id) \($0.width)x\($0.height)" }.joined(separator: ", ")
+                      + (tiled.count > 5 ? ", …" : ""))
             }
         }
         if failing { throw ExitCode(1) }

@@ -13,12 +13,14 @@ struct Eval: ParsableCommand {
     @Option(help: "Split to evaluate.") var split = "val"
     @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Most pixels one forward pass takes; larger images are predicted in overlapping tiles (default: the run's max_whole_image_pixels).") var maxWholeImagePixels: Int?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
 
     func run() throws {
         try selectBackend(backend)
         let (predictor, config, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
+        if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
         let dataPath = data ?? config.data
         let root = dataPath.isEmpty ? try DemoDataset.ensureDefault() : URL(fileURLWithPath: dataPath)
         let dataset = try DatasetLoader.open(root, format: data == nil ? config.format : .auto)
@@ -55,6 +57,7 @@ struct Predict: ParsableCommand {
     @Option(help: "A checkpoint written by segscope train.") var checkpoint: String
     @Argument(help: "Images (JPEG or PNG).") var images: [String]
     @Option(help: "Output directory.") var out: String
+    @Option(help: "Most pixels one forward pass takes; larger images are predicted in overlapping tiles (default: the run's max_whole_image_pixels).") var maxWholeImagePixels: Int?
     @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
 
@@ -62,6 +65,7 @@ struct Predict: ParsableCommand {
         try selectBackend(backend)
         let (predictor, _, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
+        if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
         let outURL = URL(fileURLWithPath: out)
         do {
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
@@ -82,6 +86,9 @@ struct Predict: ParsableCommand {
                 let present = counts.indices.filter { counts[$0] > 0 }
                     .map { "\(classNames[$0]) \(counts[$0])" }.joined(separator: ", ")
                 print("\(path): \(image.width)x\(image.height) → \(stem).png  [\(present)]")
+            } catch let error as InputTooLargeError {
+                failures += 1
+                eprint("error: \(path): \(error)")
             } catch {
                 failures += 1
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -89,6 +96,15 @@ struct Predict: ParsableCommand {
         }
         if failures > 0 { throw ExitCode(1) }
     }
+}
+
+/// `--max-whole-image-pixels N` as the rule, refused out of range like the config key.
+func sizeLimit(_ pixels: Int) throws -> ImageSizeLimit {
+    let range = ImageSizeLimit.minWholeImagePixels...ImageSizeLimit.maxDecodedPixels
+    guard range.contains(pixels) else {
+        throw ValidationError("--max-whole-image-pixels: \(pixels) is out of range; allowed: an integer from \(range.lowerBound) to \(range.upperBound)")
+    }
+    return ImageSizeLimit(wholeImagePixels: pixels)
 }
 
 /// `--backend NAME` (or the default, dnnl): selects it, printing the notice when oneDNN is missing.

@@ -39,6 +39,7 @@ func dnnlDims(_ values: [Int]) -> [dnnl_dim_t] { values.map { dnnl_dim_t($0) } }
 
 /// A memory descriptor of `dims` in the plain order `tag` (or `dnnl_format_tag_any`).
 func dnnlDesc(_ dims: [Int], _ tag: dnnl_format_tag_t) throws -> dnnl_memory_desc_t {
+    try DNNLLimits.check(dims)
     var md = dnnl_memory_desc_t()
     var d = dnnlDims(dims)
     try dnnlCheck(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), &d, dnnl_f32, tag),
