@@ -5,7 +5,8 @@ import Training
 
 /// `segscope train`: the training engine, headless. The same engine and messages the terminal
 /// front drives; progress goes to stderr (a bar on a terminal, plain lines otherwise) and, with
-/// `--events jsonl`, every event goes to stdout as a JSON line.
+/// `--events jsonl`, every event goes to stdout as a JSON line. The run is served on
+/// `RUN/engine.sock` while it lasts (`segscope attach`, D-202).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model headless (same engine as the terminal front).",
@@ -35,6 +36,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("set"), help: "Any configuration key, as key=value (repeatable).")
     var settings: [String] = []
     @Option(help: "Print every engine event to stdout: none or jsonl.") var events: EventFormat = .none
+    @Flag(help: "Start the run paused (resume it from `segscope attach --control`).") var paused = false
 
     func run() throws {
         var configuration = TrainingConfig()
@@ -78,7 +80,7 @@ struct Train: ParsableCommand {
         guard problems.isEmpty else {
             throw ValidationError(problems.map(\.description).joined(separator: "\n"))
         }
-        let status = HeadlessRun(config: configuration, printEvents: events == .jsonl).run()
+        let status = HeadlessRun(config: configuration, printEvents: events == .jsonl, startPaused: paused).run()
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -115,15 +117,20 @@ final class HeadlessRun: @unchecked Sendable {
     let config: TrainingConfig
     let printEvents: Bool
     let engine: TrainingEngine
+    let startPaused: Bool
+    /// Serves the run to viewers (`segscope attach`) on `RUN/engine.sock`.
+    let server: EngineServer
     let isTerminal = isatty(STDERR_FILENO) == 1
     private var signalSources: [DispatchSourceSignal] = []
     private var exitStatus: Int32 = 0
     private var lastBarLength = 0
 
-    init(config: TrainingConfig, printEvents: Bool) {
+    init(config: TrainingConfig, printEvents: Bool, startPaused: Bool = false) {
         self.config = config
         self.printEvents = printEvents
+        self.startPaused = startPaused
         engine = TrainingEngine { config, context in try ModelTrainingSession(config: config, context: context) }
+        server = EngineServer(commands: engine.commands)
     }
 
     /// SIGINT / SIGTERM / SIGHUP: checkpoint, stop, and exit 130 / 143 / 129 once the engine has flushed.
@@ -145,12 +152,17 @@ final class HeadlessRun: @unchecked Sendable {
 
     func run() -> Int32 {
         installSignalHandlers()
+        let events = server.relay(from: engine.events)
         engine.launch()
         engine.send(.start(config))
+        if startPaused { engine.send(.pause) }
         var failed = false
         var started = false
         loop: while true {
-            guard let event = engine.events.next(timeout: 1) else { continue }
+            guard let event = events.next(timeout: 1) else {
+                if events.isClosed { break loop }
+                continue
+            }
             if printEvents, let line = try? MessageCoding.jsonLine(event) {
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
@@ -158,6 +170,7 @@ final class HeadlessRun: @unchecked Sendable {
             case .runStarted(let run):
                 started = true
                 eprint("run \(run.runDirectory): \(run.model.name), \(run.trainSamples) train / \(run.valSamples) val images, \(run.totalIterations) iterations")
+                eprint("attach: segscope attach \(run.runDirectory)")
             case .step(let step):
                 progress(step)
             case .evaluation(let report):
@@ -191,6 +204,7 @@ final class HeadlessRun: @unchecked Sendable {
         }
         engine.send(.shutdown)
         engine.join(timeout: 30)
+        server.close()
         if exitStatus != 0 { return exitStatus }
         return failed ? 1 : 0
     }
