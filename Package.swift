@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "CImageIO", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageIO",
                 cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CTerm", dependencies: ["CNcurses"], path: "Sources/CTerm"),
+        // MPI opened with dlopen at run time: builds and runs without Open MPI (DECISIONS.md D-160).
+        .target(name: "CMPI", path: "Sources/CMPI", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: Swift modules (lower never imports higher)
         .target(name: "NN", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fastMath),
@@ -60,7 +62,7 @@ let package = Package(
         .target(name: "EngineProtocol",
                 dependencies: ["Datasets", "Queues", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Training",
-                dependencies: ["EngineProtocol", "NN", "Models", "Datasets", "Queues"]),
+                dependencies: ["EngineProtocol", "NN", "Models", "Datasets", "Queues", "CMPI"]),
         // `Theme/themes` links to the repository's `themes/`: the files are compiled in as they are.
         // The terminal front links the protocol, not Training / NN / Models (the CLI injects the engine).
         .target(name: "TUI", dependencies: ["EngineProtocol", "Datasets", "CTerm", "CNcurses", "CSixel"],

@@ -6,34 +6,24 @@ import NN
 // `model.load_state_dict(safetensors.torch.load_file(path), strict=True)` and PyTorch's files
 // load here. Everything is written as F32, including the batch-norm `num_batches_tracked`
 // counters PyTorch keeps as int64 (its `load_state_dict` casts them back; see DECISIONS.md).
-// Reading accepts any floating type, and any type for the counters.
+// Reading accepts any floating type, and any type for the counters, from safetensors or PyTorch
+// checkpoints (`WeightsFile`: zip, legacy pickle and tar `.pth` / `.pt`).
 
 extension SegmentationModel {
     /// Loads every parameter and buffer from a safetensors file. Every name and shape is checked
     /// before anything is changed, and all problems (missing, unexpected, wrong shape, wrong
     /// type) are reported together; the model is untouched when there is any.
     /// `ignoring` names tensors of the file that are not weights (e.g. optimizer state).
+    /// The file may be safetensors or a PyTorch checkpoint (`WeightsFile`).
     public func loadWeights(from url: URL, ignoring: (String) -> Bool = { _ in false }) throws {
-        let file = try SafetensorsFile.read(from: url)
+        let file = try WeightsFile.read(from: url)
         try loadWeights(file, ignoring: ignoring)
     }
 
     /// `loadWeights(from:)` from an already-read file.
     public func loadWeights(_ file: SafetensorsFile, ignoring: (String) -> Bool = { _ in false }) throws {
         let mine = stateDict()
-        var problems: [String] = []
-        var assignments: [(Tensor, SafetensorsEntry)] = []
-        for (name, tensor) in mine {
-            guard let entry = file[name] else {
-                problems.append("missing tensor '\(name)' \(tensor.shape)")
-                continue
-            }
-            if let problem = WeightCheck.problem(name: name, entry: entry, expected: tensor.shape) {
-                problems.append(problem)
-            } else {
-                assignments.append((tensor, entry))
-            }
-        }
+        var (problems, assignments) = WeightCheck.match(mine, in: file)
         let known = Set(mine.map(\.name))
         for name in file.names where !known.contains(name) && !ignoring(name) {
             let shape = file[name]?.shape ?? []
@@ -64,7 +54,7 @@ extension FCNResNet18 {
     /// initialisation. Every backbone name and shape is checked first and all problems are
     /// reported together; the model is untouched when there is any.
     public func loadBackbone(from url: URL) throws {
-        try loadBackbone(try SafetensorsFile.read(from: url))
+        try loadBackbone(try WeightsFile.read(from: url))
     }
 
     public func loadBackbone(_ file: SafetensorsFile) throws {
@@ -75,19 +65,7 @@ extension FCNResNet18 {
             guard let mapping = FCNResNet18.backboneNames.first(where: { $0.here == head }) else { continue }
             expected.append((mapping.torchvision + name.dropFirst(head.count), tensor))
         }
-        var problems: [String] = []
-        var assignments: [(Tensor, SafetensorsEntry)] = []
-        for (name, tensor) in expected {
-            guard let entry = file[name] else {
-                problems.append("missing tensor '\(name)' \(tensor.shape)")
-                continue
-            }
-            if let problem = WeightCheck.problem(name: name, entry: entry, expected: tensor.shape) {
-                problems.append(problem)
-            } else {
-                assignments.append((tensor, entry))
-            }
-        }
+        var (problems, assignments) = WeightCheck.match(expected.map { ($0.torchvision, $0.tensor) }, in: file)
         let known = Set(expected.map(\.torchvision))
         for name in file.names where !known.contains(name) && !name.hasPrefix("fc.") {
             problems.append("unexpected tensor '\(name)' \(file[name]?.shape ?? []) (not part of torchvision's ResNet-18)")
@@ -102,6 +80,26 @@ extension FCNResNet18 {
 
 /// Shared checks of one file tensor against one model tensor.
 enum WeightCheck {
+    /// Looks up each of the model's tensors (by the name it has in the file) in `file`: a problem
+    /// for each one missing or not fitting, else the copy to make once nothing is wrong.
+    static func match(_ expected: [(name: String, tensor: Tensor)], in file: SafetensorsFile)
+        -> (problems: [String], assignments: [(Tensor, SafetensorsEntry)]) {
+        var problems: [String] = []
+        var assignments: [(Tensor, SafetensorsEntry)] = []
+        for (name, tensor) in expected {
+            guard let entry = file[name] else {
+                problems.append("missing tensor '\(name)' \(tensor.shape)")
+                continue
+            }
+            if let problem = problem(name: name, entry: entry, expected: tensor.shape) {
+                problems.append(problem)
+            } else {
+                assignments.append((tensor, entry))
+            }
+        }
+        return (problems, assignments)
+    }
+
     static func problem(name: String, entry: SafetensorsEntry, expected: [Int]) -> String? {
         if entry.shape != expected {
             return "'\(name)': shape \(entry.shape) in the file, the model needs \(expected)"

@@ -74,6 +74,17 @@ public struct SafetensorsEntry: Sendable {
 
     public var elementCount: Int { shape.reduce(1, *) }
 
+    /// An entry made by another reader (e.g. PyTorch checkpoints); `bytes` must hold
+    /// `elementCount * dtype.size` little-endian bytes.
+    public init(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Data, file: String) {
+        precondition(bytes.count == shape.reduce(1, *) * dtype.size, "SafetensorsEntry '\(name)': byte count does not match the shape")
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+        self.file = file
+    }
+
     /// The values converted to `Float` (F64 rounds, F16 / BF16 widen exactly, integers convert;
     /// BOOL gives 0 / 1).
     public func floats() -> [Float] {
@@ -143,6 +154,21 @@ public struct SafetensorsFile: Sendable {
     public static let maximumHeaderSize = 100_000_000
 
     public subscript(name: String) -> SafetensorsEntry? { entries[name] }
+
+    /// A file made by another reader (e.g. PyTorch checkpoints): the entries in `names` order.
+    public init(file: String, entries: [SafetensorsEntry], metadata: [String: String] = [:]) {
+        self.file = file
+        self.names = entries.map(\.name)
+        self.entries = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.metadata = metadata
+    }
+
+    init(file: String, names: [String], entries: [String: SafetensorsEntry], metadata: [String: String]) {
+        self.file = file
+        self.names = names
+        self.entries = entries
+        self.metadata = metadata
+    }
 
     /// The named tensor, or an error naming the file and the tensor.
     public func entry(_ name: String) throws -> SafetensorsEntry {

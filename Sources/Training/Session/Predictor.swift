@@ -125,7 +125,7 @@ public final class Predictor {
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the
     /// run's configuration (`config.toml` of the run directory) and its class names.
     public static func load(checkpoint: URL) throws -> (predictor: Predictor, config: TrainingConfig, classNames: [String]) {
-        let file = try SafetensorsFile.read(from: checkpoint)
+        let file = try WeightsFile.read(from: checkpoint)
         let runURL = RunDirectory.owning(checkpoint: checkpoint)
         let configURL = runURL.appendingPathComponent("config.toml")
         var config = TrainingConfig()
