@@ -79,6 +79,7 @@ let package = Package(
         + testTarget("ModelsTests", ["Models", "NN", "TestSupport"], resources: ["Golden"])
         + testTarget("DatasetsTests", ["Datasets", "TestSupport"], resources: ["Golden"])
         + testTarget("TrainingTests", ["Training", "EngineProtocol", "Models", "NN", "TestSupport"], resources: ["Golden"])
+        + testTarget("EngineProtocolTests", ["EngineProtocol", "Queues", "TestSupport"])
         + testTarget("TUITests", ["TUI", "EngineProtocol", "Training", "TestSupport"], resources: ["Golden"])
         + testTarget("CLITests", ["TestSupport"])
 )

@@ -113,3 +113,13 @@ public enum RunArchive {
         return f.string(from: modified)
     }
 }
+
+extension RunArchive {
+    /// Whether a process serves the run in `directory` now: its `engine.sock` exists and answers.
+    public static func isLive(_ directory: URL) -> Bool {
+        let path = RunLayout(directory).socketURL.path
+        guard FileManager.default.fileExists(atPath: path), let fd = try? UnixSocket.connect(to: path) else { return false }
+        close(fd)
+        return true
+    }
+}

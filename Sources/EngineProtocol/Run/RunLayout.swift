@@ -14,6 +14,7 @@ public enum CheckpointKind: String, Sendable, Codable { case last, best }
 ///     checkpoints/best.safetensors      weights with the best val mIoU
 ///     predictions/index.json            the kept evaluations' sample predictions (`PredictionIndex`)
 ///     predictions/<%06d iteration>/     one evaluation's masks and overlays (`PredictionSet`)
+///     engine.sock                       while the run's process lives: its Unix socket (`EngineServer`)
 public struct RunLayout: Sendable, Equatable {
     public let url: URL
 
@@ -24,12 +25,15 @@ public struct RunLayout: Sendable, Equatable {
     public static let checkpointsName = "checkpoints"
     public static let predictionsName = "predictions"
     public static let indexName = "index.json"
+    /// The socket a live run serves its events and takes commands on (`EngineServer`).
+    public static let socketName = "engine.sock"
 
     public var configURL: URL { url.appendingPathComponent(Self.configName) }
     public var metricsURL: URL { url.appendingPathComponent(Self.metricsName) }
     public var checkpointsURL: URL { url.appendingPathComponent(Self.checkpointsName) }
     public var predictionsURL: URL { url.appendingPathComponent(Self.predictionsName) }
     public var predictionIndexURL: URL { predictionsURL.appendingPathComponent(Self.indexName) }
+    public var socketURL: URL { url.appendingPathComponent(Self.socketName) }
 
     public func weightsURL(_ kind: CheckpointKind) -> URL { checkpointsURL.appendingPathComponent("\(kind.rawValue).safetensors") }
     public var resumeURL: URL { checkpointsURL.appendingPathComponent("last.resume.safetensors") }

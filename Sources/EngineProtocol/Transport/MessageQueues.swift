@@ -53,6 +53,12 @@ public final class EventQueue: Sendable {
         queue.push(event, replacing: event.isCoalescible ? { $0.isCoalescible } : nil)
     }
 
+    /// Adds an event without coalescing even a step (a replayed history, where every step is a
+    /// point of the chart).
+    public func post(_ event: EngineEvent, coalesce: Bool) {
+        queue.push(event, replacing: coalesce && event.isCoalescible ? { $0.isCoalescible } : nil)
+    }
+
     /// The next event, without waiting.
     public func poll() -> EngineEvent? { queue.poll() }
 

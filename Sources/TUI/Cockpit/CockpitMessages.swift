@@ -77,6 +77,18 @@ public final class EngineLink: @unchecked Sendable {
         self.host = host
     }
 
+    /// Starts the engine behind the link and the event pump now, without a command (a viewer
+    /// attached to a live run: its snapshot and events flow at once).
+    public func launch() {
+        lock.lock()
+        defer { lock.unlock() }
+        if let host, !launched {
+            launched = true
+            host.launch()
+        }
+        startPumpLocked()
+    }
+
     /// Whether the engine behind the link was started.
     public var isLaunched: Bool {
         lock.lock()

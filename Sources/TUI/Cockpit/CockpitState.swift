@@ -156,7 +156,24 @@ public struct CockpitState: Sendable {
     /// The screen the runs browser returns to.
     public var runsReturn: Screen?
 
+    /// A live run in another process this front watches over its socket (`segscope attach`):
+    /// quitting detaches (the run goes on) unless asked to stop it.
+    public var attachment: Attachment?
+
     public init() {}
 
     public var isReadOnly: Bool { readOnlyName != nil }
+}
+
+/// The live run a front is attached to.
+public struct Attachment: Sendable, Equatable {
+    /// The run's name (its directory's) or the socket path.
+    public var name: String
+    /// Whether this viewer may steer (`--control`); otherwise the engine refuses its commands.
+    public var control: Bool
+
+    public init(name: String, control: Bool) {
+        self.name = name
+        self.control = control
+    }
 }

@@ -84,6 +84,11 @@ extension App {
 
     /// Quit, unless a run is in progress: then ask first (a run is never lost silently).
     static func requestQuit(_ state: inout AppState) -> [Command] {
+        if let attachment = state.cockpit.attachment, !(attachment.control && state.cockpit.history.isActive) {
+            // A viewer without control (or of a run that ended) only detaches.
+            state.quit = true
+            return [.quit]
+        }
         if state.cockpit.history.isActive && !state.cockpit.isReadOnly && state.cockpit.quitQuestion == nil {
             state.cockpit.quitQuestion = .asking
             state.showHelp = false
@@ -192,6 +197,10 @@ extension App {
             return []
         }
         switch key {
+        case .char("d") where state.cockpit.attachment != nil:
+            // Detach: the run's own process keeps training.
+            state.quit = true
+            return [.quit]
         case .char("s"), .char("y"):
             state.cockpit.quitQuestion = .stoppingThenQuit
             return [.cockpit(.engine(.stop))]

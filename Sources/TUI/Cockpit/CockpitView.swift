@@ -61,7 +61,9 @@ extension App {
         if let question = c.quitQuestion {
             grid.fill(rect, with: Cell(" ", s.overlay))
             let text = question == .asking
-                ? " A run is in progress.  s  stop it (last checkpoint written) and quit   k/Esc  keep training"
+                ? (c.attachment != nil
+                    ? " Attached to a live run.  d  detach (it keeps training)   s  stop it (last checkpoint written) and quit   Esc  cancel"
+                    : " A run is in progress.  s  stop it (last checkpoint written) and quit   k/Esc  keep training")
                 : " stopping the run and writing its checkpoint… (^C quits at once)"
             grid.put(text, x: rect.x, y: rect.y, style: s.overlayKey, maxWidth: rect.width)
             return
@@ -89,7 +91,8 @@ extension App {
         grid.fill(rect, with: Cell(" ", s.header))
         var x = grid.put(" Segscope ", x: rect.x, y: rect.y, style: s.header)
         x = grid.put("│ ", x: x, y: rect.y, style: s.header.with(fg: s.dim.fg))
-        let what = state.cockpit.readOnlyName.map { "past run \($0)" } ?? "training"
+        let what = state.cockpit.readOnlyName.map { "past run \($0)" }
+            ?? state.cockpit.attachment.map { "attached \($0.name)\($0.control ? "" : " (read-only)")" } ?? "training"
         x = grid.put(what, x: x, y: rect.y, style: s.header) + 1
         if let model = h.started?.model {
             // A past run whose model is unknown to the registry has no parameter count.

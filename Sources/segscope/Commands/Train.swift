@@ -5,7 +5,8 @@ import Training
 
 /// `segscope train`: the training engine, headless. The same engine and messages the terminal
 /// front drives; progress goes to stderr (a bar on a terminal, plain lines otherwise) and, with
-/// `--events jsonl`, every event goes to stdout as a JSON line.
+/// `--events jsonl`, every event goes to stdout as a JSON line. The run is served on
+/// `RUN/engine.sock` while it lasts (`segscope attach`, D-202).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model headless (same engine as the terminal front).",
@@ -39,6 +40,7 @@ struct Train: ParsableCommand {
     var distributed: DistributedMode = .auto
     @Option(help: "Write iteration 1's gradients (averaged over the ranks) to this safetensors file (rank 0).")
     var dumpGradients: String?
+    @Flag(help: "Start the run paused (resume it from `segscope attach --control`).") var paused = false
 
     func run() throws {
         var configuration = TrainingConfig()
@@ -84,7 +86,8 @@ struct Train: ParsableCommand {
         }
         let group = try distributed.join(environment: ProcessInfo.processInfo.environment)
         let status = HeadlessRun(config: configuration, printEvents: events == .jsonl, group: group,
-                                 gradientDump: dumpGradients.map { URL(fileURLWithPath: $0) }).run()
+                                 gradientDump: dumpGradients.map { URL(fileURLWithPath: $0) },
+                                 startPaused: paused).run()
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -127,20 +130,27 @@ final class HeadlessRun: @unchecked Sendable {
     let isTerminal: Bool
     private var isReporter: Bool { (group?.rank ?? 0) == 0 }
     private var rankPrefix: String { group.map { "rank \($0.rank): " } ?? "" }
+    let startPaused: Bool
+    /// Serves the run to viewers (`segscope attach`) on `RUN/engine.sock` (rank 0 only).
+    let server: EngineServer
     private var signalSources: [DispatchSourceSignal] = []
     private var exitStatus: Int32 = 0
     private var lastBarLength = 0
 
-    init(config: TrainingConfig, printEvents: Bool, group: DataParallel? = nil, gradientDump: URL? = nil) {
+    init(config: TrainingConfig, printEvents: Bool, group: DataParallel? = nil, gradientDump: URL? = nil,
+         startPaused: Bool = false) {
         self.config = config
         self.printEvents = printEvents && (group?.rank ?? 0) == 0
         self.group = group
+        self.startPaused = startPaused
         isTerminal = isatty(STDERR_FILENO) == 1 && (group?.rank ?? 0) == 0
         engine = TrainingEngine(writesRunDirectory: (group?.rank ?? 0) == 0) { config, context in
             let session = try ModelTrainingSession(config: config, context: context, distributed: group)
             session.gradientDump = gradientDump
             return session
         }
+        // Rank 0 alone serves the run: the other ranks write nothing into its directory.
+        server = EngineServer(commands: engine.commands, listensOnRunStart: (group?.rank ?? 0) == 0)
     }
 
     /// SIGINT / SIGTERM / SIGHUP: checkpoint, stop, and exit 130 / 143 / 129 once the engine has flushed.
@@ -162,12 +172,17 @@ final class HeadlessRun: @unchecked Sendable {
 
     func run() -> Int32 {
         installSignalHandlers()
+        let events = server.relay(from: engine.events)
         engine.launch()
         engine.send(.start(config))
+        if startPaused { engine.send(.pause) }
         var failed = false
         var started = false
         loop: while true {
-            guard let event = engine.events.next(timeout: 1) else { continue }
+            guard let event = events.next(timeout: 1) else {
+                if events.isClosed { break loop }
+                continue
+            }
             if printEvents, let line = try? MessageCoding.jsonLine(event) {
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
@@ -177,6 +192,7 @@ final class HeadlessRun: @unchecked Sendable {
                 guard isReporter else { continue }
                 if let group { eprint("data-parallel over \(group.size) ranks (MPI): \(group.size) × batch \(config.batch) images per iteration") }
                 eprint("run \(run.runDirectory): \(run.model.name), \(run.trainSamples) train / \(run.valSamples) val images, \(run.totalIterations) iterations")
+                eprint("attach: segscope attach \(run.runDirectory)")
             case .step(let step):
                 if isReporter { progress(step) }
             case .evaluation(let report):
@@ -212,6 +228,7 @@ final class HeadlessRun: @unchecked Sendable {
         }
         engine.send(.shutdown)
         engine.join(timeout: 30)
+        server.close()
         let status = exitStatus != 0 ? exitStatus : failed ? 1 : 0
         if let group, status != 0 {
             // The other ranks may wait in a collective for this one: stop the whole job (this

@@ -48,7 +48,11 @@ struct Tui: ParsableCommand {
     @Option(help: "The directory the runs browser (r) lists; the launcher's runs_dir.")
     var runsDir = "runs"
 
-    func run() throws {
+    func run() throws { try runFront(attachingTo: nil) }
+
+    /// The terminal front; with `attachingTo`, watching (and with control steering) a live run in
+    /// another process over its socket instead of owning an engine (`segscope attach`).
+    func runFront(attachingTo attach: (client: EngineClient, attachment: Attachment)?) throws {
         // Everything that can fail with a message happens before curses owns the screen.
         let depthOption: ColorDepth?
         do { depthOption = try ColorDepth.parse(option: color) } catch { throw ValidationError("\(error)") }
@@ -88,11 +92,20 @@ struct Tui: ParsableCommand {
         state.cockpit.launchBase = launchBase(format: datasetFormat)
         state.cockpit.runsRoot = runsDir
         // The training engine runs in this process; its thread starts with the launcher's start.
-        let link = EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
+        // Attached, the engine is the live run's process behind its socket.
+        let link: EngineLink
+        if let attach {
+            link = EngineLink(host: attach.client)
+            state.cockpit.attachment = attach.attachment
+            state.screen = .cockpit
+        } else {
+            link = EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
+        }
         let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link, modelSummary: Tui.modelSummary)
         let runtime = AppRuntime(state: state, driver: driver, performer: performer)
         let poster = runtime.poster
         link.pump { poster(.cockpit(.engine($0))) }
+        if attach != nil { link.launch() }
         if let path = ProcessInfo.processInfo.environment["SEGSCOPE_IDLE_FILE"], !path.isEmpty {
             // Busy / idle for end-to-end tests: the number of the last frame drawn while idle.
             runtime.onIdle = { frame in try? "\(frame)\n".write(toFile: path, atomically: true, encoding: .utf8) }
@@ -101,7 +114,13 @@ struct Tui: ParsableCommand {
         driver.shutdown()
         // A run still in progress (a signal, or a second ^C while stopping) is stopped with its
         // last checkpoint before the process ends: a run is never lost silently.
-        if link.isLaunched {
+        if let attach {
+            // Quitting detaches (the client never sends shutdown); a stop asked for was sent.
+            _ = link.shutdown(timeout: 5)
+            if runtime.state.cockpit.history.isActive {
+                FileHandle.standardError.write(Data("segscope: detached; the run goes on (segscope attach \(attach.client.path))\n".utf8))
+            }
+        } else if link.isLaunched {
             if runtime.state.cockpit.history.isActive {
                 FileHandle.standardError.write(Data("segscope: stopping the training run (writing checkpoints/last)…\n".utf8))
             }
