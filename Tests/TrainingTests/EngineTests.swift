@@ -301,7 +301,8 @@ final class EngineTests: XCTestCase {
         let clock = ManualClock()
         var script = FakeSession.Script()
         script.stepDelay = 0.002
-        let engine = TrainingEngine { _, _ in FakeSession(script: script, probe: .init()) }
+        let fixed = script
+        let engine = TrainingEngine { _, _ in FakeSession(script: fixed, probe: .init()) }
         engine.clock = { clock.now }
         engine.launch()
         engine.send(.start(config(iterations: 1_000_000, evalInterval: 1_000_000)))

@@ -207,14 +207,18 @@ extension App {
         }
         var loss: [ChartSeries] = [], lr: [ChartSeries] = [], acc: [ChartSeries] = [], iou: [ChartSeries] = []
         if let o = c.overlay {
-            // The overlay's legend entries carry its name (short: the run's time stamp).
-            let p = (c.overlayName.map { String($0.prefix(15)) } ?? "other") + " "
+            // The overlay's legend entries start with "vs", as the progress row names it.
+            let p = "vs "
             loss += trainLoss(o, color: other, withRaw: false, prefix: p)
             loss.append(valLoss(o, color: other, prefix: p))
             lr.append(learningRate(o, color: other, prefix: p))
             acc.append(accuracy(o, train: other, val: other, prefix: p)[1])
             iou.append(miou(o, color: other, prefix: p))
         }
+        for i in loss.indices { loss[i].secondary = true }
+        for i in lr.indices { lr[i].secondary = true }
+        for i in acc.indices { acc[i].secondary = true }
+        for i in iou.indices { iou[i].secondary = true }
         loss += trainLoss(h, color: smooth, withRaw: true, prefix: "")
         loss.append(valLoss(h, color: val, prefix: ""))
         lr.append(learningRate(h, color: smooth, prefix: ""))
@@ -225,11 +229,11 @@ extension App {
         let waiting = "no evaluation yet"
         let yScale: ChartScale = c.logScale ? .log : .linear
         var lossTitle = "loss"
-        if let step = h.lastStep { lossTitle += String(format: " · train %.4f", step.epochLoss) }
-        if let v = last?.loss { lossTitle += String(format: " · val %.4f", v) }
+        if let step = h.lastStep { lossTitle += String(format: " %.3f", step.epochLoss) }
+        if let v = last?.loss { lossTitle += String(format: " · val %.3f", v) }
         return [
             (lossTitle, LineChart(series: loss, xLabel: unit, glyphs: g, emptyText: "waiting for the first step", scale: yScale)),
-            ("learning rate" + (h.lastStep.map { String(format: " · %.2e", $0.learningRate) } ?? ""),
+            ("learning rate" + (h.lastStep.map { String(format: " %.2e", $0.learningRate) } ?? ""),
              LineChart(series: lr, xLabel: unit, glyphs: g, emptyText: "waiting for the first step", scale: yScale)),
             ("pixel acc" + (last.map { String(format: " · val %.3f", $0.aAcc) } ?? ""),
              LineChart(series: acc, xLabel: unit, glyphs: g, yRange: nil, emptyText: "waiting for the first step")),

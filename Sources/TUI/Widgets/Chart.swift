@@ -17,12 +17,15 @@ public struct ChartSeries: Sendable {
     public var points: [ChartPoint]
     public var color: TermColor
     public var faint: Bool
+    /// Listed after the other series in the legend (an overlaid run's curves, drawn first).
+    public var secondary: Bool
 
-    public init(name: String, points: [ChartPoint], color: TermColor, faint: Bool = false) {
+    public init(name: String, points: [ChartPoint], color: TermColor, faint: Bool = false, secondary: Bool = false) {
         self.name = name
         self.points = points
         self.color = color
         self.faint = faint
+        self.secondary = secondary
     }
 }
 
@@ -105,7 +108,12 @@ public enum ChartMath {
         if v == 0 { return "0" }
         let a = abs(v)
         if a >= 10_000 { return compact(v) }
-        if a < 1e-3 { return String(format: "%.0e", v).replacingOccurrences(of: "e-0", with: "e-") }
+        if a < 1e-3 || step < 1e-3 {
+            // Small values in e-notation, with a decimal only where the tick needs one (7.5e-4).
+            let short = String(format: "%.0e", v)
+            let text = abs((Double(short) ?? v) - v) <= step * 1e-3 ? short : String(format: "%.1e", v)
+            return text.replacingOccurrences(of: "e-0", with: "e-")
+        }
         // As many decimals as the step needs to be written exactly (0.25 → 2, 0.5 → 1, 5 → 0).
         var decimals = 0
         while decimals < 4 {
@@ -138,9 +146,11 @@ public enum ChartMath {
     public static func logTicks(lo: Double, hi: Double, count: Int) -> (lo: Double, hi: Double, ticks: [Double]) {
         guard lo.isFinite, hi.isFinite else { return (0, 1, [0, 1]) }
         if hi - lo >= 2 {
-            let a = floor(lo + 1e-9), b = ceil(hi - 1e-9)
-            let every = max(1, Int(((b - a) / Double(max(1, count - 1))).rounded(.up)))
-            return (a, b, stride(from: a, through: b + 1e-9, by: Double(every)).map { $0 })
+            let a = floor(lo + 1e-9)
+            var b = ceil(hi - 1e-9)
+            let every = Double(max(1, Int(((b - a) / Double(max(1, count - 1))).rounded(.up))))
+            b = a + every * ((b - a) / every).rounded(.up)  // the range ends on a tick
+            return (a, b, stride(from: a, through: b + 1e-9, by: every).map { $0 })
         }
         return ticks(lo: lo, hi: hi, count: count)
     }
@@ -211,7 +221,10 @@ public struct LineChart: Sendable {
     var legendEntries: [(name: String, color: TermColor, faint: Bool)] {
         var seen = Set<String>()
         var out: [(name: String, color: TermColor, faint: Bool)] = []
-        for s in series where !s.points.isEmpty && seen.insert(s.name).inserted { out.append((s.name, s.color, s.faint)) }
+        for s in series.filter({ !$0.secondary }) + series.filter(\.secondary)
+        where !s.points.isEmpty && seen.insert(s.name).inserted {
+            out.append((s.name, s.color, s.faint))
+        }
         return out
     }
 
