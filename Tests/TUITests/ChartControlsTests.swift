@@ -1,5 +1,5 @@
 @testable import TUI
-import Training
+import EngineProtocol
 import XCTest
 
 /// Charts as issue #19 asks: legends, a log axis, the EMA control, the learning-rate chart and
