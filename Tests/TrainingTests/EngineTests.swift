@@ -287,6 +287,44 @@ final class EngineTests: XCTestCase {
         shutdown(engine)
     }
 
+    /// A clock that moves only when told (the engine's elapsed time, without timing).
+    final class ManualClock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seconds = 100.0
+        var now: Double { lock.withLock { seconds } }
+        func advance(_ s: Double) { lock.withLock { seconds += s } }
+    }
+
+    /// Elapsed time does not jump after a pause: a step after 1000 s paused reports the
+    /// training time, not the wall time (issue #19).
+    func testElapsedTimeLeavesOutPauses() throws {
+        let clock = ManualClock()
+        var script = FakeSession.Script()
+        script.stepDelay = 0.002
+        let fixed = script
+        let engine = TrainingEngine { _, _ in FakeSession(script: fixed, probe: .init()) }
+        engine.clock = { clock.now }
+        engine.launch()
+        engine.send(.start(config(iterations: 1_000_000, evalInterval: 1_000_000)))
+        _ = collect(engine) { if case .step = $0 { return true } else { return false } }
+        engine.send(.pause)
+        let paused = collect(engine, until: isState(.paused))
+        let before = paused.compactMap { if case .step(let s) = $0 { return s } else { return nil } }.last
+        clock.advance(1000)
+        engine.send(.resume)
+        _ = collect(engine, until: isState(.running))
+        clock.advance(2)
+        // Steps already queued before the advance report 0 s; wait for one after it.
+        let next = collect(engine) { if case .step(let s) = $0 { return s.elapsedSeconds >= 2 - 1e-9 } else { return false } }
+        guard case .step(let s) = next.last else { return XCTFail() }
+        XCTAssertEqual(s.elapsedSeconds, 2, accuracy: 1e-9, "1000 s paused are not counted (last step before: \(before?.elapsedSeconds ?? -1))")
+        engine.send(.stop)
+        let end = collect(engine, until: isFinished)
+        guard case .finished(let summary) = end.last else { return XCTFail() }
+        XCTAssertEqual(summary.seconds, 2, accuracy: 1e-9)
+        shutdown(engine)
+    }
+
     func testNaNLossFailsTheRunNamingTheIterationAndKeepsTheLastGoodCheckpoint() throws {
         var script = FakeSession.Script()
         script.lossAt = [7: .nan]

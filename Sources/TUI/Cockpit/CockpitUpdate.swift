@@ -5,6 +5,8 @@ import Foundation
 /// What dashboard keys do.
 public enum CockpitAction: Sendable, Equatable {
     case pauseResume, stop, learningRate, evaluate, checkpoint, compare, axis, newRun, runs, browser, help, quit
+    /// Chart controls: log y axis for loss and learning rate; the train-loss EMA weight.
+    case logScale, smoothing
 }
 
 extension App {
@@ -29,6 +31,11 @@ extension App {
         KeyBinding([.tab], footer: "compare", help: "Compare predictions with the truth (worst images first)", action: .compare,
                    disabledReason: { $0.cockpit.history.latestEvaluation == nil ? "no evaluation yet" : nil }),
         KeyBinding([.char("x")], footer: "x axis", help: "Charts over iterations or epochs", action: .axis),
+        KeyBinding([.char("l")], footer: "log", footerOptional: true, help: "Log scale for the loss and learning-rate charts (on / off)",
+                   action: .logScale),
+        KeyBinding([.char("w")], footer: "smooth", footerOptional: true,
+                   help: "EMA smoothing of the train loss: off → 0.6 → 0.8 → 0.9 → 0.95 → 0.99 (the legend shows the weight)",
+                   action: .smoothing),
         KeyBinding([.char("n")], footer: "new run", help: "Launch a new run (the form starts from this run's configuration)",
                    action: .newRun, disabledReason: { $0.cockpit.history.isActive ? "a run is in progress; stop it first" : nil }),
         KeyBinding([.char("r")], footer: "runs", help: "Past runs: open one read-only, overlay a second one's curves", action: .runs,
@@ -133,6 +140,12 @@ extension App {
             return compareSelectionChanged(&state)
         case .axis:
             state.cockpit.axis = state.cockpit.axis == .iterations ? .epochs : .iterations
+            return []
+        case .logScale:
+            state.cockpit.logScale.toggle()
+            return []
+        case .smoothing:
+            state.cockpit.smoothing = CockpitState.nextSmoothing(after: state.cockpit.smoothing)
             return []
         case .newRun:
             state.cockpit.launcher = nil

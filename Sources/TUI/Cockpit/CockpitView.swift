@@ -171,54 +171,73 @@ extension App {
         grid.put(text, x: x, y: rect.y, style: s.main, maxWidth: rect.maxX - x)
     }
 
-    /// The four charts: train loss (raw faint + EMA), val loss, pixel accuracy (train epoch
-    /// running + val), val mIoU; an overlaid run's curves come first, dimmed.
+    /// The four charts, each with a legend: loss (train raw faint, its EMA, val), learning rate,
+    /// pixel accuracy (train running + val aAcc), val mIoU. An overlaid run's curves come first,
+    /// dimmed, and are named after it in the legends. `l` puts loss and learning rate on a log
+    /// axis; every chart's y range leaves out outliers (a first-iteration spike is clipped).
     static func dashboardCharts(_ c: CockpitState, styles s: Styles) -> [(title: String, chart: LineChart)] {
         let h = c.history
         let axis = c.axis
         let unit = axis == .iterations ? "iteration" : "epoch"
         let raw = s.bar.fg, smooth = s.accent.fg, val = s.key.fg, other = s.dim.fg
-        func trainLoss(_ h: RunHistory, color: TermColor, withRaw: Bool) -> [ChartSeries] {
+        let weight = c.smoothing
+        let emaName = weight > 0 ? "EMA \(String(format: "%g", weight))" : "train"
+        func trainLoss(_ h: RunHistory, color: TermColor, withRaw: Bool, prefix: String) -> [ChartSeries] {
             let xs = h.steps.map { h.x($0.iteration, axis) }
-            let smoothed = ChartMath.ema(h.steps.map(\.loss), weight: c.smoothing)
             var out: [ChartSeries] = []
-            if withRaw {
-                out.append(ChartSeries(name: "loss", points: zip(xs, h.steps).map { ChartPoint($0, $1.loss) }, color: raw, faint: true))
+            if withRaw && weight > 0 {
+                out.append(ChartSeries(name: prefix + "train", points: zip(xs, h.steps).map { ChartPoint($0, $1.loss) }, color: raw,
+                                       faint: true))
             }
-            out.append(ChartSeries(name: "loss (EMA)", points: zip(xs, smoothed).map { ChartPoint($0, $1) }, color: color))
+            let smoothed = weight > 0 ? ChartMath.ema(h.steps.map(\.loss), weight: weight) : h.steps.map(\.loss)
+            out.append(ChartSeries(name: prefix + emaName, points: zip(xs, smoothed).map { ChartPoint($0, $1) }, color: color))
             return out
         }
-        func valLoss(_ h: RunHistory, color: TermColor) -> ChartSeries {
-            ChartSeries(name: "val loss", points: h.evaluations.compactMap { e in e.loss.map { ChartPoint(h.x(e.iteration, axis), $0) } },
+        func valLoss(_ h: RunHistory, color: TermColor, prefix: String) -> ChartSeries {
+            ChartSeries(name: prefix + "val", points: h.evaluations.compactMap { e in e.loss.map { ChartPoint(h.x(e.iteration, axis), $0) } },
                         color: color)
         }
-        func accuracy(_ h: RunHistory, train: TermColor, val: TermColor) -> [ChartSeries] {
-            [ChartSeries(name: "train acc", points: h.steps.map { ChartPoint(h.x($0.iteration, axis), $0.pixelAccuracy) }, color: train,
+        func learningRate(_ h: RunHistory, color: TermColor, prefix: String) -> ChartSeries {
+            ChartSeries(name: prefix + "lr", points: h.steps.map { ChartPoint(h.x($0.iteration, axis), $0.learningRate) }, color: color)
+        }
+        func accuracy(_ h: RunHistory, train: TermColor, val: TermColor, prefix: String) -> [ChartSeries] {
+            [ChartSeries(name: prefix + "train", points: h.steps.map { ChartPoint(h.x($0.iteration, axis), $0.pixelAccuracy) }, color: train,
                          faint: true),
-             ChartSeries(name: "val aAcc", points: h.evaluations.map { ChartPoint(h.x($0.iteration, axis), $0.aAcc) }, color: val)]
+             ChartSeries(name: prefix + "val aAcc", points: h.evaluations.map { ChartPoint(h.x($0.iteration, axis), $0.aAcc) }, color: val)]
         }
-        func miou(_ h: RunHistory, color: TermColor) -> ChartSeries {
-            ChartSeries(name: "val mIoU", points: h.evaluations.map { ChartPoint(h.x($0.iteration, axis), $0.mIoU) }, color: color)
+        func miou(_ h: RunHistory, color: TermColor, prefix: String) -> ChartSeries {
+            ChartSeries(name: prefix + "val", points: h.evaluations.map { ChartPoint(h.x($0.iteration, axis), $0.mIoU) }, color: color)
         }
-        var loss: [ChartSeries] = [], vloss: [ChartSeries] = [], acc: [ChartSeries] = [], iou: [ChartSeries] = []
+        var loss: [ChartSeries] = [], lr: [ChartSeries] = [], acc: [ChartSeries] = [], iou: [ChartSeries] = []
         if let o = c.overlay {
-            loss += trainLoss(o, color: other, withRaw: false)
-            vloss.append(valLoss(o, color: other))
-            acc.append(accuracy(o, train: other, val: other)[1])
-            iou.append(miou(o, color: other))
+            // The overlay's legend entries start with "vs", as the progress row names it.
+            let p = "vs "
+            loss += trainLoss(o, color: other, withRaw: false, prefix: p)
+            loss.append(valLoss(o, color: other, prefix: p))
+            lr.append(learningRate(o, color: other, prefix: p))
+            acc.append(accuracy(o, train: other, val: other, prefix: p)[1])
+            iou.append(miou(o, color: other, prefix: p))
         }
-        loss += trainLoss(h, color: smooth, withRaw: true)
-        vloss.append(valLoss(h, color: val))
-        acc += accuracy(h, train: raw, val: val)
-        iou.append(miou(h, color: val))
+        for i in loss.indices { loss[i].secondary = true }
+        for i in lr.indices { lr[i].secondary = true }
+        for i in acc.indices { acc[i].secondary = true }
+        for i in iou.indices { iou[i].secondary = true }
+        loss += trainLoss(h, color: smooth, withRaw: true, prefix: "")
+        loss.append(valLoss(h, color: val, prefix: ""))
+        lr.append(learningRate(h, color: smooth, prefix: ""))
+        acc += accuracy(h, train: raw, val: val, prefix: "")
+        iou.append(miou(h, color: val, prefix: ""))
         let last = h.evaluations.last
         let g = c.glyphs
         let waiting = "no evaluation yet"
+        let yScale: ChartScale = c.logScale ? .log : .linear
+        var lossTitle = "loss"
+        if let step = h.lastStep { lossTitle += String(format: " %.3f", step.epochLoss) }
+        if let v = last?.loss { lossTitle += String(format: " · val %.3f", v) }
         return [
-            ("train loss" + (h.lastStep.map { String(format: " · %.4f", $0.epochLoss) } ?? ""),
-             LineChart(series: loss, xLabel: unit, glyphs: g, emptyText: "waiting for the first step")),
-            ("val loss" + (last?.loss.map { String(format: " · %.4f", $0) } ?? ""),
-             LineChart(series: vloss, xLabel: unit, glyphs: g, emptyText: last == nil ? waiting : "the evaluation reports no loss")),
+            (lossTitle, LineChart(series: loss, xLabel: unit, glyphs: g, emptyText: "waiting for the first step", scale: yScale)),
+            ("learning rate" + (h.lastStep.map { String(format: " %.2e", $0.learningRate) } ?? ""),
+             LineChart(series: lr, xLabel: unit, glyphs: g, emptyText: "waiting for the first step", scale: yScale)),
             ("pixel acc" + (last.map { String(format: " · val %.3f", $0.aAcc) } ?? ""),
              LineChart(series: acc, xLabel: unit, glyphs: g, yRange: nil, emptyText: "waiting for the first step")),
             ("val mIoU" + (last.map { String(format: " · %.3f", $0.mIoU) } ?? ""),

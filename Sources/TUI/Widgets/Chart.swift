@@ -17,12 +17,15 @@ public struct ChartSeries: Sendable {
     public var points: [ChartPoint]
     public var color: TermColor
     public var faint: Bool
+    /// Listed after the other series in the legend (an overlaid run's curves, drawn first).
+    public var secondary: Bool
 
-    public init(name: String, points: [ChartPoint], color: TermColor, faint: Bool = false) {
+    public init(name: String, points: [ChartPoint], color: TermColor, faint: Bool = false, secondary: Bool = false) {
         self.name = name
         self.points = points
         self.color = color
         self.faint = faint
+        self.secondary = secondary
     }
 }
 
@@ -45,6 +48,9 @@ public enum ChartGlyphs: String, Sendable, CaseIterable {
         return .blocks
     }
 }
+
+/// A chart's y axis.
+public enum ChartScale: String, Sendable { case linear, log }
 
 /// Smoothing and scale helpers for charts.
 public enum ChartMath {
@@ -102,7 +108,12 @@ public enum ChartMath {
         if v == 0 { return "0" }
         let a = abs(v)
         if a >= 10_000 { return compact(v) }
-        if a < 1e-3 { return String(format: "%.0e", v).replacingOccurrences(of: "e-0", with: "e-") }
+        if a < 1e-3 || step < 1e-3 {
+            // Small values in e-notation, with a decimal only where the tick needs one (7.5e-4).
+            let short = String(format: "%.0e", v)
+            let text = abs((Double(short) ?? v) - v) <= step * 1e-3 ? short : String(format: "%.1e", v)
+            return text.replacingOccurrences(of: "e-0", with: "e-")
+        }
         // As many decimals as the step needs to be written exactly (0.25 → 2, 0.5 → 1, 5 → 0).
         var decimals = 0
         while decimals < 4 {
@@ -111,6 +122,46 @@ public enum ChartMath {
             decimals += 1
         }
         return String(format: "%.\(decimals)f", v)
+    }
+
+    /// The y range without outliers: Tukey's far-out fences, `q1 − 3·IQR … q3 + 3·IQR` (quartiles
+    /// by linear interpolation), cut to the data's own min and max. A first-iteration loss spike
+    /// of 20 over losses near 1 lies beyond the upper fence; a loss falling smoothly from 3 to 0.5
+    /// keeps its whole range (its fences lie outside the data).
+    public static func robustRange(_ values: [Double]) -> (lo: Double, hi: Double) {
+        let v = values.filter(\.isFinite).sorted()
+        guard let first = v.first, let last = v.last else { return (0, 1) }
+        guard v.count >= 4 else { return (first, last) }
+        func quantile(_ q: Double) -> Double {
+            let p = q * Double(v.count - 1)
+            let i = Int(p.rounded(.down)), f = p - Double(i)
+            return i + 1 < v.count ? v[i] * (1 - f) + v[i + 1] * f : v[i]
+        }
+        let q1 = quantile(0.25), q3 = quantile(0.75), iqr = q3 - q1
+        return (max(first, q1 - 3 * iqr), min(last, q3 + 3 * iqr))
+    }
+
+    /// Ticks for a log axis given in log10 units: whole decades when the range spans two or
+    /// more, otherwise linear ticks in log units (labelled by `logLabel`).
+    public static func logTicks(lo: Double, hi: Double, count: Int) -> (lo: Double, hi: Double, ticks: [Double]) {
+        guard lo.isFinite, hi.isFinite else { return (0, 1, [0, 1]) }
+        if hi - lo >= 2 {
+            let a = floor(lo + 1e-9)
+            var b = ceil(hi - 1e-9)
+            let every = Double(max(1, Int(((b - a) / Double(max(1, count - 1))).rounded(.up))))
+            b = a + every * ((b - a) / every).rounded(.up)  // the range ends on a tick
+            return (a, b, stride(from: a, through: b + 1e-9, by: every).map { $0 })
+        }
+        return ticks(lo: lo, hi: hi, count: count)
+    }
+
+    /// The label of a log-axis tick at log10 value `v`: `1e-3`, `0.05`, `2.5`, `300`, `1.2k`.
+    public static func logLabel(_ v: Double) -> String {
+        let x = pow(10, v)
+        if x >= 1e4 { return compact(x) }
+        if x < 1e-2 { return String(format: "%.0e", x).replacingOccurrences(of: "e-0", with: "e-") }
+        let text = String(format: "%.2g", x)
+        return text.contains("e") ? String(format: "%.0f", x) : text
     }
 
     /// `12.3k`, `4.5M` style.
@@ -135,14 +186,64 @@ public struct LineChart: Sendable {
     public var yRange: ClosedRange<Double>?
     /// Text shown when no series has a point.
     public var emptyText: String
+    /// Linear or logarithmic (base 10) y axis; a log axis leaves out values ≤ 0.
+    public var scale: ChartScale
+    /// The y range left out of outliers (Tukey's far-out fences, see `ChartMath.robustRange`);
+    /// points beyond it are drawn on the plot's edge and counted in its corner (`▲3`).
+    public var robust: Bool
+    /// A legend row over the plot (each distinct series name in its colour) when there is room.
+    public var legend: Bool
 
     public init(series: [ChartSeries], xLabel: String, glyphs: ChartGlyphs = .braille,
-                yRange: ClosedRange<Double>? = nil, emptyText: String = "no data yet") {
+                yRange: ClosedRange<Double>? = nil, emptyText: String = "no data yet",
+                scale: ChartScale = .linear, robust: Bool = true, legend: Bool = true) {
         self.series = series
         self.xLabel = xLabel
         self.glyphs = glyphs
         self.yRange = yRange
         self.emptyText = emptyText
+        self.scale = scale
+        self.robust = robust
+        self.legend = legend
+    }
+
+    /// The series as plotted: y as log10(y) on a log axis (values ≤ 0 left out).
+    var plotted: [ChartSeries] {
+        guard scale == .log else { return series }
+        return series.map { s in
+            var t = s
+            t.points = s.points.compactMap { $0.y > 0 ? ChartPoint($0.x, log10($0.y)) : nil }
+            return t
+        }
+    }
+
+    /// Legend entries: each distinct name once, in drawing order.
+    var legendEntries: [(name: String, color: TermColor, faint: Bool)] {
+        var seen = Set<String>()
+        var out: [(name: String, color: TermColor, faint: Bool)] = []
+        for s in series.filter({ !$0.secondary }) + series.filter(\.secondary)
+        where !s.points.isEmpty && seen.insert(s.name).inserted {
+            out.append((s.name, s.color, s.faint))
+        }
+        return out
+    }
+
+    /// The legend in one row: `─ name` per entry, as many as fit.
+    func drawLegend(in rect: Rect, grid: inout CellGrid, styles: Styles) {
+        var x = rect.x
+        for entry in legendEntries {
+            let need = 2 + TextWidth.width(entry.name)
+            if x + need > rect.maxX { break }
+            var mark = Style(fg: entry.color, bg: styles.background)
+            if entry.faint { mark = mark.adding(.dim) }
+            grid.put("━", x: x, y: rect.y, style: mark)
+            grid.put(entry.name, x: x + 1, y: rect.y, style: styles.dim)
+            x += need + 1
+        }
+        if scale == .log {
+            let text = "log"
+            if x + TextWidth.width(text) <= rect.maxX { grid.put(text, x: rect.maxX - TextWidth.width(text), y: rect.y, style: styles.accent) }
+        }
     }
 
     /// Finite points of every series.
@@ -150,20 +251,31 @@ public struct LineChart: Sendable {
 
     public func draw(in rect: Rect, grid: inout CellGrid, styles: Styles) {
         guard rect.width >= 8, rect.height >= 3 else { return }
-        let points = allPoints
+        let series = plotted
+        let points = series.flatMap { $0.points.filter { $0.x.isFinite && $0.y.isFinite } }
         guard !points.isEmpty else {
-            grid.centered(emptyText, in: rect, y: rect.y + rect.height / 2, style: styles.dim)
+            grid.centered(self.scale == .log && !allPoints.isEmpty ? "no values > 0 for a log axis" : emptyText, in: rect,
+                          y: rect.y + rect.height / 2, style: styles.dim)
             return
         }
-        var ylo = points.map(\.y).min() ?? 0, yhi = points.map(\.y).max() ?? 1
+        var rect = rect
+        if legend, rect.height >= 6 {
+            drawLegend(in: Rect(x: rect.x + 1, y: rect.y, width: rect.width - 1, height: 1), grid: &grid, styles: styles)
+            rect = Rect(x: rect.x, y: rect.y + 1, width: rect.width, height: rect.height - 1)
+        }
+        let ys = points.map(\.y)
+        var (ylo, yhi) = robust ? ChartMath.robustRange(ys) : (ys.min() ?? 0, ys.max() ?? 1)
         if let yRange {
-            ylo = min(ylo, yRange.lowerBound)
-            yhi = max(yhi, yRange.upperBound)
+            let r = self.scale == .log ? log10(max(yRange.lowerBound, 1e-12))...log10(max(yRange.upperBound, 1e-12)) : yRange
+            ylo = min(ylo, r.lowerBound)
+            yhi = max(yhi, r.upperBound)
         }
         let plotRows = rect.height - 2
-        let scale = ChartMath.ticks(lo: ylo, hi: yhi, count: max(2, min(5, plotRows / 2 + 1)))
+        let scale = self.scale == .log
+            ? ChartMath.logTicks(lo: ylo, hi: yhi, count: max(2, min(5, plotRows / 2 + 1)))
+            : ChartMath.ticks(lo: ylo, hi: yhi, count: max(2, min(5, plotRows / 2 + 1)))
         let step = scale.ticks.count > 1 ? scale.ticks[1] - scale.ticks[0] : 1
-        let labels = scale.ticks.map { ChartMath.label($0, step: step) }
+        let labels = scale.ticks.map { self.scale == .log ? ChartMath.logLabel($0) : ChartMath.label($0, step: step) }
         let labelWidth = min(8, labels.map { TextWidth.width($0) }.max() ?? 1)
         let plot = Rect(x: rect.x + labelWidth + 1, y: rect.y, width: rect.width - labelWidth - 1, height: plotRows)
         guard plot.width >= 2, plot.height >= 1 else { return }
@@ -217,6 +329,16 @@ public struct LineChart: Sendable {
                 if s.faint { style = style.adding(.dim) }
                 grid.set(plot.x + cx, plot.y + cy, Cell(Self.glyph(glyphs, bits[i]), style))
             }
+        }
+        // Points outside the range are drawn on the edge; their count goes in the corner.
+        let above = ys.filter { $0 > scale.hi }.count, below = ys.filter { $0 < scale.lo }.count
+        if above > 0 {
+            let text = "▲\(above)"
+            grid.put(text, x: plot.maxX - TextWidth.width(text), y: plot.y, style: styles.warning)
+        }
+        if below > 0 {
+            let text = "▼\(below)"
+            grid.put(text, x: plot.maxX - TextWidth.width(text), y: plot.maxY - 1, style: styles.warning)
         }
     }
 

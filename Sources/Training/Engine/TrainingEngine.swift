@@ -25,6 +25,9 @@ public final class TrainingEngine: @unchecked Sendable {
     private var state: EngineState = .idle
     private var run: ActiveRun?
     private var shutdownRequested = false
+    /// Seconds on a monotonic clock; the elapsed time of a run is read from it (tests set a
+    /// clock of their own before `launch`).
+    var clock: @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
 
     public init(commands: CommandQueue = CommandQueue(), events: EventQueue = EventQueue(), writesRunDirectory: Bool = true,
                 makeSession: @escaping SessionFactory) {
@@ -94,6 +97,12 @@ public final class TrainingEngine: @unchecked Sendable {
 
     private func setState(_ new: EngineState) {
         guard new != state else { return }
+        // Time spent paused is not training time: the elapsed time goes on where it stopped.
+        if new == .paused { run?.pausedSince = clock() }
+        if state == .paused, let run, let since = run.pausedSince {
+            run.pausedSeconds += clock() - since
+            run.pausedSince = nil
+        }
         state = new
         post(.state(new))
     }
@@ -173,7 +182,10 @@ public final class TrainingEngine: @unchecked Sendable {
         let schedule: LRSchedule
         var baseLearningRate: Double
         var iteration = 0
-        var startTime = ProcessInfo.processInfo.systemUptime
+        var startTime = 0.0
+        /// Seconds spent paused so far, and since when the run is paused now.
+        var pausedSeconds = 0.0
+        var pausedSince: Double?
         var stopReason: RunSummary.Reason = .completed
         // Epoch accumulators.
         var epochLossSum = 0.0, epochSteps = 0, epochCorrect = 0, epochLabeled = 0, epochIndex = 0
@@ -215,7 +227,10 @@ public final class TrainingEngine: @unchecked Sendable {
 
         func epoch(of iteration: Int) -> Int { (iteration - 1) / iterationsPerEpoch + 1 }
 
-        var elapsed: Double { ProcessInfo.processInfo.systemUptime - startTime }
+        /// Seconds of the run at `now`, pauses left out.
+        func elapsed(at now: Double) -> Double {
+            now - startTime - pausedSeconds - (pausedSince.map { now - $0 } ?? 0)
+        }
     }
 
     private func start(_ config: TrainingConfig) {
@@ -260,6 +275,7 @@ public final class TrainingEngine: @unchecked Sendable {
         }
 
         let run = ActiveRun(config: config, session: session, directory: directory)
+        run.startTime = clock()
         if let meta = resumeFile?.metadata {
             run.iteration = meta[CheckpointKey.iteration].flatMap(Int.init) ?? 0
             run.bestMIoU = meta[CheckpointKey.bestMIoU].flatMap(Double.init)
@@ -336,7 +352,7 @@ public final class TrainingEngine: @unchecked Sendable {
         let report = StepReport(epoch: epoch, iteration: it, totalIterations: run.totalIterations, loss: result.loss,
                                 epochLoss: run.epochLossSum / Double(run.epochSteps),
                                 pixelAccuracy: run.epochLabeled > 0 ? Double(run.epochCorrect) / Double(run.epochLabeled) : .nan,
-                                learningRate: lr, imagesPerSecond: imagesPerSecond, etaSeconds: eta, elapsedSeconds: run.elapsed)
+                                learningRate: lr, imagesPerSecond: imagesPerSecond, etaSeconds: eta, elapsedSeconds: run.elapsed(at: clock()))
         post(.step(report))
         do {
             try run.directory?.log(step: report)
@@ -479,7 +495,7 @@ public final class TrainingEngine: @unchecked Sendable {
         }
         post(.finished(RunSummary(reason: run.stopReason, iterations: run.iteration, epochs: run.epoch(of: max(1, run.iteration)),
                                   bestMIoU: run.bestMIoU, bestIteration: run.bestIteration, lastMIoU: run.lastMIoU,
-                                  seconds: run.elapsed, runDirectory: run.directory?.url.path ?? "")))
+                                  seconds: run.elapsed(at: clock()), runDirectory: run.directory?.url.path ?? "")))
         self.run = nil
         setState(.idle)
     }
