@@ -21,7 +21,7 @@ final class TuiColorTests: XCTestCase {
     /// (128,192,0) is cube colour 106, not the grey 242 the old index256 gave it.
     func testTwoHundredFiftySixColoursKeepClassColours() throws {
         let session = try start("", environment: "TERM=xterm-256color")
-        _ = try session.waitFor { $0.contains("▸2007_000032") && $0.contains("person") }
+        _ = try session.waitFor(timeout: 60) { $0.contains("▸2007_000032") && $0.contains("person") }
         for _ in 0..<3 { try session.sendKeys("j") }
         let plain = try session.waitFor { $0.contains("▸2007_000042") && $0.contains("██ train") }
         XCTAssertTrue(plain.contains("██ train"), plain)
@@ -39,7 +39,7 @@ final class TuiColorTests: XCTestCase {
     /// 16 colours: aeroplane and person (both in 2007_000032) get different ANSI colours.
     func testSixteenColoursGiveClassesTheirOwnANSIColour() throws {
         let session = try start("--color 16", environment: "TERM=xterm-256color")
-        _ = try session.waitFor { $0.contains("██ aeroplane") && $0.contains("██ person") }
+        _ = try session.waitFor(timeout: 60) { $0.contains("██ aeroplane") && $0.contains("██ person") }
         let escaped = try session.captureWithEscapes()
         // The legend's swatches: red (31) for aeroplane, blue (34) for person.
         XCTAssertTrue(escaped.contains("31m██\u{1B}[39m aeroplane"), escaped)
@@ -49,7 +49,7 @@ final class TuiColorTests: XCTestCase {
     /// NO_COLOR: no colour at all, and each class keeps its own glyph in the legend and mask.
     func testNoColorUsesGlyphsPerClass() throws {
         let session = try start("", environment: "TERM=xterm-256color NO_COLOR=1")
-        let screen = try session.waitFor { $0.contains("██ aeroplane") && $0.contains("\\\\ person") }
+        let screen = try session.waitFor(timeout: 60) { $0.contains("██ aeroplane") && $0.contains("\\\\ person") }
         XCTAssertTrue(screen.contains("██ aeroplane") && screen.contains("\\\\ person"), screen)
         XCTAssertTrue(screen.contains("·· void (ignored)"), screen)
         let escaped = try session.captureWithEscapes()
