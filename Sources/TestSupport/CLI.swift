@@ -90,6 +90,8 @@ public final class TmuxSession {
 
     /// The visible pane with its colours and attributes as SGR sequences (`capture-pane -e`).
     public func captureWithEscapes() throws -> String { try TmuxSession.tmux(["capture-pane", "-e", "-p", "-t", name]) }
+    /// The pane with its scrollback (what scrolled off the top, then the visible screen).
+    public func captureHistory() throws -> String { try TmuxSession.tmux(["capture-pane", "-p", "-S", "-", "-t", name]) }
 
     /// Polls the pane until `predicate` holds or `timeout` seconds pass; returns the last capture.
     @discardableResult
