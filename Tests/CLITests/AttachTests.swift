@@ -83,7 +83,7 @@ final class AttachTests: XCTestCase {
         let live = try CLI.run(["runs", "--runs-dir", runs.path, "--json"])
         XCTAssertEqual(live.status, 0, live.stderr)
         XCTAssertTrue(live.stdout.contains("\"state\":\"live, paused\""), live.stdout)
-        XCTAssertTrue(live.stdout.contains("\"dataset\":\"demo\"") && live.stdout.contains("\"total_iterations\":4"), live.stdout)
+        XCTAssertTrue(live.stdout.contains("\"dataset\":\"demo\"") && live.stdout.contains("\"model\":\"xunet\""), live.stdout)
 
         // A read-only viewer cannot steer; one with --control can.
         let refused = try CLI.run(["attach", run.path, "--send", "resume"])
