@@ -17,8 +17,8 @@ final class AttachTests: XCTestCase {
         init(_ args: [String], in dir: URL, name: String) throws {
             out = dir.appendingPathComponent("\(name).out")
             err = dir.appendingPathComponent("\(name).err")
-            FileManager.default.createFile(atPath: out.path, contents: nil)
-            FileManager.default.createFile(atPath: err.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: err.path, contents: nil)
             process.executableURL = CLI.executable
             process.arguments = args
             process.standardOutput = try FileHandle(forWritingTo: out)
@@ -80,6 +80,10 @@ final class AttachTests: XCTestCase {
         let b = try Background(["attach", run.path, "--events"], in: work, name: "b")
         try waitFor("both snapshots") { a.stdout.contains("\"snapshot\"") && b.stdout.contains("\"snapshot\"") }
         a.kill9()
+        let live = try CLI.run(["runs", "--runs-dir", runs.path, "--json"])
+        XCTAssertEqual(live.status, 0, live.stderr)
+        XCTAssertTrue(live.stdout.contains("\"state\":\"live, paused\""), live.stdout)
+        XCTAssertTrue(live.stdout.contains("\"dataset\":\"demo\"") && live.stdout.contains("\"model\":\"xunet\""), live.stdout)
 
         // A read-only viewer cannot steer; one with --control can.
         let refused = try CLI.run(["attach", run.path, "--send", "resume"])
@@ -110,6 +114,8 @@ final class AttachTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("engine.sock").path),
                        "the socket goes with the run's process")
         XCTAssertTrue(b.stderr.contains("connection closed"), b.stderr)
+        let past = try CLI.run(["runs", "--runs-dir", runs.path])
+        XCTAssertTrue(past.stdout.contains("complete") && past.stdout.contains("4/4 (100%)") && past.stdout.contains("xunet"), past.stdout)
 
         // The engine killed -9: the viewer says so; the run is no longer live.
         let (train2, run2) = try startPausedRun(demo, runs: runs, name: "train2")

@@ -21,6 +21,10 @@ public struct RunEntry: Sendable, Equatable {
     public var bestMIoU: Double?
     /// Why the run could not be read (its other fields are then empty).
     public var problem: String?
+    /// The dataset directory's name from `config.toml` ("demo" for the built-in set).
+    public var dataset = ""
+    /// The engine's state while a process serves the run (`engine.sock` answers); nil for a past run.
+    public var liveState: EngineState?
 
     public init(name: String, path: String, model: String, date: String, iterations: Int, totalIterations: Int,
                 evaluations: Int, bestMIoU: Double?, problem: String? = nil) {
@@ -71,7 +75,11 @@ public enum RunArchive {
         let metrics = layout.metricsURL
         var entry = RunEntry(name: name, path: directory.path, model: modelFromName(name), date: date(of: directory),
                              iterations: 0, totalIterations: 0, evaluations: 0, bestMIoU: nil)
-        if let config = try? TrainingConfig(contentsOf: layout.configURL) { entry.model = config.model }
+        if let config = try? TrainingConfig(contentsOf: layout.configURL) {
+            entry.model = config.model
+            entry.dataset = config.data.isEmpty ? "demo" : (config.data as NSString).lastPathComponent
+        }
+        entry.liveState = liveState(directory)
         guard let text = try? String(contentsOf: metrics, encoding: .utf8) else {
             entry.problem = "cannot read \(metrics.path)"
             return entry
@@ -116,10 +124,18 @@ public enum RunArchive {
 
 extension RunArchive {
     /// Whether a process serves the run in `directory` now: its `engine.sock` exists and answers.
-    public static func isLive(_ directory: URL) -> Bool {
+    public static func isLive(_ directory: URL) -> Bool { liveState(directory) != nil }
+
+    /// The engine's state from the `hello` of the run's socket, or nil when nothing serves it (no
+    /// socket, or one a killed process left behind).
+    public static func liveState(_ directory: URL) -> EngineState? {
         let path = RunLayout(directory).socketURL.path
-        guard FileManager.default.fileExists(atPath: path), let fd = try? UnixSocket.connect(to: path) else { return false }
-        close(fd)
-        return true
+        guard FileManager.default.fileExists(atPath: path), let fd = try? UnixSocket.connect(to: path) else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard let line = LineReader(fd: fd, limit: 1 << 16).next(),
+              let hello = try? WireProtocol.decode(WireProtocol.ServerMessage.self, line.text), hello.type == "hello" else { return nil }
+        return hello.state ?? .running
     }
 }

@@ -85,7 +85,7 @@ public final class EngineClient: EngineHost, @unchecked Sendable {
         _ended = nil
         readerDone = DispatchSemaphore(value: 0)
         _hello = WireProtocol.Hello(protocolVersion: version, runID: hello.runID ?? "", runDirectory: hello.runDirectory ?? "",
-                                    pid: hello.pid ?? 0, seq: hello.seq ?? 0)
+                                    pid: hello.pid ?? 0, seq: hello.seq ?? 0, state: hello.state)
         let id = nextID
         nextID += 1
         lock.unlock()

@@ -167,7 +167,7 @@ public final class EngineServer: @unchecked Sendable {
             nextViewer += 1
             let viewer = Viewer(id: nextViewer, fd: client, backlog: viewerBacklog)
             viewers[viewer.id] = viewer
-            let hello = WireProtocol.hello(runID: (runDirectory as NSString).lastPathComponent, runDirectory: runDirectory, seq: seq)
+            let hello = WireProtocol.hello(runID: (runDirectory as NSString).lastPathComponent, runDirectory: runDirectory, seq: seq, state: state)
             _ = viewer.out.push(hello)
             lock.unlock()
             viewer.start(reader: { [self] line in handle(line, from: viewer) }, ended: { [self] in remove(viewer) })

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Server → viewer:
 ///
-///     {"type":"hello","protocol":1,"run_id":"20261203-120000-xunet","run_directory":"…","pid":4242,"seq":118}
+///     {"type":"hello","protocol":1,"run_id":"20261203-120000-xunet","run_directory":"…","pid":4242,"seq":118,"state":"running"}
 ///     {"type":"snapshot","id":1,"seq":118,"state":"running","config":{…},"events":[{…},…]}
 ///     {"type":"resumed","id":1,"since":100,"seq":118}        then events 101…118
 ///     {"type":"event","seq":119,"event":{"type":"step",…}}
@@ -41,6 +41,8 @@ public enum WireProtocol {
         public var runDirectory: String
         public var pid: Int
         public var seq: Int
+        /// The engine's state when the viewer connected.
+        public var state: EngineState?
     }
 
     // MARK: Encoding (keys sorted, slashes kept, as `MessageCoding`)
@@ -57,10 +59,11 @@ public enum WireProtocol {
         var runID: String?
         var runDirectory: String?
         var pid: Int?
+        var state: String?
 
         enum CodingKeys: String, CodingKey {
             case type, id, ok, error, since, seq, control, protocolVersion = "protocol", runID = "run_id"
-            case runDirectory = "run_directory", pid
+            case runDirectory = "run_directory", pid, state
         }
 
         init(_ type: String) { self.type = type }
@@ -70,8 +73,9 @@ public enum WireProtocol {
         (try? MessageCoding.jsonLine(fields)) ?? "{\"error\":\"unencodable\",\"type\":\"error\"}"
     }
 
-    static func hello(runID: String, runDirectory: String, seq: Int) -> String {
+    static func hello(runID: String, runDirectory: String, seq: Int, state: EngineState) -> String {
         var f = Fields("hello")
+        f.state = state.rawValue
         f.protocolVersion = version
         f.runID = runID
         f.runDirectory = runDirectory

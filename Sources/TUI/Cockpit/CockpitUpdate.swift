@@ -67,8 +67,12 @@ extension App {
             let before = state.cockpit.history.evaluationCount
             state.cockpit.history.apply(e)
             var commands: [Command] = []
+            if case .runStarted = e { state.cockpit.compare.saved = nil }
             if state.cockpit.history.evaluationCount != before {
                 commands += compareEvaluationArrived(&state)
+            } else if state.screen == .compare, liveRunEnded(state), state.cockpit.compare.saved == nil {
+                // The engine no longer predicts: the compare view reads the run's saved predictions.
+                commands += compareSelectionChanged(&state)
             }
             if state.cockpit.quitQuestion == .stoppingThenQuit, !state.cockpit.history.isActive {
                 state.quit = true

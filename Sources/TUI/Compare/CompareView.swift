@@ -196,8 +196,15 @@ extension App {
             state.cockpit.compare.saved = .loading
             return [.cockpit(.loadSaved(directory: directory, iteration: nil))]
         }
-        guard let id = compareSelectedID(state) else { return [] }
         var commands: [Command] = []
+        if liveRunEnded(state), state.cockpit.compare.saved == nil,
+           let directory = state.cockpit.history.started?.runDirectory, !directory.isEmpty {
+            // The run this front trained (or watched) has ended: the engine cannot predict any
+            // more, the predictions it saved at its evaluations stand in (issue #17).
+            state.cockpit.compare.saved = .loading
+            commands.append(.cockpit(.loadSaved(directory: directory, iteration: nil)))
+        }
+        guard let id = compareSelectedID(state) else { return commands }
         let h = state.cockpit.history
         if state.cockpit.compare.slot(for: id) == nil, let config = h.started?.config {
             state.cockpit.compare.store(id, .loading)
@@ -213,10 +220,30 @@ extension App {
         return commands
     }
 
+    /// A live run that has ended (this front's, not a past run opened read-only).
+    static func liveRunEnded(_ state: AppState) -> Bool {
+        !state.cockpit.isReadOnly && state.cockpit.history.finished != nil && !state.cockpit.history.isActive
+    }
+
     /// A past run's saved predictions arrived: they become the gallery and the predictions shown.
+    /// For a live run that ended they fill in the images the engine no longer predicts (the
+    /// gallery stays the last evaluation's).
     static func compareSavedArrived(_ directory: String, _ result: Result<SavedEvaluation, MessageError>,
                                     _ state: inout AppState) -> [Command] {
-        guard state.cockpit.isReadOnly, state.cockpit.history.started?.runDirectory == directory else { return [] }
+        guard state.cockpit.history.started?.runDirectory == directory else { return [] }
+        if liveRunEnded(state) {
+            switch result {
+            case .success(let saved):
+                state.cockpit.compare.saved = .loaded(saved)
+                for p in saved.predictions where (state.cockpit.history.predictions[p.sampleID]?.iteration ?? -1) < p.iteration {
+                    state.cockpit.history.predictions[p.sampleID] = p
+                }
+            case .failure(let error):
+                state.cockpit.compare.saved = .failed(error.description)
+            }
+            return []
+        }
+        guard state.cockpit.isReadOnly else { return [] }
         let shownID = compareSelectedID(state)
         var switched = false
         if case .loaded? = state.cockpit.compare.saved { switched = true }
@@ -394,7 +421,19 @@ extension App {
                 panes.append(("errors", nil, "", "prediction \(p.prediction.width)×\(p.prediction.height) ≠ truth \(sample.label.width)×\(sample.label.height)"))
             }
         } else {
-            let note = state.cockpit.isReadOnly ? "no saved prediction" : (h.isActive ? "predicting…" : "no prediction (the run is not active)")
+            let note: String
+            if state.cockpit.isReadOnly {
+                note = "no saved prediction"
+            } else if h.isActive {
+                note = "predicting…"
+            } else {
+                switch state.cockpit.compare.saved {
+                case .loaded?: note = "no saved prediction of this image (the run saved its first validation images')"
+                case .loading?: note = "reading the run's saved predictions…"
+                case .failed(let why)?: note = why
+                case nil: note = "no prediction (the run is not active)"
+                }
+            }
             panes.append(("prediction", nil, "", note))
             panes.append(("errors", nil, "", ""))
         }
