@@ -127,4 +127,24 @@ final class DistributedTrainingTests: XCTestCase {
         XCTAssertTrue(result.output.contains("not-mounted"), result.output)
         XCTAssertTrue(result.output.contains("rank 1: stopping all 2 ranks"), result.output)
     }
+
+    func testARunOfTwoRanksResumesOnOneProcessAsTheSameRun() throws {
+        // Global batch 4 both ways (2 ranks × 2, then 1 × 4); a constant rate, so stopping at 4 of 8
+        // iterations changes nothing but the point of the interruption.
+        let constant = ["--set", "schedule=constant"]
+        let whole = try CLI.run(trainArguments(batch: 4, iterations: 8, runs: "runs-1", extra: constant + ["--distributed", "none"]))
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let first = try mpirun(trainArguments(batch: 2, iterations: 4, runs: "runs-2", extra: constant))
+        XCTAssertEqual(first.status, 0, first.output)
+        let run = try onlyRun(in: "runs-2")
+        let resumed = try CLI.run(["train", "--resume", run.appendingPathComponent("checkpoints/last.resume.safetensors").path,
+                                   "--iterations", "8", "--batch", "4", "--distributed", "none"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let a = try records(try onlyRun(in: "runs-1"), type: "step"), b = try records(run, type: "step")
+        XCTAssertEqual(b.compactMap { $0["iteration"] as? Int }, Array(1...8))
+        for (x, y) in zip(a, b) {
+            let u = try XCTUnwrap(x["loss"] as? Double), v = try XCTUnwrap(y["loss"] as? Double)
+            XCTAssertEqual(u, v, accuracy: 1e-4, "iteration \(x["iteration"] ?? "?")")
+        }
+    }
 }

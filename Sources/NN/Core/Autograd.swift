@@ -84,8 +84,12 @@ extension Tensor {
         backward(gradient: Tensor(shape: shape, repeating: 1))
     }
 
-    /// Back-propagates `gradient` (same shape as `self`).
-    public func backward(gradient: Tensor) {
+    /// Back-propagates `gradient` (same shape as `self`). `onLeafReady`, when given, is called
+    /// with each leaf (parameter) as soon as its gradient is complete — its last contribution
+    /// in this graph accumulated — while the backward goes on (PyTorch's AccumulateGrad hooks;
+    /// data-parallel training starts a bucket's all-reduce from it). Leaves the graph does not
+    /// reach are not reported.
+    public func backward(gradient: Tensor, onLeafReady: ((Tensor) -> Void)? = nil) {
         require(gradient.shape == shape, "backward(gradient:): gradient shape \(gradient.shape) != \(shape)")
         if requiresGrad { accumulate(gradient) }
         guard let root = node else { return }
@@ -101,9 +105,29 @@ extension Tensor {
                 stack.append((input, false))
             }
         }
+        // Leaf edges still to run per leaf, when someone waits for complete gradients.
+        var pendingLeafEdges: [ObjectIdentifier: Int] = [:]
+        if onLeafReady != nil {
+            for n in order {
+                for case .leaf(let t) in n.edges { pendingLeafEdges[ObjectIdentifier(t), default: 0] += 1 }
+            }
+        }
+        func leafEdgesDone(_ n: Node) {
+            guard let onLeafReady else { return }
+            for case .leaf(let t) in n.edges {
+                let key = ObjectIdentifier(t)
+                let left = (pendingLeafEdges[key] ?? 1) - 1
+                pendingLeafEdges[key] = left
+                if left == 0 { onLeafReady(t) }
+            }
+        }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): gradient]
         for n in order.reversed() {
-            guard let g = grads.removeValue(forKey: ObjectIdentifier(n)), let body = n.backward else { n.release(); continue }
+            guard let g = grads.removeValue(forKey: ObjectIdentifier(n)), let body = n.backward else {
+                leafEdgesDone(n)
+                n.release()
+                continue
+            }
             let inputGrads = body(g)
             require(inputGrads.count == n.edges.count, "autograd: \(n.op) returned \(inputGrads.count) gradients for \(n.edges.count) inputs")
             for (edge, ig) in zip(n.edges, inputGrads) {
@@ -120,6 +144,7 @@ extension Tensor {
                     break
                 }
             }
+            leafEdgesDone(n)
             n.release()
         }
     }

@@ -22,11 +22,72 @@ public final class DataParallel: @unchecked Sendable {
 
     private var plan: [[Int]] = []
     private var planSizes: [Int] = []
-    private var bucketBuffer: [Float] = []
+    /// One buffer per bucket, allocated with the plan (a started non-blocking all-reduce owns
+    /// its bucket's buffer until its wait).
+    private var bucketBuffers: [UnsafeMutableBufferPointer<Float>] = []
+    private var overlap: OverlapStep?
 
     public init(communicator: MPICommunicator, bucketBytes: Int = 25 << 20) {
         self.communicator = communicator
         bucketElements = max(1, bucketBytes / MemoryLayout<Float>.size)
+    }
+
+    deinit { for b in bucketBuffers { b.deallocate() } }
+
+    /// The buckets for parameters of `sizes` (made once, again only if the parameters change).
+    private func preparePlan(_ sizes: [Int]) {
+        guard sizes != planSizes else { return }
+        plan = Self.buckets(sizes: sizes, bucketElements: bucketElements)
+        planSizes = sizes
+        gradientBytesPerStep = (sizes.reduce(0, +) + sizes.count) * MemoryLayout<Float>.size
+        for b in bucketBuffers { b.deallocate() }
+        // Layout of a bucket: each parameter's gradient, then one presence flag per parameter.
+        bucketBuffers = plan.map { bucket in
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: bucket.reduce(0) { $0 + sizes[$1] } + bucket.count)
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+    }
+
+    /// Copies the bucket's gradients (zeros and flag 0 where a parameter has none) into `base`.
+    private func pack(_ bucket: [Int], _ parameters: [(name: String, tensor: Tensor)], into base: UnsafeMutablePointer<Float>) {
+        let elements = bucket.reduce(0) { $0 + planSizes[$1] }
+        var offset = 0
+        for (k, i) in bucket.enumerated() {
+            let n = planSizes[i]
+            if let g = parameters[i].tensor.grad {
+                g.withNCHW { base.advanced(by: offset).update(from: $0, count: n) }
+                base[elements + k] = 1
+            } else {
+                base.advanced(by: offset).update(repeating: 0, count: n)
+                base[elements + k] = 0
+            }
+            offset += n
+        }
+    }
+
+    /// Writes the summed bucket at `base` back as mean gradients; no rank with a gradient: none.
+    private func unpack(_ bucket: [Int], _ parameters: [(name: String, tensor: Tensor)], from base: UnsafePointer<Float>) {
+        let elements = bucket.reduce(0) { $0 + planSizes[$1] }
+        let scale = 1 / Float(size)
+        var offset = 0
+        for (k, i) in bucket.enumerated() {
+            let n = planSizes[i]
+            let p = parameters[i].tensor
+            defer { offset += n }
+            guard base[elements + k] > 0 else { p.grad = nil; continue }
+            let g: Tensor
+            if let existing = p.grad, existing.layout.isNCHW {
+                g = existing
+            } else {
+                g = Tensor(zeros: p.shape)
+                p.grad = g
+            }
+            g.withMutableNCHW { d in
+                let s = base.advanced(by: offset)
+                for j in 0..<n { d[j] = s[j] * scale }
+            }
+        }
     }
 
     // MARK: Start
@@ -91,57 +152,80 @@ public final class DataParallel: @unchecked Sendable {
     }
 
     /// Replaces every parameter's gradient by the mean over the ranks (blocking all-reduce per
-    /// bucket). A parameter without a gradient here counts as zero; one without a gradient on
-    /// every rank keeps none, so the optimizer skips it as it would in one process.
+    /// bucket, after the backward). A parameter without a gradient here counts as zero; one
+    /// without a gradient on every rank keeps none, so the optimizer skips it as in one process.
     public func averageGradients(_ parameters: [(name: String, tensor: Tensor)]) throws {
-        let sizes = parameters.map(\.tensor.count)
-        if sizes != planSizes {
-            plan = Self.buckets(sizes: sizes, bucketElements: bucketElements)
-            planSizes = sizes
-            gradientBytesPerStep = (sizes.reduce(0, +) + sizes.count) * MemoryLayout<Float>.size
-        }
+        preparePlan(parameters.map(\.tensor.count))
         let began = DispatchTime.now().uptimeNanoseconds
         defer { gradientSeconds += Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 }
-        let scale = 1 / Float(size)
-        for bucket in plan {
-            // Layout: each parameter's gradient, then one presence flag per parameter.
-            let elements = bucket.reduce(0) { $0 + sizes[$1] }
-            let count = elements + bucket.count
-            if bucketBuffer.count < count { bucketBuffer = [Float](repeating: 0, count: count) }
-            try bucketBuffer.withUnsafeMutableBufferPointer { buffer in
-                let base = buffer.baseAddress!
-                var offset = 0
-                for (k, i) in bucket.enumerated() {
-                    let n = sizes[i]
-                    if let g = parameters[i].tensor.grad {
-                        g.withNCHW { base.advanced(by: offset).update(from: $0, count: n) }
-                        base[elements + k] = 1
-                    } else {
-                        base.advanced(by: offset).update(repeating: 0, count: n)
-                        base[elements + k] = 0
-                    }
-                    offset += n
-                }
-                try communicator.allReduceSum(base, count: count)
-                offset = 0
-                for (k, i) in bucket.enumerated() {
-                    let n = sizes[i]
-                    let p = parameters[i].tensor
-                    defer { offset += n }
-                    guard base[elements + k] > 0 else { p.grad = nil; continue }
-                    let g: Tensor
-                    if let existing = p.grad, existing.layout.isNCHW {
-                        g = existing
-                    } else {
-                        g = Tensor(zeros: p.shape)
-                        p.grad = g
-                    }
-                    g.withMutableNCHW { d in
-                        let s = base.advanced(by: offset)
-                        for j in 0..<n { d[j] = s[j] * scale }
-                    }
-                }
+        for (b, bucket) in plan.enumerated() {
+            let buffer = bucketBuffers[b]
+            pack(bucket, parameters, into: buffer.baseAddress!)
+            try communicator.allReduceSum(buffer.baseAddress!, count: buffer.count)
+            unpack(bucket, parameters, from: buffer.baseAddress!)
+        }
+    }
+
+    // MARK: Overlapped with the backward
+
+    /// One step's overlapped averaging: which bucket each parameter is in, how many of a
+    /// bucket's gradients are still to come, which buckets are started.
+    final class OverlapStep {
+        let parameters: [(name: String, tensor: Tensor)]
+        var bucketOf: [ObjectIdentifier: Int] = [:]
+        var waiting: [Int]
+        var launched = 0
+        var pending: [PendingReduction?]
+
+        init(parameters: [(name: String, tensor: Tensor)], plan: [[Int]]) {
+            self.parameters = parameters
+            waiting = plan.map(\.count)
+            pending = plan.map { _ in nil }
+            for (b, bucket) in plan.enumerated() {
+                for i in bucket { bucketOf[ObjectIdentifier(parameters[i].tensor)] = b }
             }
+        }
+    }
+
+    /// Starts a step of averaging overlapped with the backward (PyTorch DDP's design): call
+    /// before the backward, pass `gradientReady` as its leaf hook, call `finishStep` after it.
+    public func beginStep(_ parameters: [(name: String, tensor: Tensor)]) {
+        preparePlan(parameters.map(\.tensor.count))
+        overlap = OverlapStep(parameters: parameters, plan: plan)
+    }
+
+    /// The backward's leaf hook: `parameter`'s gradient is complete. A bucket whose gradients
+    /// are all complete starts its non-blocking all-reduce — strictly in bucket order, so every
+    /// rank issues the same collectives in the same order whatever its backward reported first.
+    public func gradientReady(_ parameter: Tensor) throws {
+        guard let step = overlap, let b = step.bucketOf[ObjectIdentifier(parameter)] else { return }
+        step.waiting[b] -= 1
+        try launchReady(step, all: false)
+    }
+
+    /// Starts the buckets the backward did not complete, waits for every bucket and writes the
+    /// mean gradients back (call after the backward, before the optimizer step).
+    public func finishStep() throws {
+        guard let step = overlap else { return }
+        defer { overlap = nil }
+        let began = DispatchTime.now().uptimeNanoseconds
+        defer { gradientSeconds += Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 }
+        try launchReady(step, all: true)
+        for (b, bucket) in plan.enumerated() {
+            try step.pending[b]?.wait()
+            unpack(bucket, step.parameters, from: bucketBuffers[b].baseAddress!)
+        }
+    }
+
+    private func launchReady(_ step: OverlapStep, all: Bool) throws {
+        while step.launched < plan.count && (all || step.waiting[step.launched] <= 0) {
+            let b = step.launched
+            let began = DispatchTime.now().uptimeNanoseconds
+            let buffer = bucketBuffers[b]
+            pack(plan[b], step.parameters, into: buffer.baseAddress!)
+            step.pending[b] = try communicator.startAllReduceSum(buffer.baseAddress!, count: buffer.count)
+            step.launched += 1
+            if !all { gradientSeconds += Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 }
         }
     }
 

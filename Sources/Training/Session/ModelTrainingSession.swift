@@ -152,11 +152,18 @@ public final class ModelTrainingSession: TrainingSession {
         // from size · labelled_r / labelled_total and the mean over ranks is that loss's gradient
         // exactly (D-162), however the void pixels fall on the ranks.
         let totals = try distributed.sum([Double(labelled), labelled > 0 ? Double(loss.item) * Double(labelled) : 0, Double(correct), Double(batch.n)])
+        // Each bucket's all-reduce starts as soon as the backward has produced its gradients
+        // (non-blocking), and is waited for before the optimizer step (D-164).
+        distributed.beginStep(optimizer.parameters)
         if labelled > 0 {
             let seed = Float(Double(distributed.size) * Double(labelled) / totals[0])
-            loss.backward(gradient: Tensor(shape: loss.shape, repeating: seed))
+            var hookFailure: Error?
+            loss.backward(gradient: Tensor(shape: loss.shape, repeating: seed)) { parameter in
+                do { try distributed.gradientReady(parameter) } catch { hookFailure = hookFailure ?? error }
+            }
+            if let hookFailure { throw hookFailure }
         }
-        try distributed.averageGradients(optimizer.parameters)
+        try distributed.finishStep()
         if iteration == 1 { try dumpGradients() }
         optimizer.step()
         return StepResult(loss: totals[0] > 0 ? totals[1] / totals[0] : .nan, correctPixels: Int(totals[2]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import NN
+import Training
 
 /// `segscope bench train`: images/s of a model's inference and full training step.
 struct BenchTrain: ParsableCommand {
@@ -45,6 +46,12 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Print one JSON object (keys as torch_reference.py's).")
     var json = false
 
+    @Flag(help: "Under mpirun / srun: every rank times the training step with the gradients averaged over the ranks; rank 0 prints step time, communication time and efficiency.")
+    var distributed = false
+
+    @Flag(help: "With --distributed: all-reduce the buckets after the backward, blocking (default: non-blocking, started during the backward, as training does).")
+    var blockingAllreduce = false
+
     enum Mode: String, ExpressibleByArgument, CaseIterable { case train, infer, both }
 
     struct Report: Codable {
@@ -62,6 +69,13 @@ struct BenchTrain: ParsableCommand {
         var train_loss_first: Double?
         var sgemm_gflops: Double?
         var peak_rss_mib: Double
+        /// `--distributed`: ranks, images/s of all ranks together, median all-reduce ms per step,
+        /// bytes all-reduced per step, and (step − all-reduce) / step.
+        var ranks: Int?
+        var global_train_img_s: Double?
+        var allreduce_ms: Double?
+        var allreduce_mib: Double?
+        var efficiency: Double?
     }
 
     func validate() throws {
@@ -71,6 +85,7 @@ struct BenchTrain: ParsableCommand {
     }
 
     func run() throws {
+        let group = distributed ? try DistributedMode.mpi.join(environment: ProcessInfo.processInfo.environment) : nil
         let spec = try ModelRegistry.spec(named: model)
         let input = try parseInputSize(size) ?? spec.defaultInput
         try spec.validate(input)
@@ -103,16 +118,53 @@ struct BenchTrain: ParsableCommand {
             net.train()
             let optimizer = Optimizer(net, rule: Adam(), learningRate: 1e-3)
             var firstLoss: Double?
-            let seconds = BenchTrain.median(iters) {
+            var communication: [Double] = []
+            var failure: Error?
+            let times = BenchTrain.times(iters, warmUps: 2) {
                 optimizer.zeroGrad()
                 let loss = crossEntropy(net(x), targets: labels, ignoreIndex: 255)
                 if firstLoss == nil { firstLoss = Double(loss.item) }
-                loss.backward()
+                guard let group, failure == nil else {
+                    loss.backward()
+                    optimizer.step()
+                    return
+                }
+                let before = group.gradientSeconds
+                do {
+                    if blockingAllreduce {
+                        loss.backward()
+                        try group.averageGradients(optimizer.parameters)
+                    } else {
+                        group.beginStep(optimizer.parameters)
+                        var hookFailure: Error?
+                        loss.backward(gradient: Tensor(shape: loss.shape, repeating: 1)) { p in
+                            do { try group.gradientReady(p) } catch { hookFailure = hookFailure ?? error }
+                        }
+                        if let hookFailure { throw hookFailure }
+                        try group.finishStep()
+                    }
+                } catch {
+                    failure = error
+                }
+                communication.append(group.gradientSeconds - before)
                 optimizer.step()
             }
+            if let failure { throw failure }
+            let seconds = BenchTrain.median(of: times)
             report.train_ms = seconds * 1e3
             report.train_img_s = Double(batch) / seconds
             report.train_loss_first = firstLoss
+            if let group {
+                // The timed iterations are the last `iters` (after 2 warm-ups).
+                let timed = Array(communication.suffix(iters))
+                let allReduce = BenchTrain.median(of: timed)
+                let steps = zip(times, timed).map { ($0.0 - $0.1) / $0.0 }
+                report.ranks = group.size
+                report.global_train_img_s = Double(batch * group.size) / seconds
+                report.allreduce_ms = allReduce * 1e3
+                report.allreduce_mib = Double(group.gradientBytesPerStep) / 1048576
+                report.efficiency = BenchTrain.median(of: steps)
+            }
         }
         // The machine's sgemm speed in the same run, as torch_reference.py measures it (2048²).
         let n = 2048
@@ -122,6 +174,7 @@ struct BenchTrain: ParsableCommand {
         let gemmSeconds = BenchTrain.median(10) { _ = GradMode.withoutGrad { matmul(a, b) } }
         report.sgemm_gflops = 2 * pow(Double(n), 3) / gemmSeconds / 1e9
         report.peak_rss_mib = BenchTrain.peakRSSMiB()
+        if let group, group.rank != 0 { return }
 
         if json {
             let encoder = JSONEncoder()
@@ -136,6 +189,14 @@ struct BenchTrain: ParsableCommand {
         }
         if let ms = report.train_ms, let ips = report.train_img_s {
             print(String(format: "training step   %9.1f ms/batch  %8.2f images/s  (forward, loss, backward, Adam)", ms, ips))
+        }
+        if let ranks = report.ranks, let global = report.global_train_img_s, let ms = report.allreduce_ms,
+           let mib = report.allreduce_mib, let efficiency = report.efficiency {
+            print(String(format: "data-parallel   %d ranks × batch %d: %8.2f images/s together", ranks, batch, global))
+            print(String(format: "all-reduce      %9.1f ms/step in MPI of %.1f MiB (%@); step %.1f ms", ms, mib,
+                         blockingAllreduce ? "blocking, after the backward" : "non-blocking, started during the backward",
+                         report.train_ms ?? .nan))
+            print(String(format: "efficiency      %9.1f %% of the step outside communication (rank 0)", efficiency * 100))
         }
         print(String(format: "peak RSS        %9.1f MiB", report.peak_rss_mib))
         print(String(format: "tensor memory   %9.1f MiB at most in use, %.1f MiB held with the pool's free buffers",
