@@ -21,6 +21,25 @@ public struct RunEntry: Sendable, Equatable {
     public var bestMIoU: Double?
     /// Why the run could not be read (its other fields are then empty).
     public var problem: String?
+    /// The run's `config.toml`, when it reads (dataset, and the config diff of two runs).
+    public var config: TrainingConfig?
+    /// Training seconds at the last logged step (pauses left out).
+    public var seconds: Double?
+    /// Whether `checkpoints/last.safetensors` exists (a run that stopped early can go on).
+    public var hasCheckpoint = false
+
+    /// The dataset directory's name (`voc` for `/data/voc`), "?" without a config.
+    public var dataset: String {
+        guard let data = config?.data, !data.isEmpty else { return "?" }
+        return (data as NSString).standardizingPath.split(separator: "/").last.map(String.init) ?? data
+    }
+
+    /// `done` (every planned iteration logged), `stopped` (fewer, with a checkpoint to go on
+    /// from) or `no ckpt` (fewer and nothing saved). A run in progress is the caller's to tell.
+    public var status: String {
+        if totalIterations > 0 && iterations >= totalIterations { return "done" }
+        return hasCheckpoint ? "stopped" : "no ckpt"
+    }
 
     public init(name: String, path: String, model: String, date: String, iterations: Int, totalIterations: Int,
                 evaluations: Int, bestMIoU: Double?, problem: String? = nil) {
@@ -71,7 +90,11 @@ public enum RunArchive {
         let metrics = layout.metricsURL
         var entry = RunEntry(name: name, path: directory.path, model: modelFromName(name), date: date(of: directory),
                              iterations: 0, totalIterations: 0, evaluations: 0, bestMIoU: nil)
-        if let config = try? TrainingConfig(contentsOf: layout.configURL) { entry.model = config.model }
+        if let config = try? TrainingConfig(contentsOf: layout.configURL) {
+            entry.model = config.model
+            entry.config = config
+        }
+        entry.hasCheckpoint = FileManager.default.fileExists(atPath: layout.weightsURL(.last).path)
         guard let text = try? String(contentsOf: metrics, encoding: .utf8) else {
             entry.problem = "cannot read \(metrics.path)"
             return entry
@@ -82,6 +105,7 @@ public enum RunArchive {
             case .step(let s):
                 entry.iterations = max(entry.iterations, s.iteration)
                 entry.totalIterations = s.totalIterations
+                if s.elapsedSeconds.isFinite { entry.seconds = s.elapsedSeconds }
             case .evaluation(let e):
                 entry.evaluations += 1
                 entry.iterations = max(entry.iterations, e.iteration)
