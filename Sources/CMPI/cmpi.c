@@ -14,13 +14,18 @@ static int (*p_finalize)(void);
 static int (*p_comm_rank)(handle, int *);
 static int (*p_comm_size)(handle, int *);
 static int (*p_allreduce)(const void *, void *, int, handle, handle, handle);
+static int (*p_iallreduce)(const void *, void *, int, handle, handle, handle, void **);
+static int (*p_wait)(void **, void *);
+static int (*p_query_thread)(int *);
 static int (*p_bcast)(void *, int, handle, int, handle);
 static int (*p_barrier)(handle);
 static int (*p_abort)(handle, int);
 static int (*p_library_version)(char *, int *);
 static handle comm_world, type_float, type_double, op_sum;
 
-#define MPI_THREAD_FUNNELED_OMPI 1
+#define MPI_IN_PLACE_OMPI ((void *)1)   // Open MPI's mpi.h: #define MPI_IN_PLACE ((void *) 1)
+
+#define MPI_THREAD_SERIALIZED_OMPI 2
 #define CHUNK (1L << 30)
 
 static int resolve(void **slot, const char *name, char *error, size_t error_size) {
@@ -45,6 +50,9 @@ int cmpi_load(char *error, size_t error_size) {
         && resolve((void **)&p_comm_rank, "MPI_Comm_rank", error, error_size)
         && resolve((void **)&p_comm_size, "MPI_Comm_size", error, error_size)
         && resolve((void **)&p_allreduce, "MPI_Allreduce", error, error_size)
+        && resolve((void **)&p_iallreduce, "MPI_Iallreduce", error, error_size)
+        && resolve((void **)&p_wait, "MPI_Wait", error, error_size)
+        && resolve((void **)&p_query_thread, "MPI_Query_thread", error, error_size)
         && resolve((void **)&p_bcast, "MPI_Bcast", error, error_size)
         && resolve((void **)&p_barrier, "MPI_Barrier", error, error_size)
         && resolve((void **)&p_abort, "MPI_Abort", error, error_size)
@@ -74,13 +82,12 @@ int cmpi_library_version(char *out, size_t out_size) {
     return 0;
 }
 
-int cmpi_init(void) {
+int cmpi_init(int *provided) {
     if (!lib) return -1;
     int done = 0;
     p_initialized(&done);
-    if (done) return 0;
-    int provided = 0;
-    return p_init_thread(NULL, NULL, MPI_THREAD_FUNNELED_OMPI, &provided);
+    if (done) return p_query_thread(provided);
+    return p_init_thread(NULL, NULL, MPI_THREAD_SERIALIZED_OMPI, provided);
 }
 
 int cmpi_rank(int *rank) { return lib ? p_comm_rank(comm_world, rank) : -1; }
@@ -91,7 +98,8 @@ int cmpi_allreduce_sum_float(const float *send, float *receive, long count) {
     if (!lib) return -1;
     for (long offset = 0; offset < count; offset += CHUNK) {
         long n = count - offset < CHUNK ? count - offset : CHUNK;
-        int rc = p_allreduce(send + offset, receive + offset, (int)n, type_float, op_sum, comm_world);
+        const void *from = send == receive ? MPI_IN_PLACE_OMPI : (const void *)(send + offset);
+        int rc = p_allreduce(from, receive + offset, (int)n, type_float, op_sum, comm_world);
         if (rc) return rc;
     }
     return 0;
@@ -101,11 +109,20 @@ int cmpi_allreduce_sum_double(const double *send, double *receive, long count) {
     if (!lib) return -1;
     for (long offset = 0; offset < count; offset += CHUNK) {
         long n = count - offset < CHUNK ? count - offset : CHUNK;
-        int rc = p_allreduce(send + offset, receive + offset, (int)n, type_double, op_sum, comm_world);
+        const void *from = send == receive ? MPI_IN_PLACE_OMPI : (const void *)(send + offset);
+        int rc = p_allreduce(from, receive + offset, (int)n, type_double, op_sum, comm_world);
         if (rc) return rc;
     }
     return 0;
 }
+
+int cmpi_iallreduce_sum_float(float *buffer, long count, void **request) {
+    if (!lib) return -1;
+    if (count > INT_MAX) return -1;
+    return p_iallreduce(MPI_IN_PLACE_OMPI, buffer, (int)count, type_float, op_sum, comm_world, request);
+}
+
+int cmpi_wait(void **request) { return lib ? p_wait(request, NULL) : -1; }   // NULL = MPI_STATUS_IGNORE
 
 int cmpi_bcast_float(float *buffer, long count, int root) {
     if (!lib) return -1;

@@ -12,14 +12,30 @@ final class DistributedTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: mpirun)
         process.arguments = ["-np", "\(ranks)", "--allow-run-as-root", "--oversubscribe", "sh", "-c", command]
+        return try Self.collect(process)
+    }
+
+    /// Runs `process` with stdout and stderr in one pipe. A job still running after `limit`
+    /// seconds (a hang: what these tests exist to rule out) is terminated and its output says so.
+    static func collect(_ process: Process, limit: TimeInterval = 600) throws -> (status: Int32, output: String) {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        let fired = Fired()
+        let watchdog = DispatchWorkItem {
+            guard process.isRunning else { return }
+            fired.set()
+            process.terminate()
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: watchdog)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        watchdog.cancel()
+        let hung = fired.value
+        let output = String(decoding: data, as: UTF8.self)
+        return (process.terminationStatus, hung ? output + "\n[terminated after \(Int(limit)) s: the job hung]" : output)
     }
 
     private func mpiReport(_ url: URL) throws -> [String: Any] {
@@ -56,4 +72,12 @@ final class DistributedTests: XCTestCase {
             XCTAssertEqual(mpi["allReduce"] as? String, "ok", "\(mpi)")
         }
     }
+}
+
+/// Whether a watchdog fired (set on a dispatch queue, read after the process ended).
+private final class Fired: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    func set() { lock.withLock { fired = true } }
+    var value: Bool { lock.withLock { fired } }
 }

@@ -33,6 +33,8 @@ public struct LoaderConfig: Sendable, Equatable {
     public var prefetch: Int
     /// Threads decoding inside the prefetch thread (1: the prefetch thread alone).
     public var workers: Int
+    /// Data-parallel training: this rank's part of every epoch (nil: the whole split).
+    public var shard: LoaderShard?
 
     public init(batchSize: Int = 8, shuffle: Bool = true, dropLast: Bool = false, seed: UInt64 = 0,
                 transform: TransformConfig = TransformConfig(), prefetch: Int = 4, workers: Int = 1) {
@@ -43,6 +45,43 @@ public struct LoaderConfig: Sendable, Equatable {
         self.transform = transform
         self.prefetch = prefetch
         self.workers = workers
+    }
+}
+
+/// One rank's part of each epoch in data-parallel training (issue #18, D-162). Every rank draws
+/// the same epoch permutation (same seed); the order is padded by repeating its start to a
+/// multiple of `count` (as PyTorch's DistributedSampler), cut into global batches of
+/// `count × batchSize`, and rank `rank` takes the `rank`-th contiguous part of each. So the
+/// ranks' batches at one iteration are together the one-process batch of `count × batchSize`,
+/// in rank order, and each sample keeps its own augmentation (seeded by epoch and position).
+public struct LoaderShard: Sendable, Equatable {
+    public var rank: Int
+    public var count: Int
+
+    public init(rank: Int, count: Int) {
+        precondition(count >= 1 && (0..<count).contains(rank), "LoaderShard: rank \(rank) of \(count)")
+        self.rank = rank
+        self.count = count
+    }
+
+    /// Samples one rank gets per epoch from a split of `total`: ⌈total / count⌉.
+    public func samples(of total: Int) -> Int { (total + count - 1) / count }
+
+    /// This rank's positions of `order` (a permutation of the split) for batches of `batchSize`.
+    public func part(of order: [Int], batchSize: Int) -> [Int] {
+        guard count > 1, !order.isEmpty else { return order }
+        let padded = (0..<(samples(of: order.count) * count)).map { order[$0 % order.count] }
+        let global = batchSize * count
+        var mine: [Int] = []
+        mine.reserveCapacity(padded.count / count)
+        var start = 0
+        while start < padded.count {
+            let chunk = min(global, padded.count - start)   // a multiple of count
+            let part = chunk / count
+            mine.append(contentsOf: padded[(start + rank * part)..<(start + (rank + 1) * part)])
+            start += chunk
+        }
+        return mine
     }
 }
 
@@ -93,22 +132,26 @@ public final class DataLoader: @unchecked Sendable {
         guard !ids.isEmpty else { throw DatasetError("\(dataset.name): split '\(split)' is empty") }
     }
 
+    /// Samples this loader delivers per epoch: the split, or this rank's shard of it.
+    public var samplesPerEpoch: Int { config.shard?.samples(of: ids.count) ?? ids.count }
+
     /// Batches per epoch when no sample fails or is dropped.
     public var batchesPerEpoch: Int {
-        config.dropLast ? ids.count / config.batchSize : (ids.count + config.batchSize - 1) / config.batchSize
+        let n = samplesPerEpoch
+        return config.dropLast ? n / config.batchSize : (n + config.batchSize - 1) / config.batchSize
     }
 
     /// Sum of every epoch's stats so far.
     public var stats: LoaderStats { lock.withLock { totals } }
 
-    /// The sample order of `epoch`.
+    /// The sample order of `epoch` (this rank's part of it when sharded).
     public func order(epoch: Int) -> [Int] {
         var order = Array(ids.indices)
         if config.shuffle {
             var rng = SeededRandom(seed: config.seed, 0x5348_5546, UInt64(epoch))
             order.shuffle(using: &rng)
         }
-        return order
+        return config.shard?.part(of: order, batchSize: config.batchSize) ?? order
     }
 
     /// Starts the prefetch thread for `epoch` and returns the batch iterator.

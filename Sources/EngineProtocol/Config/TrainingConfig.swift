@@ -69,6 +69,11 @@ public enum BackendKind: String, Sendable, Codable, CaseIterable {
 }
 /// Images smaller than the crop: pad (image with the mean, label with 255) or drop them.
 public enum SmallImagePolicy: String, Sendable, Codable, CaseIterable { case pad, drop }
+/// Batch norm while training: `batch` normalises with each batch's statistics (per rank in a
+/// distributed run) and updates the running averages; `frozen` normalises with the running
+/// statistics and leaves them (the affine weight and bias still train), so the step does not
+/// depend on how a batch is split over ranks.
+public enum BatchNormMode: String, Sendable, Codable, CaseIterable { case batch, frozen }
 
 /// Everything that defines a training run. Saved as the run directory's `config.toml`; loaded
 /// from `--config FILE`; individual keys overridden on the command line. Keys and their meaning:
@@ -114,6 +119,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Before each evaluation, recompute batch-norm statistics from this many random training
     /// crops ("precise BN"; see `Layer.recomputeBatchNormStatistics`); 0 = off.
     public var preciseBNImages = 64
+    /// Batch norm in training: batch statistics or frozen running statistics (`BatchNormMode`).
+    public var batchNorm: BatchNormMode = .batch
     /// Stop when val mIoU has not improved for this many evaluations; 0 = never.
     public var earlyStoppingPatience = 0
     public var backend: BackendKind = .dnnl

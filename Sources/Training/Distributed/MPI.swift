@@ -64,13 +64,19 @@ public final class MPICommunicator: @unchecked Sendable {
         return (true, String(decoding: version.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
-    /// The initialised world communicator (MPI_Init_thread on the first call).
+    /// The initialised world communicator (MPI_Init_thread on the first call). `segscope train`
+    /// calls it on the main thread before the engine thread starts; the engine thread then makes
+    /// every collective call, so MPI_THREAD_SERIALIZED is required (D-161).
     public static func world() throws -> MPICommunicator {
         lock.lock(); defer { lock.unlock() }
         if let shared { return shared }
         let (available, detail) = probe()
         guard available else { throw DistributedError.unavailable(detail) }
-        try check(cmpi_init(), "MPI_Init_thread")
+        var provided: Int32 = 0
+        try check(cmpi_init(&provided), "MPI_Init_thread")
+        guard provided >= 2 else {
+            throw DistributedError.unavailable("\(detail) grants thread level \(provided), not MPI_THREAD_SERIALIZED (2)")
+        }
         var rank: Int32 = 0, size: Int32 = 0
         try check(cmpi_rank(&rank), "MPI_Comm_rank")
         try check(cmpi_size(&size), "MPI_Comm_size")
@@ -86,26 +92,43 @@ public final class MPICommunicator: @unchecked Sendable {
         self.libraryVersion = libraryVersion
     }
 
-    private static func check(_ code: Int32, _ name: String) throws {
+    fileprivate static func check(_ code: Int32, _ name: String) throws {
         guard code == 0 else { throw DistributedError.call(name, code) }
     }
 
+    /// Element-wise sum over all ranks of `count` floats at `buffer`, in place.
+    public func allReduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
+        let timer = CommunicationTimer(self)
+        defer { timer.stop() }
+        try Self.check(cmpi_allreduce_sum_float(buffer, buffer, count), "MPI_Allreduce")
+    }
+
+    /// Starts a non-blocking in-place sum of `count` floats at `buffer` (which must stay valid
+    /// and untouched until `wait`).
+    public func startAllReduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> PendingReduction {
+        let timer = CommunicationTimer(self)
+        defer { timer.stop() }
+        var request: UnsafeMutableRawPointer?
+        try Self.check(cmpi_iallreduce_sum_float(buffer, count, &request), "MPI_Iallreduce")
+        return PendingReduction(communicator: self, request: request)
+    }
+
+    /// Seconds spent inside MPI calls since the start (blocking calls and waits), for
+    /// `bench train --distributed`.
+    public private(set) var communicationSeconds = 0.0
+    fileprivate func addCommunication(_ seconds: Double) { communicationSeconds += seconds }
+
     /// Element-wise sum over all ranks, in place.
     public func allReduceSum(_ values: inout [Float]) throws {
-        let send = values
-        try send.withUnsafeBufferPointer { s in
-            try values.withUnsafeMutableBufferPointer { r in
-                try Self.check(cmpi_allreduce_sum_float(s.baseAddress, r.baseAddress, s.count), "MPI_Allreduce")
-            }
-        }
+        guard !values.isEmpty else { return }
+        try values.withUnsafeMutableBufferPointer { try allReduceSum($0.baseAddress!, count: $0.count) }
     }
 
     public func allReduceSum(_ values: inout [Double]) throws {
-        let send = values
-        try send.withUnsafeBufferPointer { s in
-            try values.withUnsafeMutableBufferPointer { r in
-                try Self.check(cmpi_allreduce_sum_double(s.baseAddress, r.baseAddress, s.count), "MPI_Allreduce")
-            }
+        let timer = CommunicationTimer(self)
+        defer { timer.stop() }
+        try values.withUnsafeMutableBufferPointer { r in
+            try Self.check(cmpi_allreduce_sum_double(r.baseAddress, r.baseAddress, r.count), "MPI_Allreduce")
         }
     }
 
@@ -118,6 +141,8 @@ public final class MPICommunicator: @unchecked Sendable {
 
     /// Replaces `values` on every rank with root's (the initial weights), in place.
     public func broadcast(_ values: inout [Float], root: Int = 0) throws {
+        let timer = CommunicationTimer(self)
+        defer { timer.stop() }
         try values.withUnsafeMutableBufferPointer { b in
             try Self.check(cmpi_bcast_float(b.baseAddress, b.count, Int32(root)), "MPI_Bcast")
         }
@@ -130,4 +155,32 @@ public final class MPICommunicator: @unchecked Sendable {
         _ = cmpi_abort(code)
         exit(code)
     }
+}
+
+/// A started non-blocking all-reduce; `wait()` completes it (once).
+public final class PendingReduction {
+    private let communicator: MPICommunicator
+    private var request: UnsafeMutableRawPointer?
+    private var done = false
+
+    fileprivate init(communicator: MPICommunicator, request: UnsafeMutableRawPointer?) {
+        self.communicator = communicator
+        self.request = request
+    }
+
+    public func wait() throws {
+        guard !done else { return }
+        done = true
+        let timer = CommunicationTimer(communicator)
+        defer { timer.stop() }
+        try MPICommunicator.check(cmpi_wait(&request), "MPI_Wait")
+    }
+}
+
+/// Adds the wall time of one MPI call to the communicator's total.
+private struct CommunicationTimer {
+    let communicator: MPICommunicator
+    let start = DispatchTime.now().uptimeNanoseconds
+    init(_ communicator: MPICommunicator) { self.communicator = communicator }
+    func stop() { communicator.addCommunication(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
 }

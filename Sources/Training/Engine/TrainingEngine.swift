@@ -14,6 +14,9 @@ public final class TrainingEngine: @unchecked Sendable {
     public let commands: CommandQueue
     public let events: EventQueue
     private let makeSession: SessionFactory
+    /// False on the ranks other than 0 of a distributed run: they train and evaluate, but write
+    /// no run directory, logs or checkpoints (rank 0 writes them for the whole job).
+    private let writesRunDirectory: Bool
     private let finished = DispatchSemaphore(value: 0)
     private let launchLock = NSLock()
     private var launched = false
@@ -26,9 +29,11 @@ public final class TrainingEngine: @unchecked Sendable {
     /// clock of their own before `launch`).
     var clock: @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
 
-    public init(commands: CommandQueue = CommandQueue(), events: EventQueue = EventQueue(), makeSession: @escaping SessionFactory) {
+    public init(commands: CommandQueue = CommandQueue(), events: EventQueue = EventQueue(), writesRunDirectory: Bool = true,
+                makeSession: @escaping SessionFactory) {
         self.commands = commands
         self.events = events
+        self.writesRunDirectory = writesRunDirectory
         self.makeSession = makeSession
     }
 
@@ -111,7 +116,7 @@ public final class TrainingEngine: @unchecked Sendable {
         case (.start(let config), .idle):
             start(config)
         case (.start, _):
-            warn("start ignored: a run is already \(state.rawValue) (\(run?.directory.url.path ?? "")); stop it first")
+            warn("start ignored: a run is already \(state.rawValue) (\(run?.directory?.url.path ?? "")); stop it first")
 
         case (.pause, .running):
             setState(.paused)
@@ -169,7 +174,8 @@ public final class TrainingEngine: @unchecked Sendable {
     final class ActiveRun {
         let config: TrainingConfig
         let session: any TrainingSession
-        let directory: RunDirectory
+        /// nil on a distributed run's ranks other than 0.
+        let directory: RunDirectory?
         let totalIterations: Int
         let iterationsPerEpoch: Int
         let evaluationEvery: Int
@@ -195,7 +201,7 @@ public final class TrainingEngine: @unchecked Sendable {
         var lastEvaluationIteration: Int?
         var failed = false
 
-        init(config: TrainingConfig, session: any TrainingSession, directory: RunDirectory) {
+        init(config: TrainingConfig, session: any TrainingSession, directory: RunDirectory?) {
             self.config = config
             self.session = session
             self.directory = directory
@@ -244,7 +250,7 @@ public final class TrainingEngine: @unchecked Sendable {
         }
 
         var resumeFile: SafetensorsFile?
-        let directory: RunDirectory
+        var directory: RunDirectory?
         do {
             if !config.resume.isEmpty {
                 let url = URL(fileURLWithPath: config.resume)
@@ -255,12 +261,14 @@ public final class TrainingEngine: @unchecked Sendable {
                 }
                 try session.restore(from: file)
                 resumeFile = file
-                directory = try RunDirectory(existing: RunDirectory.owning(checkpoint: url),
-                                             resumingAt: file.metadata[CheckpointKey.iteration].flatMap(Int.init))
-            } else {
+                if writesRunDirectory {
+                    directory = try RunDirectory(existing: RunDirectory.owning(checkpoint: url),
+                                                 resumingAt: file.metadata[CheckpointKey.iteration].flatMap(Int.init))
+                }
+            } else if writesRunDirectory {
                 directory = try RunDirectory.create(root: URL(fileURLWithPath: config.runsDir), model: config.model)
             }
-            try directory.writeConfig(config)
+            try directory?.writeConfig(config)
         } catch {
             post(.failed(Failure(message: "cannot start: \(error)")))
             return
@@ -278,7 +286,7 @@ public final class TrainingEngine: @unchecked Sendable {
             run.epochIndex = run.iteration == 0 ? 0 : run.epoch(of: run.iteration)
         }
         self.run = run
-        post(.runStarted(RunStarted(config: config, model: session.model, runDirectory: directory.url.path,
+        post(.runStarted(RunStarted(config: config, model: session.model, runDirectory: directory?.url.path ?? "",
                                     classNames: session.classNames, trainSamples: session.trainSamples,
                                     valSamples: session.valSamples, totalIterations: run.totalIterations,
                                     iterationsPerEpoch: run.iterationsPerEpoch,
@@ -347,7 +355,7 @@ public final class TrainingEngine: @unchecked Sendable {
                                 learningRate: lr, imagesPerSecond: imagesPerSecond, etaSeconds: eta, elapsedSeconds: run.elapsed(at: clock()))
         post(.step(report))
         do {
-            try run.directory.log(step: report)
+            try run.directory?.log(step: report)
         } catch {
             fail("cannot log iteration \(it): \(error)")
             return
@@ -398,14 +406,14 @@ public final class TrainingEngine: @unchecked Sendable {
                                       seconds: run.lastEvaluationSeconds, isBest: isBest)
         post(.evaluation(report))
         do {
-            try run.directory.log(evaluation: report)
+            try run.directory?.log(evaluation: report)
         } catch {
             fail("cannot write the logs after iteration \(run.iteration): \(error)")
             return
         }
-        if !result.samples.isEmpty {
+        if !result.samples.isEmpty, let directory = run.directory {
             do {
-                try run.directory.writePredictions(result.samples, iteration: run.iteration, epoch: report.epoch,
+                try directory.writePredictions(result.samples, iteration: run.iteration, epoch: report.epoch,
                                                    split: run.config.valSplit, mIoU: metrics.mIoU, isBest: isBest,
                                                    keep: run.config.keepPredictions)
             } catch {
@@ -439,10 +447,10 @@ public final class TrainingEngine: @unchecked Sendable {
     }
 
     private func save(kind: RunDirectory.CheckpointKind, isBest: Bool) {
-        guard let run, !run.failed else { return }
+        guard let run, !run.failed, let directory = run.directory else { return }
         do {
             let checkpoint = try run.session.checkpoint()
-            let url = try run.directory.save(checkpoint, kind: kind, metadata: checkpointMetadata(run))
+            let url = try directory.save(checkpoint, kind: kind, metadata: checkpointMetadata(run))
             if kind == .last { run.lastCheckpointIteration = run.iteration }
             let mIoU = run.lastEvaluationIteration == run.iteration ? run.lastMIoU : nil
             post(.checkpointSaved(CheckpointSaved(path: url.path, kind: kind, iteration: run.iteration,
@@ -480,14 +488,14 @@ public final class TrainingEngine: @unchecked Sendable {
             saveLast()
         }
         do {
-            try run.directory.flush()
+            try run.directory?.flush()
         } catch {
-            post(.failed(Failure(message: "cannot flush the logs of \(run.directory.url.path): \(error)", iteration: run.iteration)))
+            post(.failed(Failure(message: "cannot flush the logs of \(run.directory?.url.path ?? ""): \(error)", iteration: run.iteration)))
             run.stopReason = .failed
         }
         post(.finished(RunSummary(reason: run.stopReason, iterations: run.iteration, epochs: run.epoch(of: max(1, run.iteration)),
                                   bestMIoU: run.bestMIoU, bestIteration: run.bestIteration, lastMIoU: run.lastMIoU,
-                                  seconds: run.elapsed(at: clock()), runDirectory: run.directory.url.path)))
+                                  seconds: run.elapsed(at: clock()), runDirectory: run.directory?.url.path ?? "")))
         self.run = nil
         setState(.idle)
     }

@@ -24,13 +24,20 @@ public final class ModelTrainingSession: TrainingSession {
     private let predictor: Predictor
     private var epoch = 0
     private var batches: EpochIterator?
+    /// Data-parallel training over MPI ranks (nil: this process alone).
+    private let distributed: DataParallel?
+    /// When set, the (averaged) gradients of iteration 1 are written here as safetensors, by
+    /// rank 0 only (`segscope train --dump-gradients`: checks data-parallel training against one
+    /// process with the whole batch).
+    public var gradientDump: URL?
 
     /// State-dict prefix of optimizer slots and the metadata key of the RNG in checkpoints.
     static let optimizerPrefix = "optimizer."
     static let rngKey = "segscope.rng"
 
-    public init(config: TrainingConfig, context: SessionContext) throws {
+    public init(config: TrainingConfig, context: SessionContext, distributed: DataParallel? = nil) throws {
         self.config = config
+        self.distributed = distributed
         Threads.set(config.threads > 0 ? config.threads : ProcessInfo.processInfo.activeProcessorCount)
         if let notice = try config.backend.select() { context.warn(notice) }
         Generator.default.state = Generator(seed: UInt64(config.seed)).state
@@ -61,17 +68,18 @@ public final class ModelTrainingSession: TrainingSession {
             crop: crop, smallImages: config.smallImages == .pad ? .pad : .drop, horizontalFlip: true,
             normalization: .imagenet, random: true)
         let trainIDs = try dataset.ids(split: config.split)
-        let dropLast = trainIDs.count > config.batch
-        loader = try DataLoader(
-            dataset: dataset, split: config.split,
-            config: LoaderConfig(batchSize: config.batch, shuffle: true, dropLast: dropLast,
-                                 seed: UInt64(config.seed), transform: transform),
-            onWarning: context.warn)
+        let shard = distributed.map { LoaderShard(rank: $0.rank, count: $0.size) }
+        let dropLast = (shard?.samples(of: trainIDs.count) ?? trainIDs.count) > config.batch
+        var loaderConfig = LoaderConfig(batchSize: config.batch, shuffle: true, dropLast: dropLast,
+                                        seed: UInt64(config.seed), transform: transform)
+        loaderConfig.shard = shard
+        loader = try DataLoader(dataset: dataset, split: config.split, config: loaderConfig, onWarning: context.warn)
         // Precise BN draws from a loader of its own with a fixed seed, so neither the training
         // loader nor the global generator is advanced and runs resume exactly. Its skipped
         // samples are the training loader's, which already warns about them.
         var preciseBN = loader.config
         preciseBN.dropLast = false
+        preciseBN.shard = nil   // every rank the same crops: the same statistics everywhere
         preciseBN.seed = UInt64(config.seed) &+ 0x5eed
         preciseBNLoader = config.preciseBNImages > 0
             ? try DataLoader(dataset: dataset, split: config.split, config: preciseBN) : nil
@@ -90,7 +98,20 @@ public final class ModelTrainingSession: TrainingSession {
         case .rmsprop: rule = RMSprop(rho: 0.9, epsilon: 1e-7, momentum: 0, weightDecay: wd, epsilonInsideRoot: true)
         }
         optimizer = Optimizer(network, rule: rule, learningRate: lr)
+        if let distributed {
+            try distributed.requireSameOnEveryRank([
+                ("the model's parameter count", trainable), ("iterations per epoch", iterationsPerEpoch),
+                ("training images", trainSamples), ("validation images", valSamples), ("batch", config.batch)])
+            try distributed.broadcastState(of: network)
+        }
+        enterTrainingMode()
+    }
+
+    /// Training mode, with batch norm on its running statistics when `batch_norm = frozen`.
+    private func enterTrainingMode() {
         network.train()
+        guard config.batchNorm == .frozen else { return }
+        for (_, module) in network.namedModules() where module is BatchNorm2d { module.eval() }
     }
 
     // MARK: Training
@@ -108,21 +129,51 @@ public final class ModelTrainingSession: TrainingSession {
 
     public func step(iteration: Int, learningRate: Double) throws -> StepResult {
         let batch = try nextBatch()
-        network.train()
+        enterTrainingMode()
         optimizer.learningRate = Float(learningRate)
         let images = Tensor(shape: batch.imageShape, values: batch.images)
         let logits = network(images)
         let loss = crossEntropy(logits, targets: batch.labels)
-        optimizer.zeroGrad()
-        loss.backward()
-        optimizer.step()
         let predicted = argmaxChannels(logits)
         var correct = 0, labelled = 0
         for (p, t) in zip(predicted, batch.labels) where t != LabelMap.void {
             labelled += 1
             if p == Int32(t) { correct += 1 }
         }
-        return StepResult(loss: Double(loss.item), correctPixels: correct, labeledPixels: labelled, images: batch.n)
+        optimizer.zeroGrad()
+        guard let distributed else {
+            loss.backward()
+            if iteration == 1 { try dumpGradients() }
+            optimizer.step()
+            return StepResult(loss: Double(loss.item), correctPixels: correct, labeledPixels: labelled, images: batch.n)
+        }
+        // The loss of the whole (all ranks') batch is the mean over all its labelled pixels:
+        // rank r's mean loss weighs labelled_r / labelled_total in it, so its backward starts
+        // from size · labelled_r / labelled_total and the mean over ranks is that loss's gradient
+        // exactly (D-162), however the void pixels fall on the ranks.
+        let totals = try distributed.sum([Double(labelled), labelled > 0 ? Double(loss.item) * Double(labelled) : 0, Double(correct), Double(batch.n)])
+        if labelled > 0 {
+            let seed = Float(Double(distributed.size) * Double(labelled) / totals[0])
+            loss.backward(gradient: Tensor(shape: loss.shape, repeating: seed))
+        }
+        try distributed.averageGradients(optimizer.parameters)
+        if iteration == 1 { try dumpGradients() }
+        optimizer.step()
+        return StepResult(loss: totals[0] > 0 ? totals[1] / totals[0] : .nan, correctPixels: Int(totals[2]),
+                          labeledPixels: Int(totals[0]), images: Int(totals[3]))
+    }
+
+    /// Writes every parameter's gradient (`gradientDump`), on rank 0 only.
+    private func dumpGradients() throws {
+        guard let gradientDump, (distributed?.rank ?? 0) == 0 else { return }
+        let tensors = optimizer.parameters.compactMap { p in
+            p.tensor.grad.map { SafetensorsTensor(name: p.name, shape: p.tensor.shape, values: $0.array) }
+        }
+        do {
+            try Safetensors.write(tensors, metadata: ["segscope.ranks": String(distributed?.size ?? 1)], to: gradientDump)
+        } catch {
+            throw Failure(message: "--dump-gradients \(gradientDump.path): \(error)")
+        }
     }
 
     // MARK: Inference
@@ -133,9 +184,15 @@ public final class ModelTrainingSession: TrainingSession {
     }
 
     public func evaluate() throws -> EvaluationResult {
-        defer { network.train() }
+        defer { enterTrainingMode() }
         recomputeBatchNormStatistics()
-        return try predictor.evaluate(dataset, ids: valIDs, keeping: RunDirectory.predictionSampleCount)
+        guard let distributed else {
+            return try predictor.evaluate(dataset, ids: valIDs, keeping: RunDirectory.predictionSampleCount)
+        }
+        // Each rank predicts its part of the split; the confusion matrices are summed.
+        let shard = distributed.shard(valIDs.count)
+        let local = try predictor.evaluate(dataset, ids: Array(valIDs[shard]), keeping: RunDirectory.predictionSampleCount)
+        return try distributed.combine(local, ids: valIDs, shard: shard)
     }
 
     /// Precise BN before an evaluation: the batch-norm statistics of the current weights on
@@ -152,7 +209,7 @@ public final class ModelTrainingSession: TrainingSession {
 
     public func predict(sampleID: String) throws -> PredictionResult {
         network.eval()
-        defer { network.train() }
+        defer { enterTrainingMode() }
         let sample = try dataset.sample(id: sampleID)
         return PredictionResult(prediction: try predictMask(sample.image), truth: sample.label)
     }

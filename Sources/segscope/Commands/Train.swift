@@ -35,6 +35,10 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("set"), help: "Any configuration key, as key=value (repeatable).")
     var settings: [String] = []
     @Option(help: "Print every engine event to stdout: none or jsonl.") var events: EventFormat = .none
+    @Option(help: "auto: data-parallel when started by mpirun / srun with more than one rank; mpi: insist; none: one process.")
+    var distributed: DistributedMode = .auto
+    @Option(help: "Write iteration 1's gradients (averaged over the ranks) to this safetensors file (rank 0).")
+    var dumpGradients: String?
 
     func run() throws {
         var configuration = TrainingConfig()
@@ -78,7 +82,9 @@ struct Train: ParsableCommand {
         guard problems.isEmpty else {
             throw ValidationError(problems.map(\.description).joined(separator: "\n"))
         }
-        let status = HeadlessRun(config: configuration, printEvents: events == .jsonl).run()
+        let group = try distributed.join(environment: ProcessInfo.processInfo.environment)
+        let status = HeadlessRun(config: configuration, printEvents: events == .jsonl, group: group,
+                                 gradientDump: dumpGradients.map { URL(fileURLWithPath: $0) }).run()
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -115,15 +121,26 @@ final class HeadlessRun: @unchecked Sendable {
     let config: TrainingConfig
     let printEvents: Bool
     let engine: TrainingEngine
-    let isTerminal = isatty(STDERR_FILENO) == 1
+    /// The data-parallel group of a distributed run (nil: one process). Only rank 0 reports
+    /// progress and events; the others report warnings and errors, prefixed with their rank.
+    let group: DataParallel?
+    let isTerminal: Bool
+    private var isReporter: Bool { (group?.rank ?? 0) == 0 }
+    private var rankPrefix: String { group.map { "rank \($0.rank): " } ?? "" }
     private var signalSources: [DispatchSourceSignal] = []
     private var exitStatus: Int32 = 0
     private var lastBarLength = 0
 
-    init(config: TrainingConfig, printEvents: Bool) {
+    init(config: TrainingConfig, printEvents: Bool, group: DataParallel? = nil, gradientDump: URL? = nil) {
         self.config = config
-        self.printEvents = printEvents
-        engine = TrainingEngine { config, context in try ModelTrainingSession(config: config, context: context) }
+        self.printEvents = printEvents && (group?.rank ?? 0) == 0
+        self.group = group
+        isTerminal = isatty(STDERR_FILENO) == 1 && (group?.rank ?? 0) == 0
+        engine = TrainingEngine(writesRunDirectory: (group?.rank ?? 0) == 0) { config, context in
+            let session = try ModelTrainingSession(config: config, context: context, distributed: group)
+            session.gradientDump = gradientDump
+            return session
+        }
     }
 
     /// SIGINT / SIGTERM / SIGHUP: checkpoint, stop, and exit 130 / 143 / 129 once the engine has flushed.
@@ -134,7 +151,7 @@ final class HeadlessRun: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [self] in
                 exitStatus = status
-                eprint("\nsegscope: signal \(sig) — saving a checkpoint and stopping")
+                eprint("\n\(rankPrefix)segscope: signal \(sig) — saving a checkpoint and stopping")
                 engine.send(.saveCheckpoint)
                 engine.send(.stop)
             }
@@ -157,23 +174,27 @@ final class HeadlessRun: @unchecked Sendable {
             switch event {
             case .runStarted(let run):
                 started = true
+                guard isReporter else { continue }
+                if let group { eprint("data-parallel over \(group.size) ranks (MPI): \(group.size) × batch \(config.batch) images per iteration") }
                 eprint("run \(run.runDirectory): \(run.model.name), \(run.trainSamples) train / \(run.valSamples) val images, \(run.totalIterations) iterations")
             case .step(let step):
-                progress(step)
+                if isReporter { progress(step) }
             case .evaluation(let report):
+                guard isReporter else { continue }
                 endBar()
                 let m = report.metrics
                 eprint(String(format: "eval @ iteration %d (epoch %d): mIoU %.4f  aAcc %.4f  mAcc %.4f  [pixels pooled over the %@ split]",
                               report.iteration, report.epoch, m.mIoU, m.aAcc, m.mAcc, report.split))
             case .checkpointSaved(let saved):
+                guard isReporter else { continue }
                 endBar()
                 eprint("checkpoint \(saved.kind)\(saved.isBest ? " (best)" : ""): \(saved.path)")
             case .warning(let text):
                 endBar()
-                eprint("warning: \(text)")
+                eprint("\(rankPrefix)warning: \(text)")
             case .failed(let failure):
                 endBar()
-                eprint("error: \(failure.message)")
+                eprint("\(rankPrefix)error: \(failure.message)")
                 failed = true
                 // A run that could not start (bad dataset, weights, …) leaves the engine idle
                 // without a state change: nothing more will come.
@@ -181,7 +202,7 @@ final class HeadlessRun: @unchecked Sendable {
             case .finished(let summary):
                 endBar()
                 let best = summary.bestMIoU.map { String(format: ", best val mIoU %.4f", $0) } ?? ""
-                eprint("finished (\(summary.reason.rawValue)) after \(summary.iterations) iterations\(best)")
+                if isReporter { eprint("finished (\(summary.reason.rawValue)) after \(summary.iterations) iterations\(best)") }
                 break loop
             case .state(let state):
                 if state == .idle && failed { break loop }
@@ -191,8 +212,14 @@ final class HeadlessRun: @unchecked Sendable {
         }
         engine.send(.shutdown)
         engine.join(timeout: 30)
-        if exitStatus != 0 { return exitStatus }
-        return failed ? 1 : 0
+        let status = exitStatus != 0 ? exitStatus : failed ? 1 : 0
+        if let group, status != 0 {
+            // The other ranks may wait in a collective for this one: stop the whole job (this
+            // rank's logs and checkpoints are written; rank 0's last checkpoint stays intact).
+            eprint("\(rankPrefix)stopping all \(group.size) ranks (MPI_Abort, exit status \(status))")
+            group.communicator.abort(code: status)
+        }
+        return status
     }
 
     private func progress(_ step: StepReport) {

@@ -1,0 +1,130 @@
+import Foundation
+import NN
+import TestSupport
+import XCTest
+
+/// Data-parallel `segscope train` under `mpirun -np 2` on this machine, checked against one
+/// process with the whole batch (issue #18's "Done when"). Tiny: xunet, 32×32 crops, a demo set
+/// of 8 + 4 images, one thread per rank.
+final class DistributedTrainingTests: XCTestCase {
+    var work: URL!
+    var demo: URL!
+
+    override func setUpWithError() throws {
+        try XCTSkipIf(DistributedTests.mpirun == nil, "mpirun is not installed (scripts/install-deps.sh installs openmpi-bin): MPI tests skipped")
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        demo = work.appendingPathComponent("demo")
+        let made = try CLI.run(["data", "demo", "--out", demo.path, "--train", "8", "--val", "4"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+    }
+
+    override func tearDownWithError() throws {
+        if let work { try? FileManager.default.removeItem(at: work) }
+    }
+
+    /// `segscope train` arguments shared by the one-process and the two-rank runs. Batch norm is
+    /// frozen: with batch statistics, two batches of b normalise differently than one of 2b.
+    private func trainArguments(batch: Int, iterations: Int, runs: String, extra: [String] = []) -> [String] {
+        ["train", "--data", demo.path, "--model", "xunet", "--batch", "\(batch)", "--iterations", "\(iterations)",
+         "--crop", "32", "--threads", "1", "--runs-dir", work.appendingPathComponent(runs).path,
+         "--set", "batch_norm=frozen", "--set", "precise_bn_images=0", "--set", "eval_interval=\(iterations)",
+         "--set", "optimizer=adam", "--set", "lr=0.0005"] + extra
+    }
+
+    /// `mpirun -np 2 segscope <arguments>` (root allowed, more ranks than cores).
+    private func mpirun(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let mpirun = try XCTUnwrap(DistributedTests.mpirun)
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun)
+        process.arguments = ["-np", "2", "--allow-run-as-root", "--oversubscribe", CLI.executable.path] + arguments
+        process.environment = env
+        return try DistributedTests.collect(process)
+    }
+
+    private func onlyRun(in runs: String) throws -> URL {
+        let dirs = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent(runs), includingPropertiesForKeys: nil)
+        XCTAssertEqual(dirs.count, 1, "rank 0 alone writes a run directory: \(dirs.map(\.lastPathComponent))")
+        return try XCTUnwrap(dirs.first)
+    }
+
+    private func records(_ run: URL, type: String) throws -> [[String: Any]] {
+        let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").compactMap { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return object?["type"] as? String == type ? object : nil
+        }
+    }
+
+    func testTwoRanksOfBatchTwoAverageTheGradientsOfOneBatchOfFour() throws {
+        let one = work.appendingPathComponent("one.safetensors"), two = work.appendingPathComponent("two.safetensors")
+        let single = try CLI.run(trainArguments(batch: 4, iterations: 1, runs: "runs-1",
+                                                extra: ["--distributed", "none", "--dump-gradients", one.path]))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let ranks = try mpirun(trainArguments(batch: 2, iterations: 1, runs: "runs-2", extra: ["--dump-gradients", two.path]))
+        XCTAssertEqual(ranks.status, 0, ranks.output)
+        XCTAssertTrue(ranks.output.contains("data-parallel over 2 ranks"), ranks.output)
+
+        let a = try SafetensorsFile.read(from: one), b = try SafetensorsFile.read(from: two)
+        XCTAssertEqual(a.metadata["segscope.ranks"], "1")
+        XCTAssertEqual(b.metadata["segscope.ranks"], "2")
+        XCTAssertEqual(a.names.sorted(), b.names.sorted())
+        XCTAssertGreaterThan(a.names.count, 10)
+        var largest: Float = 0, worst: (name: String, difference: Float) = ("", 0)
+        for name in a.names {
+            let x = try a.entry(name).floats(), y = try b.entry(name).floats()
+            XCTAssertEqual(x.count, y.count, name)
+            for (u, v) in zip(x, y) {
+                largest = max(largest, abs(u))
+                if abs(u - v) > worst.difference { worst = (name, abs(u - v)) }
+            }
+        }
+        XCTAssertGreaterThan(largest, 1e-3, "the gradients are not all ~0 (the comparison would prove nothing)")
+        XCTAssertLessThanOrEqual(worst.difference, 1e-5, "largest difference \(worst.difference) in \(worst.name)")
+    }
+
+    func testFortyIterationsOnTwoRanksMatchOneProcessLosses() throws {
+        let single = try CLI.run(trainArguments(batch: 4, iterations: 40, runs: "runs-1", extra: ["--distributed", "none"]))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let ranks = try mpirun(trainArguments(batch: 2, iterations: 40, runs: "runs-2"))
+        XCTAssertEqual(ranks.status, 0, ranks.output)
+
+        let oneRun = try onlyRun(in: "runs-1"), twoRun = try onlyRun(in: "runs-2")
+        let a = try records(oneRun, type: "step"), b = try records(twoRun, type: "step")
+        XCTAssertEqual(a.count, 40)
+        XCTAssertEqual(b.count, 40)
+        for (x, y) in zip(a, b) {
+            let u = try XCTUnwrap(x["loss"] as? Double), v = try XCTUnwrap(y["loss"] as? Double)
+            XCTAssertEqual(u, v, accuracy: 1e-4, "iteration \(x["iteration"] ?? "?")")
+        }
+        let first = try XCTUnwrap(a.first?["loss"] as? Double), last = try XCTUnwrap(a.last?["loss"] as? Double)
+        XCTAssertLessThan(last, first, "the run trains (the loss falls), so equal losses are not two constant curves")
+
+        // Sharded evaluation (2 images per rank, confusion matrices summed) scores the split as one process does.
+        let ea = try XCTUnwrap(try records(oneRun, type: "evaluation").last), eb = try XCTUnwrap(try records(twoRun, type: "evaluation").last)
+        let ma = try XCTUnwrap(ea["mIoU"] as? Double ?? (ea["metrics"] as? [String: Any])?["mIoU"] as? Double, "\(ea)")
+        let mb = try XCTUnwrap(eb["mIoU"] as? Double ?? (eb["metrics"] as? [String: Any])?["mIoU"] as? Double, "\(eb)")
+        XCTAssertEqual(ma, mb, accuracy: 1e-3)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: twoRun.appendingPathComponent("checkpoints/last.resume.safetensors").path))
+    }
+
+    func testARankThatFailsStopsEveryRankWithItsMessage() throws {
+        // Rank 1 cannot open its dataset (a node without the data mounted): rank 0 waits in the
+        // broadcast of the initial weights until rank 1's MPI_Abort ends the job.
+        let mpirun = try XCTUnwrap(DistributedTests.mpirun)
+        let missing = work.appendingPathComponent("not-mounted").path
+        let args = trainArguments(batch: 2, iterations: 5, runs: "runs-2").map { "'\($0)'" }.joined(separator: " ")
+        let script = "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then data='\(missing)'; else data='\(demo.path)'; fi; "
+            + "exec '\(CLI.executable.path)' \(args) --data \"$data\""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun)
+        process.arguments = ["-np", "2", "--allow-run-as-root", "--oversubscribe", "sh", "-c", script]
+        let result = try DistributedTests.collect(process)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("rank 1: error: cannot start"), result.output)
+        XCTAssertTrue(result.output.contains("not-mounted"), result.output)
+        XCTAssertTrue(result.output.contains("rank 1: stopping all 2 ranks"), result.output)
+    }
+}
