@@ -160,6 +160,15 @@ final class TuiTests: XCTestCase {
         XCTAssertTrue(screen.contains("IoU per class · it "), screen)
         XCTAssertTrue(screen.contains("· running") || screen.contains("· paused"), screen)
 
+        // Charts (issue #19): legends, the learning-rate chart, l for a log axis, w for the EMA.
+        XCTAssertTrue(screen.contains("━lr") && screen.contains("━EMA 0.9 "), screen)
+        try session.sendKeys("l")
+        screen = try session.waitFor { $0.range(of: "━lr +log", options: .regularExpression) != nil }
+        XCTAssertNotNil(screen.range(of: "━lr +log", options: .regularExpression), "no log axis after l:\n\(screen)")
+        try session.sendKeys("w")
+        screen = try session.waitFor { $0.contains("━EMA 0.95") }
+        XCTAssertTrue(screen.contains("━EMA 0.95"), screen)
+
         // Compare: the gallery holds the three validation images, the engine predicts the first.
         try session.sendKeys("Tab")
         screen = try session.waitFor(timeout: 60) { $0.contains("predicted at it") }
@@ -189,6 +198,16 @@ final class TuiTests: XCTestCase {
         let last = root.appendingPathComponent("runs/\(runs.first ?? "")/checkpoints/last.safetensors")
         let metadata = try Self.safetensorsMetadata(last)
         XCTAssertEqual(metadata["segscope.iteration"].flatMap { Int($0) }, iteration, "\(metadata)")
+
+        // The runs table (issue #19): the stopped run with its dataset, status and duration.
+        try session.sendKeys("r")
+        screen = try session.waitFor { $0.contains("past runs in") && $0.contains("stopped") }
+        let row = screen.split(separator: "\n").first { $0.contains(runs.first ?? "?") }.map(String.init) ?? ""
+        XCTAssertTrue(row.contains("stopped"), "runs table:\n\(screen)")
+        XCTAssertNotNil(row.range(of: #"\d+s "#, options: .regularExpression), "no duration:\n\(screen)")
+        XCTAssertTrue(screen.contains("dataset") && screen.contains("duration"), screen)
+        try session.sendKeys("Escape")
+        try session.waitFor { $0.contains("IoU per class") }
 
         // No run in progress: q quits at once.
         try session.sendKeys("q")

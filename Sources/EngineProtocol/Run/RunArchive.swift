@@ -21,10 +21,29 @@ public struct RunEntry: Sendable, Equatable {
     public var bestMIoU: Double?
     /// Why the run could not be read (its other fields are then empty).
     public var problem: String?
-    /// The dataset directory's name from `config.toml` ("demo" for the built-in set).
-    public var dataset = ""
     /// The engine's state while a process serves the run (`engine.sock` answers); nil for a past run.
     public var liveState: EngineState?
+    /// The run's `config.toml`, when it reads (dataset, and the config diff of two runs).
+    public var config: TrainingConfig?
+    /// Training seconds at the last logged step (pauses left out).
+    public var seconds: Double?
+    /// Whether `checkpoints/last.safetensors` exists (a run that stopped early can go on).
+    public var hasCheckpoint = false
+
+    /// The dataset directory's name (`voc` for `/data/voc`), "demo" for the built-in set, "?"
+    /// without a config.
+    public var dataset: String {
+        guard let data = config?.data else { return "?" }
+        if data.isEmpty { return "demo" }
+        return (data as NSString).standardizingPath.split(separator: "/").last.map(String.init) ?? data
+    }
+
+    /// `done` (every planned iteration logged), `stopped` (fewer, with a checkpoint to go on
+    /// from) or `no ckpt` (fewer and nothing saved). A run in progress is the caller's to tell.
+    public var status: String {
+        if totalIterations > 0 && iterations >= totalIterations { return "done" }
+        return hasCheckpoint ? "stopped" : "no ckpt"
+    }
 
     public init(name: String, path: String, model: String, date: String, iterations: Int, totalIterations: Int,
                 evaluations: Int, bestMIoU: Double?, problem: String? = nil) {
@@ -77,8 +96,9 @@ public enum RunArchive {
                              iterations: 0, totalIterations: 0, evaluations: 0, bestMIoU: nil)
         if let config = try? TrainingConfig(contentsOf: layout.configURL) {
             entry.model = config.model
-            entry.dataset = config.data.isEmpty ? "demo" : (config.data as NSString).lastPathComponent
+            entry.config = config
         }
+        entry.hasCheckpoint = FileManager.default.fileExists(atPath: layout.weightsURL(.last).path)
         entry.liveState = liveState(directory)
         guard let text = try? String(contentsOf: metrics, encoding: .utf8) else {
             entry.problem = "cannot read \(metrics.path)"
@@ -90,6 +110,7 @@ public enum RunArchive {
             case .step(let s):
                 entry.iterations = max(entry.iterations, s.iteration)
                 entry.totalIterations = s.totalIterations
+                if s.elapsedSeconds.isFinite { entry.seconds = s.elapsedSeconds }
             case .evaluation(let e):
                 entry.evaluations += 1
                 entry.iterations = max(entry.iterations, e.iteration)

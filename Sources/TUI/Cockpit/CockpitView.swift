@@ -146,7 +146,10 @@ extension App {
         // Most important first; parts that do not fit are left out whole.
         var parts: [String] = []
         // An overlaid run is named here: the chart titles are too narrow to carry it.
-        if let other = state.cockpit.overlayName { parts.append("vs \(other) (dim curves)") }
+        if let other = state.cockpit.overlayName {
+            let warnings = state.cockpit.overlay.map { RunComparison.overlayWarnings(h, $0) } ?? []
+            parts.append("vs \(other) (dim curves)" + (warnings.isEmpty ? "" : " ⚠ " + warnings.joined(separator: ", ")))
+        }
         if let step {
             parts.append(String(format: "%.1f img/s", step.imagesPerSecond))
             if state.cockpit.isReadOnly {

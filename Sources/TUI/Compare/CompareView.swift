@@ -27,6 +27,25 @@ public struct CompareLayout: Equatable, Sendable {
     }
 
     public var galleryRows: Int { max(0, gallery.height - 3) }
+
+    /// The four panes (image, truth, prediction, errors) in a row or in a 2×2 grid, whichever
+    /// shows a `imageWidth` × `imageHeight` picture bigger in `rect` (half blocks: a cell is one
+    /// pixel wide and two tall). Each pane has a caption row above its picture and a row below.
+    public static func paneAreas(in rect: Rect, imageWidth: Int, imageHeight: Int) -> [Rect] {
+        let gap = 1
+        func scale(_ w: Int, _ h: Int) -> Double {
+            guard imageWidth > 0, imageHeight > 0, w > 0, h > 2 else { return 0 }
+            return min(Double(w) / Double(imageWidth), Double(2 * (h - 2)) / Double(imageHeight))
+        }
+        let rowWidth = (rect.width - gap * 3) / 4
+        let gridWidth = (rect.width - gap) / 2, gridHeight = rect.height / 2
+        if scale(gridWidth, gridHeight) > scale(rowWidth, rect.height) {
+            return (0..<4).map { i in
+                Rect(x: rect.x + (i % 2) * (gridWidth + gap), y: rect.y + (i / 2) * gridHeight, width: gridWidth, height: gridHeight)
+            }
+        }
+        return (0..<4).map { i in Rect(x: rect.x + i * (rowWidth + gap), y: rect.y, width: rowWidth, height: rect.height) }
+    }
 }
 
 extension App {
@@ -437,11 +456,10 @@ extension App {
             panes.append(("prediction", nil, "", note))
             panes.append(("errors", nil, "", ""))
         }
-        let gap = 1
-        let paneWidth = (inner.width - gap * (panes.count - 1)) / panes.count
+        let areas = CompareLayout.paneAreas(in: inner, imageWidth: sample.image.width, imageHeight: sample.image.height)
         var graphics: [GraphicPlacement] = []
         for (i, pane) in panes.enumerated() {
-            let area = Rect(x: inner.x + i * (paneWidth + gap), y: inner.y, width: paneWidth, height: inner.height)
+            let area = areas[i]
             grid.centered(pane.caption, in: area, y: area.y, style: s.dim)
             let pictureArea = Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 2)
             guard let content = pane.content else {
@@ -470,7 +488,7 @@ extension App {
         }
         // The error map's legend under its pane.
         if prediction != nil, panes.count == 4 {
-            let area = Rect(x: inner.x + 3 * (paneWidth + gap), y: inner.maxY - 1, width: paneWidth, height: 1)
+            let area = Rect(x: areas[3].x, y: areas[3].maxY - 1, width: areas[3].width, height: 1)
             let colors = errorPalette(s)
             var x = area.x
             for (v, (name, color)) in zip(["ok", "wrong", "void"], colors).enumerated() {

@@ -77,6 +77,12 @@ extension App {
         state.cockpit.readOnlyName = name
         state.cockpit.overlay = overlay?.history
         state.cockpit.overlayName = overlay?.name
+        if let overlay {
+            // Curves of another dataset or length under this run's mislead silently: say so.
+            for warning in RunComparison.overlayWarnings(history, overlay.history) {
+                state.cockpit.history.append(.warning, place: "", "overlay \(overlay.name): \(warning)")
+            }
+        }
         state.cockpit.compare = CompareState()
         state.screen = .cockpit
     }

@@ -12,16 +12,20 @@ public struct RunsBrowserState: Sendable {
     public var overlayPath: String?
     /// A run being read (Enter pressed).
     public var opening: String?
+    /// The config diff of the selected run and the overlay-picked one is shown (`d`).
+    public var showDiff = false
 
     public init(root: String) { self.root = root }
 
     public var list: [RunEntry] { (try? entries?.get()) ?? [] }
     public var selected: RunEntry? { list.indices.contains(selection) ? list[selection] : nil }
+    /// The run picked with `o`, when it is listed.
+    public var picked: RunEntry? { overlayPath.flatMap { path in list.first { $0.path == path } } }
 }
 
 /// What runs-browser keys do.
 public enum RunsAction: Sendable, Equatable {
-    case up, down, open, overlay, refresh, back, help, quit
+    case up, down, open, overlay, diff, refresh, back, help, quit
 }
 
 extension App {
@@ -32,6 +36,8 @@ extension App {
                    action: .open, disabledReason: { $0.cockpit.runs?.selected == nil ? "no run to open" : nil }),
         KeyBinding([.char("o")], footer: "overlay", help: "Pick / drop this run as the overlay: its curves are drawn, dimmed, under the run opened next",
                    action: .overlay, disabledReason: { $0.cockpit.runs?.selected == nil ? "no run to pick" : nil }),
+        KeyBinding([.char("d")], footer: "diff", help: "Show / hide how the selected run's configuration differs from the one picked with o",
+                   action: .diff, disabledReason: { diffUnavailable($0) }),
         KeyBinding([.char("g")], footer: "reload", help: "Read the runs directory again", action: .refresh),
         KeyBinding([.escape, .char("b")], label: "Esc", footer: "back", help: "Back to the screen before", action: .back),
         KeyBinding([.char("?")], footer: "help", help: "Show / hide this help", action: .help),
@@ -42,6 +48,13 @@ extension App {
     /// not be replaced.
     static func runsUnavailable(_ state: AppState) -> String? {
         state.cockpit.history.isActive && !state.cockpit.isReadOnly ? "a run is in progress; its dashboard cannot be replaced" : nil
+    }
+
+    /// Why there is no config diff to show: it needs a run picked with `o` and another selected.
+    static func diffUnavailable(_ state: AppState) -> String? {
+        guard let runs = state.cockpit.runs, let picked = runs.picked else { return "pick a second run with o first" }
+        guard let selected = runs.selected, selected.path != picked.path else { return "select a run other than the picked one (◆)" }
+        return selected.config == nil || picked.config == nil ? "a run has no readable config.toml" : nil
     }
 
     /// The runs browser, listing `state.cockpit.runsRoot`.
@@ -80,6 +93,9 @@ extension App {
         case .overlay:
             guard let entry = runs.selected else { break }
             runs.overlayPath = runs.overlayPath == entry.path ? nil : entry.path
+            if runs.overlayPath == nil { runs.showDiff = false }
+        case .diff:
+            runs.showDiff.toggle()
         case .refresh:
             state.cockpit.runs = runs
             return [.cockpit(.scanRuns(root: runs.root))]
@@ -152,41 +168,79 @@ extension App {
                      x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 2)
             return []
         }
-        // Columns: marker, name, model, date, iterations, evaluations, best mIoU.
-        // Marker (3) + five fixed columns (55) + five gaps (10).
-        let nameWidth = max(12, min(32, inner.width - 68))
+        // Columns: marker, name, model, dataset, status, [date,] iterations, duration, evaluations,
+        // best mIoU. The date only where there is room (the name carries the start time).
+        let withDate = inner.width >= 130
+        let fixed = 12 + 8 + 7 + 10 + 8 + 5 + 9 + (withDate ? 16 + 2 : 0) + 7 * 2 + 3
+        let nameWidth = max(12, min(32, inner.width - fixed - 1))
         func row(_ cells: [(String, Int, Bool)]) -> String {
             cells.map { text, width, right in
                 right ? String(repeating: " ", count: max(0, width - TextWidth.width(text))) + TextWidth.truncate(text, to: width)
                     : TextWidth.pad(TextWidth.truncate(text, to: width), to: width)
             }.joined(separator: "  ")
         }
-        let titles = row([("run", nameWidth, false), ("model", 12, false), ("date", 16, false), ("iterations", 13, true),
-                          ("evals", 5, true), ("best mIoU", 9, true)])
+        func columns(_ name: String, _ model: String, _ dataset: String, _ status: String, _ date: String, _ its: String,
+                     _ duration: String, _ evals: String, _ best: String) -> [(String, Int, Bool)] {
+            var cells: [(String, Int, Bool)] = [(name, nameWidth, false), (model, 12, false), (dataset, 8, false), (status, 7, false)]
+            if withDate { cells.append((date, 16, false)) }
+            cells += [(its, 10, true), (duration, 8, true), (evals, 5, true), (best, 9, true)]
+            return cells
+        }
+        let titles = row(columns("run", "model", "dataset", "status", "date", "iterations", "duration", "evals", "best mIoU"))
         grid.put("   " + titles, x: inner.x, y: inner.y, style: s.dim, maxWidth: inner.width)
-        let visible = max(1, inner.height - 3)
+        // The config diff takes the lower part of the box when shown.
+        let diff: [(key: String, a: String, b: String)]? = {
+            guard runs.showDiff, diffUnavailable(state) == nil, let a = runs.selected?.config, let b = runs.picked?.config else { return nil }
+            return RunComparison.differences(a, b)
+        }()
+        let diffRows = diff.map { min(max(2, $0.count + 1), max(2, (inner.height - 3) / 2)) } ?? 0
+        let visible = max(1, inner.height - 3 - diffRows)
+        let live = state.cockpit.history.isActive && !state.cockpit.isReadOnly
+            ? state.cockpit.history.started.map { ($0.runDirectory as NSString).lastPathComponent } : nil
         for (i, entry) in runs.list.enumerated().dropFirst(runs.scroll).prefix(visible) {
             let y = inner.y + 1 + i - runs.scroll
             let selected = i == runs.selection
             let marker = entry.path == runs.overlayPath ? "◆" : (selected ? "▸" : " ")
             let its = entry.totalIterations > 0 ? "\(entry.iterations)/\(entry.totalIterations)" : (entry.iterations > 0 ? "\(entry.iterations)" : "—")
             let best = entry.bestMIoU.map { String(format: "%.3f", $0) } ?? "—"
+            let status = entry.name == live ? "running" : entry.status
             let text = entry.problem.map { row([(entry.name, nameWidth, false)]) + "  ✗ " + $0 }
-                ?? row([(entry.name, nameWidth, false), (entry.model, 12, false), (entry.date, 16, false), (its, 13, true),
-                        (String(entry.evaluations), 5, true), (best, 9, true)])
+                ?? row(columns(entry.name, entry.model, entry.dataset, status, entry.date, its, entry.seconds.map(duration) ?? "—",
+                               String(entry.evaluations), best))
             let style = selected ? s.selected : (entry.problem != nil ? s.error : s.main)
             if selected { grid.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), with: Cell(" ", s.selected)) }
             grid.put(" \(marker) " + text, x: inner.x, y: y, style: style, maxWidth: inner.width)
+        }
+        if let diff, let a = runs.selected, let b = runs.picked {
+            let top = inner.maxY - 1 - diffRows
+            grid.put("config: \(a.name) (▸) vs \(b.name) (◆)" + (diff.isEmpty ? " — the same" : " — \(diff.count) difference\(diff.count == 1 ? "" : "s")"),
+                     x: inner.x + 1, y: top, style: s.accent, maxWidth: inner.width - 2)
+            let keyWidth = min(22, (diff.map { TextWidth.width($0.key) }.max() ?? 4) + 1)
+            let valueWidth = max(8, (inner.width - keyWidth - 8) / 2)
+            for (k, d) in diff.prefix(diffRows - 1).enumerated() {
+                let y = top + 1 + k
+                var x = grid.put(TextWidth.pad(TextWidth.truncate(d.key, to: keyWidth), to: keyWidth), x: inner.x + 2, y: y, style: s.main)
+                x = grid.put(TextWidth.pad(TextWidth.truncate(d.a, to: valueWidth), to: valueWidth), x: x + 1, y: y, style: s.key)
+                grid.put(TextWidth.truncate(d.b, to: valueWidth), x: x + 2, y: y, style: s.dim)
+            }
+            if diff.count > diffRows - 1 {
+                grid.put("+\(diff.count - diffRows + 1) more", x: inner.maxX - 12, y: top, style: s.dim)
+            }
         }
         let noteY = inner.maxY - 1
         var note = "Enter opens the selected run read-only"
         if let overlay = runs.overlayPath {
             note = "overlay: \((overlay as NSString).lastPathComponent) (◆) — its curves go under the run opened next; o on it drops it"
+            if let a = runs.selected, let b = runs.picked, a.path != b.path {
+                let warnings = RunComparison.overlayWarnings(dataA: a.config?.data, totalA: a.totalIterations,
+                                                             dataB: b.config?.data, totalB: b.totalIterations)
+                if !warnings.isEmpty { note = "⚠ overlay: " + warnings.joined(separator: ", ") + " (d: config diff)" }
+            }
         } else {
             note += " · o picks a run to overlay"
         }
         if let opening = runs.opening { note = "reading \((opening as NSString).lastPathComponent)…" }
-        grid.put(note, x: inner.x + 1, y: noteY, style: s.dim, maxWidth: inner.width - 2)
+        grid.put(note, x: inner.x + 1, y: noteY, style: note.hasPrefix("⚠") ? s.warning : s.dim, maxWidth: inner.width - 2)
         return []
     }
 }
