@@ -57,14 +57,19 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN"]),
         .target(name: "Queues"),
         .target(name: "Datasets", dependencies: ["CImageIO", "Queues"]),
+        // What the engine and its fronts share (messages, queues, config, run layout and archive):
+        // no tensor engine, no models (ARCHITECTURE.md, D-200).
+        .target(name: "EngineProtocol",
+                dependencies: ["Datasets", "Queues", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Training",
-                dependencies: ["NN", "Models", "Datasets", "Queues", "CMPI", .product(name: "TOMLKit", package: "TOMLKit")]),
+                dependencies: ["EngineProtocol", "NN", "Models", "Datasets", "Queues", "CMPI"]),
         // `Theme/themes` links to the repository's `themes/`: the files are compiled in as they are.
-        .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"],
+        // The terminal front links the protocol, not Training / NN / Models (the CLI injects the engine).
+        .target(name: "TUI", dependencies: ["EngineProtocol", "Datasets", "CTerm", "CNcurses", "CSixel"],
                 resources: [.embedInCode("Theme/themes")]),
         .executableTarget(
             name: "segscope",
-            dependencies: ["NN", "Models", "Datasets", "Training", "TUI",
+            dependencies: ["NN", "Models", "Datasets", "EngineProtocol", "Training", "TUI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests
@@ -73,7 +78,7 @@ let package = Package(
         + testTarget("NNTests", ["NN", "TestSupport"], resources: ["Golden"])
         + testTarget("ModelsTests", ["Models", "NN", "TestSupport"], resources: ["Golden"])
         + testTarget("DatasetsTests", ["Datasets", "TestSupport"], resources: ["Golden"])
-        + testTarget("TrainingTests", ["Training", "TestSupport"], resources: ["Golden"])
-        + testTarget("TUITests", ["TUI", "TestSupport"], resources: ["Golden"])
+        + testTarget("TrainingTests", ["Training", "EngineProtocol", "Models", "NN", "TestSupport"], resources: ["Golden"])
+        + testTarget("TUITests", ["TUI", "EngineProtocol", "Training", "TestSupport"], resources: ["Golden"])
         + testTarget("CLITests", ["TestSupport"])
 )

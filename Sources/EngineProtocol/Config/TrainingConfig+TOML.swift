@@ -1,5 +1,4 @@
 import Foundation
-import NN
 
 extension TrainingConfig {
     /// Parses a TOML document; keys missing from it keep their defaults. Every unknown key,
@@ -75,11 +74,7 @@ extension TrainingConfig {
             out += "\(key.name) = \(Self.tomlLiteral(key.get(self)))\n"
         }
         return out
-    }
 
-    /// Writes `tomlText` atomically.
-    public func save(to url: URL, header: String? = nil) throws {
-        try AtomicFile.write(Data(tomlText(header: header).utf8), to: url)
     }
 
     static func tomlLiteral(_ value: ConfigValue) -> String {
