@@ -57,8 +57,24 @@ final class TuiCrashRestoreTests: XCTestCase {
         // A Swift trap is SIGILL (132) on x86-64, SIGTRAP (133) elsewhere.
         screen = try assertRestored(session, status: "13")
         XCTAssertNotNil(screen.range(of: "segscope exited 13[23]", options: .regularExpression), screen)
-        // The runtime's message, written while the screen was taken, is shown after it.
-        XCTAssertTrue(screen.contains("Fatal error: SEGSCOPE_FAULT=engine-trap: injected trap in the engine thread"), screen)
+        // The runtime's message, written while the screen was taken, is shown after it (in the
+        // pane's history: the backtrace that follows may scroll it off the visible rows).
+        let history = try Self.history(session)
+        XCTAssertTrue(history.contains("Fatal error: SEGSCOPE_FAULT=engine-trap: injected trap in the engine thread"), history)
+    }
+
+    /// The pane's scrollback and visible rows (`capture-pane -S -`).
+    static func history(_ session: TmuxSession) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/tmux")
+        process.arguments = ["capture-pane", "-p", "-S", "-", "-t", session.name]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 
     func testCrashAndHangUpSignalsToTheFrontRestoreTheTerminal() throws {
