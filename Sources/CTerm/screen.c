@@ -231,10 +231,26 @@ enum { CRASH_SIGNALS = sizeof g_crash_signals / sizeof g_crash_signals[0] };
 static struct sigaction g_previous_crash[CRASH_SIGNALS];
 static volatile sig_atomic_t g_crashed = 0;
 
+static int g_null_fd = -1;
+
 static void on_crash(int sig, siginfo_t *info, void *context) {
     if (!g_crashed) {
         g_crashed = 1;
-        if (g_active) emergency_restore();
+        if (g_active) {
+            // The front's other threads may still draw a frame: from here on stdout goes to
+            // /dev/null, and the restore sequences to the terminal through a saved descriptor.
+            int terminal = dup(STDOUT_FILENO);
+            if (g_null_fd >= 0 && terminal >= 0) {
+                dup2(g_null_fd, STDOUT_FILENO);
+                static const char reset[] = "\033[?1000l\033[?1002l\033[?1006l\033[0m\033[?25h\033[?1049l\r\n";
+                ssize_t ignored = write(terminal, reset, sizeof reset - 1);
+                (void)ignored;
+                if (g_have_termios) tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
+                release_stderr();
+            } else {
+                emergency_restore();
+            }
+        }
     }
     // The previous handler first (the Swift runtime's backtrace, printed on the restored
     // screen). It may return — it does for a SIGSEGV sent with kill — so the default action
@@ -270,6 +286,7 @@ void cterm_install_signal_handlers(void) {
     crash.sa_sigaction = on_crash;
     sigemptyset(&crash.sa_mask);
     crash.sa_flags = SA_ONSTACK | SA_SIGINFO;
+    if (g_null_fd < 0) g_null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     for (int i = 0; i < CRASH_SIGNALS; i++) sigaction(g_crash_signals[i], &crash, &g_previous_crash[i]);
 }
 

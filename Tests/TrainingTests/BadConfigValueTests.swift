@@ -83,3 +83,64 @@ final class BadConfigValueTests: XCTestCase {
         XCTAssertEqual(TrainingConfig().resolvingPaths().data, "", "empty keeps meaning the demo set")
     }
 }
+
+/// Crashes `segscope fuzz` found (issue #16), each replayed here.
+final class FuzzFindingTests: XCTestCase {
+    /// config-set case 1858 (seed 1): `crop=160x9223372036854775807` overflowed the stride rule's
+    /// suggestion (a trap).
+    func testAHugeCropIsRefusedNotOverflowed() throws {
+        XCTAssertThrowsError(try TrainingConfig().applying(overrides: [("crop", "160x9223372036854775807")]).validated()) { error in
+            XCTAssertTrue("\(error)".contains("config key 'crop'"), "\(error)")
+        }
+        var config = TrainingConfig()
+        config.crop = PixelSize(height: -9223372036854775807, width: Int.max)
+        XCTAssertFalse(config.problems().isEmpty)
+    }
+
+    /// config-toml case 416 (seed 1): toml++ aborted the process on `crop = [192,} 192]`
+    /// (an assertion in its parse_value); the Swift parser names the line instead.
+    func testMalformedTOMLIsASyntaxErrorNotAnAbort() {
+        for text in ["model = \"slide\"\ncrop = [192,} 192]\n", "crop = [,]", "crop = [192,,192]", "lr = {", "a = [[[[", "x = \"\\u12\"",
+                     "crop = [192, 192", "lr = 0.01 0.02", "\"unterminated = 1", "[table\nlr = 1", "lr = 1_", "batch = 99999999999999999999"] {
+            do {
+                _ = try TrainingConfig(toml: text, source: "fuzz.toml")
+                XCTFail("accepted: \(text)")
+            } catch let errors as ConfigErrors {
+                XCTAssertFalse(errors.errors.isEmpty, text)
+            } catch {
+                XCTFail("\(text): \(error)")
+            }
+        }
+        XCTAssertEqual((try? TrainingConfig(toml: "model = \"slide\"\ncrop = [192,} 192]\n")).map { _ in 0 }, nil)
+    }
+
+    /// The Swift parser reads what TOML allows and `tomlText` writes.
+    func testTheConfigSubsetOfTOMLParses() throws {
+        let config = try TrainingConfig(toml: """
+            # comment
+            "lr" = 1e-3   # trailing comment
+            crop = [
+              192,  # height
+              256,  # width
+            ]
+            batch = 0x8
+            seed = 1_000
+            model = 'unet'
+            [ignored]
+            anything = { a = 1 }
+            """.replacingOccurrences(of: "[ignored]\nanything = { a = 1 }", with: ""))
+        XCTAssertEqual(config.lr, 0.001)
+        XCTAssertEqual(config.crop, PixelSize(height: 192, width: 256))
+        XCTAssertEqual(config.batch, 8)
+        XCTAssertEqual(config.seed, 1000)
+        XCTAssertEqual(config.model, "unet")
+        var odd = TrainingConfig()
+        odd.lr = 1e-5
+        odd.data = "/data/with \"quotes\" and \\ back\\slash ü"
+        XCTAssertEqual(try TrainingConfig(toml: odd.tomlText()), odd)
+        // A table is not a config key.
+        XCTAssertThrowsError(try TrainingConfig(toml: "[section]\nlr = 1\n")) { error in
+            XCTAssertTrue("\(error)".contains("section"), "\(error)")
+        }
+    }
+}

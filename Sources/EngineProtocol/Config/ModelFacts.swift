@@ -25,8 +25,13 @@ public struct ModelFacts: Sendable, Equatable {
     /// sentence as `ModelSpec.validate`'s reason.
     public func sizeProblem(_ size: PixelSize) -> String? {
         guard size.height % sizeMultiple != 0 || size.width % sizeMultiple != 0 else { return nil }
-        let h = max(sizeMultiple, (size.height + sizeMultiple / 2) / sizeMultiple * sizeMultiple)
-        let w = max(sizeMultiple, (size.width + sizeMultiple / 2) / sizeMultiple * sizeMultiple)
+        // The nearest multiple, from a side clamped first so that no size (a fuzzed
+        // 9223372036854775807) overflows the suggestion.
+        func nearest(_ side: Int) -> Int {
+            let clamped = min(max(side, 0), 1 << 30)
+            return max(sizeMultiple, (clamped + sizeMultiple / 2) / sizeMultiple * sizeMultiple)
+        }
+        let h = nearest(size.height), w = nearest(size.width)
         return "\(name) needs height and width divisible by \(sizeMultiple) (try \(h)x\(w))"
     }
 }

@@ -1,27 +1,25 @@
 import Foundation
-import TOMLKit
 
 extension TrainingConfig {
     /// Parses a TOML document; keys missing from it keep their defaults. Every unknown key,
     /// wrongly typed value and invalid value is reported together, naming `source`.
     public init(toml text: String, source: String = "config") throws {
         self.init()
-        let table: TOMLTable
+        let table: [(key: String, value: ConfigTOML.Value)]
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigErrors([ConfigError(key: "(syntax)", message: "\(error.description) at \(error.source.begin)",
+            table = try ConfigTOML.parse(text)
+        } catch let error as ConfigTOML.SyntaxError {
+            throw ConfigErrors([ConfigError(key: "(syntax)", message: error.description,
                                             allowed: "TOML (https://toml.io)", source: source)])
         }
         var errors: [ConfigError] = []
-        for name in table.keys.sorted() {
-            guard let raw = table[name] else { continue }
+        for (name, raw) in table.sorted(by: { $0.key < $1.key }) {
             guard let key = Self.key(named: name) else {
                 errors.append(Self.unknownKey(name, source: source))
                 continue
             }
             guard let value = Self.configValue(raw, for: key) else {
-                errors.append(ConfigError(key: name, message: "expected \(key.kind.rawValue), got a TOML \(raw.type)",
+                errors.append(ConfigError(key: name, message: "expected \(key.kind.rawValue), got a TOML \(raw.typeName)",
                                           allowed: key.allowed, source: source))
                 continue
             }
@@ -50,25 +48,22 @@ extension TrainingConfig {
         try self.init(toml: text, source: url.path)
     }
 
-    private static func configValue(_ raw: TOMLValueConvertible, for key: ConfigKey) -> ConfigValue? {
-        switch key.kind {
-        case .string:
-            return raw.string.map(ConfigValue.string)
-        case .integer:
-            return raw.int.map(ConfigValue.integer)
-        case .float:
-            if let d = raw.double { return .float(d) }
-            return raw.int.map { .float(Double($0)) }
-        case .size:
-            if let n = raw.int { return .size(PixelSize(square: n)) }
-            guard let array = raw.array, array.count == 2, let h = array[0].int, let w = array[1].int else { return nil }
+    private static func configValue(_ raw: ConfigTOML.Value, for key: ConfigKey) -> ConfigValue? {
+        switch (key.kind, raw) {
+        case (.string, .string(let s)): return .string(s)
+        case (.integer, .integer(let n)): return .integer(n)
+        case (.float, .float(let d)): return .float(d)
+        case (.float, .integer(let n)): return .float(Double(n))
+        case (.size, .integer(let n)): return .size(PixelSize(square: n))
+        case (.size, .array(let items)):
+            guard items.count == 2, case .integer(let h) = items[0], case .integer(let w) = items[1] else { return nil }
             return .size(PixelSize(height: h, width: w))
+        default: return nil
         }
     }
 
     /// The configuration as TOML: every key in table order, each with its help as a comment, so
-    /// the file documents itself and reproduces the run. (TOMLKit parses it back; its own
-    /// serialiser would sort the keys and drop the comments.)
+    /// the file documents itself and reproduces the run. (`ConfigTOML` parses it back.)
     public func tomlText(header: String? = nil) -> String {
         var out = ""
         if let header { out += header.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" }.joined(separator: "\n") + "\n\n" }
@@ -79,6 +74,7 @@ extension TrainingConfig {
             out += "\(key.name) = \(Self.tomlLiteral(key.get(self)))\n"
         }
         return out
+
     }
 
     static func tomlLiteral(_ value: ConfigValue) -> String {

@@ -82,8 +82,13 @@ public struct ModelSpec: Sendable {
     /// Checks that `size` gives an output of the same size (a multiple of `sizeMultiple`).
     public func validate(_ size: InputSize) throws {
         guard size.height % sizeMultiple == 0, size.width % sizeMultiple == 0 else {
-            let h = max(sizeMultiple, (size.height + sizeMultiple / 2) / sizeMultiple * sizeMultiple)
-            let w = max(sizeMultiple, (size.width + sizeMultiple / 2) / sizeMultiple * sizeMultiple)
+            // The nearest multiple, from a side clamped first so that no size (a fuzzed
+            // 9223372036854775807) overflows the suggestion.
+            func nearest(_ side: Int) -> Int {
+                let clamped = min(max(side, 0), 1 << 30)
+                return max(sizeMultiple, (clamped + sizeMultiple / 2) / sizeMultiple * sizeMultiple)
+            }
+            let h = nearest(size.height), w = nearest(size.width)
             throw ModelError.badInputSize(size.description,
                 reason: "\(name) needs height and width divisible by \(sizeMultiple) (try \(h)x\(w))")
         }

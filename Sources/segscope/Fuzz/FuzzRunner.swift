@@ -33,8 +33,8 @@ enum FuzzRunner {
 
         var summary: String {
             var lines = targets.map {
-                String(format: "  %-13@ %8d cases  %8.0f cases/s  %d crash(es)  %d hang(s)", $0.target as NSString, $0.cases,
-                       $0.casesPerSecond, $0.crashes, $0.hangs)
+                "  " + $0.target.padding(toLength: 13, withPad: " ", startingAt: 0)
+                    + String(format: " %8d cases  %8.0f cases/s  %d crash(es)  %d hang(s)", $0.cases, $0.casesPerSecond, $0.crashes, $0.hangs)
             }
             lines.insert(String(format: "fuzz (seed %llu): %d cases in %.1f s (%.0f cases/s), %d crash(es), %d hang(s)", seed, cases,
                                 seconds, casesPerSecond, crashes, hangs), at: 0)
