@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Models
 import NN
 
 /// Height × width in pixels (crop, window, stride). TOML: `[h, w]`; command line: `HxW` or `N`.
@@ -114,7 +115,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     /// Models the engine can build (the Models registry will provide this list once wired).
-    public static let modelNames = ["xunet", "unet", "fcn-resnet18"]
+    public static var modelNames: [String] { ModelRegistry.names }
 
     /// The sliding-window stride in effect.
     public var effectiveStride: PixelSize {
