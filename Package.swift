@@ -49,20 +49,27 @@ let package = Package(
         .target(name: "CImageIO", dependencies: ["CPNG", "CJPEG"], path: "Sources/CImageIO",
                 cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "CTerm", dependencies: ["CNcurses"], path: "Sources/CTerm"),
+        // MPI opened with dlopen at run time: builds and runs without Open MPI (DECISIONS.md D-160).
+        .target(name: "CMPI", path: "Sources/CMPI", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: Swift modules (lower never imports higher)
         .target(name: "NN", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fastMath),
         .target(name: "Models", dependencies: ["NN"]),
         .target(name: "Queues"),
         .target(name: "Datasets", dependencies: ["CImageIO", "Queues"]),
+        // What the engine and its fronts share (messages, queues, config, run layout and archive):
+        // no tensor engine, no models (ARCHITECTURE.md, D-200).
+        .target(name: "EngineProtocol",
+                dependencies: ["Datasets", "Queues", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "Training",
-                dependencies: ["NN", "Models", "Datasets", "Queues", .product(name: "TOMLKit", package: "TOMLKit")]),
+                dependencies: ["EngineProtocol", "NN", "Models", "Datasets", "Queues", "CMPI"]),
         // `Theme/themes` links to the repository's `themes/`: the files are compiled in as they are.
-        .target(name: "TUI", dependencies: ["Training", "Datasets", "CTerm", "CNcurses", "CSixel"],
+        // The terminal front links the protocol, not Training / NN / Models (the CLI injects the engine).
+        .target(name: "TUI", dependencies: ["EngineProtocol", "Datasets", "CTerm", "CNcurses", "CSixel"],
                 resources: [.embedInCode("Theme/themes")]),
         .executableTarget(
             name: "segscope",
-            dependencies: ["NN", "Models", "Datasets", "Training", "TUI",
+            dependencies: ["NN", "Models", "Datasets", "EngineProtocol", "Training", "TUI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests
@@ -71,7 +78,7 @@ let package = Package(
         + testTarget("NNTests", ["NN", "TestSupport"], resources: ["Golden"])
         + testTarget("ModelsTests", ["Models", "NN", "TestSupport"], resources: ["Golden"])
         + testTarget("DatasetsTests", ["Datasets", "TestSupport"], resources: ["Golden"])
-        + testTarget("TrainingTests", ["Training", "TestSupport"], resources: ["Golden"])
-        + testTarget("TUITests", ["TUI", "TestSupport"], resources: ["Golden"])
+        + testTarget("TrainingTests", ["Training", "EngineProtocol", "Models", "NN", "TestSupport"], resources: ["Golden"])
+        + testTarget("TUITests", ["TUI", "EngineProtocol", "Training", "TestSupport"], resources: ["Golden"])
         + testTarget("CLITests", ["TestSupport"])
 )

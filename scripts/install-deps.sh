@@ -11,6 +11,7 @@ PACKAGES=(
   libdnnl-dev                     # oneDNN primitives for the fast backend
   libsixel-dev                    # sixel previews
   tmux                            # end-to-end terminal tests
+  libopenmpi-dev openmpi-bin      # distributed training (optional at run time; mpirun tests)
 )
 
 missing=()

@@ -79,6 +79,25 @@ final class TorchvisionModelTests: XCTestCase {
         XCTAssertTrue(wrongDepth.summary.contains(backbone == "resnet50" ? "unexpected" : "missing"), wrongDepth.summary)
     }
 
+    /// The summary has a row per leaf layer whose counts add up to the model's, and the
+    /// output has the input's size (any size: the logits are resized to it).
+    func testSummaries() throws {
+        for name in ["fcn-resnet50", "deeplabv3-resnet50"] {
+            let model = try ModelRegistry.build(name, classes: 4)
+            let summary = ModelSummary(model: model, input: InputSize(height: 40, width: 52))
+            XCTAssertEqual(summary.outputShape, [1, 4, 40, 52], name)
+            XCTAssertEqual(summary.layers.reduce(0) { $0 + $1.trainable } + auxTrainable(model), summary.trainable, name)
+            XCTAssertTrue(summary.layers.contains { $0.name == "backbone.layer3.0.conv2" && $0.outputShape == [1, 256, 5, 7] },
+                          "\(name): layer3 keeps stride 8")
+            XCTAssertTrue(summary.layers.contains { $0.name == "backbone.layer4.2.add_relu" && $0.outputShape == [1, 2048, 5, 7] })
+        }
+    }
+
+    /// The aux head runs only in the training forward, so inference summaries have no rows for it.
+    func auxTrainable(_ model: SegmentationModel) -> Int {
+        model.namedParameters().filter { $0.name.hasPrefix("aux_classifier.") }.reduce(0) { $0 + $1.tensor.count }
+    }
+
     /// torch.save files with the full layouts (every tensor a stride-0 view of one value,
     /// scripts/golden/torchvision_golden.py): torchvision's fcn_resnet50 state dict loads whole;
     /// an ImageNet resnet50 file loads into `backbone.*` only (heads untouched, `fc.*` ignored);

@@ -5,8 +5,8 @@ import Training
 @testable import TUI
 import XCTest
 
-/// The cockpit driving a real training engine in this process (`EngineLink.inProcess` with
-/// `ModelTrainingSession`), as `segscope tui` does: launcher → run → first evaluation → compare
+/// The cockpit driving a real training engine in this process (`EngineLink(host:)` on a
+/// `TrainingEngine` with `ModelTrainingSession`, as the program makes it), as `segscope tui` does: launcher → run → first evaluation → compare
 /// with an engine prediction → quit asks → stop with a checkpoint → quit.
 final class CockpitEngineTests: XCTestCase {
     /// Steps the runtime (as its loop does) until `done` holds; false after `timeout` seconds.
@@ -40,7 +40,7 @@ final class CockpitEngineTests: XCTestCase {
         var state = AppState(columns: 100, rows: 30, depth: .direct, theme: try Theme.load(nil, depth: .direct),
                              browser: BrowserState(dataset: dataset))
         state.cockpit.launchBase = config
-        let link = EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
+        let link = EngineLink(host: TrainingEngine { config, context in try ModelTrainingSession(config: config, context: context) })
         let runtime = AppRuntime(state: state, driver: driver, performer: CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link))
         let poster = runtime.poster
         link.pump { poster(.cockpit(.engine($0))) }

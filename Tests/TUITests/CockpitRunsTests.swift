@@ -87,7 +87,7 @@ final class CockpitRunsTests: XCTestCase {
 
     func testCatalogListsRunsNewestFirstWithTheirBestMIoU() throws {
         let root = try writeRoot()
-        let entries = try RunCatalog.scan(root)
+        let entries = try RunArchive.scan(root)
         XCTAssertEqual(entries.map(\.name), ["20261121-170000-xunet", "20261120-090000-xunet"])
         let a = entries[0]
         XCTAssertEqual(a.model, "xunet")
@@ -97,8 +97,8 @@ final class CockpitRunsTests: XCTestCase {
         XCTAssertEqual(a.evaluations, 2)
         XCTAssertEqual(try XCTUnwrap(a.bestMIoU), try XCTUnwrap(RunLog.read(URL(fileURLWithPath: a.path)).evaluations.map(\.mIoU).max()),
                        accuracy: 1e-12)
-        XCTAssertEqual(try RunCatalog.scan(root.appendingPathComponent("absent")), [], "no runs directory yet: no runs")
-        XCTAssertThrowsError(try RunCatalog.scan(root.appendingPathComponent("README"))) { error in
+        XCTAssertEqual(try RunArchive.scan(root.appendingPathComponent("absent")), [], "no runs directory yet: no runs")
+        XCTAssertThrowsError(try RunArchive.scan(root.appendingPathComponent("README"))) { error in
             XCTAssertTrue("\(error)".contains("is not a directory"), "\(error)")
         }
     }

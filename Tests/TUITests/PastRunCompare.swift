@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
 import TestSupport
-import Training
+import EngineProtocol
 @testable import TUI
 import XCTest
 

@@ -62,11 +62,26 @@ public final class LayerTrace: @unchecked Sendable {  // rows guarded by `lock`
     private var recorded: [Row] = []
     private let lock = NSLock()
     public var rows: [Row] { lock.withLock { recorded } }
+    /// Every module of the traced model by identity, with its dotted `state_dict` path: a row's
+    /// name is the name the module was registered under, never written a second time.
+    private let paths: [ObjectIdentifier: String]
 
     /// The trace a forward pass reports to; nil outside `ModelSummary`'s recording pass.
     @TaskLocal static var current: LayerTrace?
 
-    init() {}
+    init(root: Module) {
+        var paths: [ObjectIdentifier: String] = [:]
+        for (path, module) in root.namedModules() { paths[ObjectIdentifier(module)] = path }
+        self.paths = paths
+    }
+
+    /// The dotted path `module` is registered under in the traced model (`down.0.sep1`).
+    func path(of module: Module) -> String {
+        guard let path = paths[ObjectIdentifier(module)] else {
+            preconditionFailure("LayerTrace: a \(type(of: module)) reported a row but is not registered in the model")
+        }
+        return path
+    }
 
     /// Runs `body` with this trace active on the current task.
     func recording<T>(_ body: () throws -> T) rethrows -> T {
@@ -87,15 +102,29 @@ public final class LayerTrace: @unchecked Sendable {  // rows guarded by `lock`
     }
 }
 
-/// Reports `output` of the module at `path` to the active trace (if any) and returns it.
-@inline(__always)
-func traced(_ path: String, _ module: Module?, kind: String? = nil, _ output: Tensor) -> Tensor {
-    if let trace = LayerTrace.current { trace.append(name: path, module: module, kind: kind, output: output) }
-    return output
+extension Layer {
+    /// `self(x)`, reported to the active trace (if any) under the path this layer is registered
+    /// at: a child is named once, in its parent's `register`.
+    @inline(__always)
+    func traced(_ x: Tensor) -> Tensor {
+        let output = self(x)
+        if let trace = LayerTrace.current { trace.append(name: trace.path(of: self), module: self, kind: nil, output: output) }
+        return output
+    }
 }
 
-/// Joins a module path prefix and a child name (`"" + "x"` is `"x"`).
-func join(_ prefix: String, _ name: String) -> String { prefix.isEmpty ? name : prefix + "." + name }
+extension Module {
+    /// Reports `output` of a parameter-free step of this module (`add`, `concat`, …) to the active
+    /// trace (if any), named `step` under this module's path, and returns it.
+    @inline(__always)
+    func traced(step: String, kind: String, _ output: Tensor) -> Tensor {
+        if let trace = LayerTrace.current {
+            let prefix = trace.path(of: self)
+            trace.append(name: prefix.isEmpty ? step : prefix + "." + step, module: nil, kind: kind, output: output)
+        }
+        return output
+    }
+}
 
 /// A container with numbered children and no forward of its own (PyTorch `nn.ModuleList`).
 final class ModuleList: Module {

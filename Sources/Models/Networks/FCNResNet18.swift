@@ -15,6 +15,7 @@ import NN
 public final class FCNResNet18: SegmentationModel {
     let conv1: Conv2d
     let bn1: BatchNorm2d
+    let relu = ReLU()
     let pool: MaxPool2d
     let stages: [Sequential]
     let finalConv: Conv2d
@@ -35,10 +36,9 @@ public final class FCNResNet18: SegmentationModel {
         var c = 64
         for (i, width) in [64, 128, 256, 512].enumerated() {
             let stride = i == 0 ? 1 : 2
-            let path = String(4 + i)
             stages.append(Sequential([
-                BasicBlock(path: path + ".0", c, width, stride: stride, generator: g),
-                BasicBlock(path: path + ".1", width, width, stride: 1, generator: g),
+                BasicBlock(c, width, stride: stride, generator: g),
+                BasicBlock(width, width, stride: 1, generator: g),
             ]))
             c = width
         }
@@ -49,7 +49,7 @@ public final class FCNResNet18: SegmentationModel {
         super.init(name: "fcn-resnet18", classes: classes, inChannels: inChannels)
         register("0", conv1)
         register("1", bn1)
-        register("2", ReLU())
+        register("2", relu)
         register("3", pool)
         for (i, stage) in stages.enumerated() { register(String(4 + i), stage) }
         register("final_conv", finalConv)
@@ -57,13 +57,13 @@ public final class FCNResNet18: SegmentationModel {
     }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {
-        var x = traced("0", conv1, conv1(input))
-        x = traced("1", bn1, bn1(x))
-        x = traced("2", nil, kind: "ReLU", relu(x))
-        x = traced("3", pool, pool(x))
+        var x = conv1.traced(input)
+        x = bn1.traced(x)
+        x = relu.traced(x)
+        x = pool.traced(x)
         for stage in stages { x = stage(x) }
-        x = traced("final_conv", finalConv, finalConv(x))
-        return traced("transpose_conv", transposeConv, transposeConv(x))
+        x = finalConv.traced(x)
+        return transposeConv.traced(x)
     }
 }
 
@@ -76,13 +76,11 @@ func resNetConvInit(_ outChannels: Int, kernel: Int) -> Initializer {
 /// (through `downsample` = 1×1 conv + BN when the stride or width changes), then ReLU.
 /// Children `conv1 bn1 relu conv2 bn2 [downsample]`, as torchvision names them.
 final class BasicBlock: Module, Layer {
-    let path: String
     let conv1: Conv2d, bn1: BatchNorm2d
     let conv2: Conv2d, bn2: BatchNorm2d
     let downsample: Sequential?
 
-    init(path: String, _ inChannels: Int, _ width: Int, stride: Int, generator g: Generator) {
-        self.path = path
+    init(_ inChannels: Int, _ width: Int, stride: Int, generator g: Generator) {
         conv1 = Conv2d(inChannels, width, kernel: 3, stride: stride, padding: .symmetric(1), bias: false,
                        weightInit: resNetConvInit(width, kernel: 3), generator: g)
         bn1 = BatchNorm2d(width)
@@ -108,13 +106,12 @@ final class BasicBlock: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) -> Tensor {
-        let p = path
-        var x = traced(join(p, "conv1"), conv1, conv1(input))
-        x = traced(join(p, "bn1"), bn1, bn1(x))
+        var x = conv1.traced(input)
+        x = bn1.traced(x)
         x = relu(x)
-        x = traced(join(p, "conv2"), conv2, conv2(x))
-        x = traced(join(p, "bn2"), bn2, bn2(x))
-        let identity = downsample.map { traced(join(p, "downsample"), $0, $0(input)) } ?? input
-        return traced(join(p, "add_relu"), nil, kind: "Add+ReLU", relu(x + identity))
+        x = conv2.traced(x)
+        x = bn2.traced(x)
+        let identity = downsample?.traced(input) ?? input
+        return traced(step: "add_relu", kind: "Add+ReLU", relu(x + identity))
     }
 }

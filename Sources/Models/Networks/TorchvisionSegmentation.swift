@@ -48,18 +48,28 @@ public final class TorchvisionSegmentation: SegmentationModel {
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {
         let size = (input.shape[2], input.shape[3])
-        let features = backbone(input)
-        let logits = traced("classifier", classifier, classifier(features))
-        return traced("upsample", nil, kind: "Bilinear", resizeBilinear(logits, size: size))
+        let logits = runTraced(classifier, backbone(input))
+        return traced(step: "upsample", kind: "Bilinear", resizeBilinear(logits, size: size))
     }
 
     public override func forwardTraining(_ input: Tensor) -> (logits: Tensor, aux: Tensor?) {
         let size = (input.shape[2], input.shape[3])
         let (layer3, layer4) = backbone.features(input)
-        let out = resizeBilinear(traced("classifier", classifier, classifier(layer4)), size: size)
-        let aux = resizeBilinear(traced("aux_classifier", auxClassifier, auxClassifier(layer3)), size: size)
+        let out = resizeBilinear(runTraced(classifier, layer4), size: size)
+        let aux = resizeBilinear(runTraced(auxClassifier, layer3), size: size)
         return (out, aux)
     }
+}
+
+/// A layer whose forward reports its own children to the summary trace.
+protocol TracesItsChildren: Layer {}
+
+/// `layer(x)` with one summary row per leaf layer: a `Sequential` is run child by child, a
+/// `TracesItsChildren` block reports its own, anything else is a row.
+func runTraced(_ layer: any Layer, _ x: Tensor) -> Tensor {
+    if layer is any TracesItsChildren { return layer(x) }
+    if let sequence = layer as? Sequential { return sequence.layers.reduce(x) { runTraced($1, $0) } }
+    return layer.traced(x)
 }
 
 /// torchvision's `FCNHead(in, classes)`: conv3×3 → in/4 (no bias) · BN · ReLU · Dropout(0.1) ·
@@ -103,7 +113,7 @@ func convBNReLU(_ inChannels: Int, _ outChannels: Int, kernel: Int, dilation: In
 /// image pooling (global average → 1×1 conv → bilinear back to the input size) — each with BN
 /// and ReLU, concatenated (5 × 256 channels) and projected by a 1×1 conv · BN · ReLU ·
 /// Dropout(0.5) to 256. Children `convs.0 … convs.4`, `project`.
-final class ASPP: Module, Layer {
+final class ASPP: Module, TracesItsChildren {
     let convs: ModuleList
     let branches: [any Layer]
     let project: Sequential
@@ -126,15 +136,15 @@ final class ASPP: Module, Layer {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let outs = branches.map { $0(x) }
-        return project(concat(outs))
+        let outs = branches.map { runTraced($0, x) }
+        return runTraced(project, traced(step: "concat", kind: "Concat", concat(outs)))
     }
 }
 
 /// torchvision's `ASPPPooling`: `0` AdaptiveAvgPool2d(1) · `1` conv1×1 (no bias) · `2` BN ·
 /// `3` ReLU, then bilinear (align_corners = False) back to the input's size — from 1×1 that is
 /// the value repeated.
-final class ASPPPooling: Module, Layer {
+final class ASPPPooling: Module, TracesItsChildren {
     let pool = AdaptiveAvgPool2d()
     let conv: Conv2d
     let bn: BatchNorm2d
@@ -150,8 +160,8 @@ final class ASPPPooling: Module, Layer {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = relu(bn(conv(pool(x))))
-        return resizeBilinear(y, size: (x.shape[2], x.shape[3]))
+        let y = relu(bn.traced(conv.traced(pool.traced(x))))
+        return traced(step: "upsample", kind: "Bilinear", resizeBilinear(y, size: (x.shape[2], x.shape[3])))
     }
 }
 
@@ -160,7 +170,7 @@ final class ASPPPooling: Module, Layer {
 /// stride 1 and dilate by 2 and 4 instead, output stride 8. As in torchvision's `_make_layer`,
 /// the first block of a dilated stage runs at the previous stage's dilation (1 for layer3, 2 for
 /// layer4) and the others at the new one. Children `conv1 bn1 layer1 … layer4`.
-final class DilatedResNet: Module, Layer {
+final class DilatedResNet: Module, TracesItsChildren {
     static func blocks(depth: Int) -> [Int] {
         switch depth {
         case 50: return [3, 4, 6, 3]
@@ -209,14 +219,11 @@ final class DilatedResNet: Module, Layer {
 
     /// layer3's and layer4's outputs (the aux and main heads' inputs).
     func features(_ input: Tensor) -> (layer3: Tensor, layer4: Tensor) {
-        // Summary rows per stage (a child is named again here until issue #21's idiom lands).
-        var x = traced("backbone.conv1", conv1, conv1(input))
-        x = traced("backbone.bn1", bn1, bn1(x))
-        x = traced("backbone.maxpool", maxpool, maxpool(relu(x)))
-        x = traced("backbone.layer1", layers[0], layers[0](x))
-        x = traced("backbone.layer2", layers[1], layers[1](x))
-        let layer3 = traced("backbone.layer3", layers[2], layers[2](x))
-        return (layer3, traced("backbone.layer4", layers[3], layers[3](layer3)))
+        var x = relu(bn1.traced(conv1.traced(input)))
+        x = maxpool.traced(x)
+        x = runTraced(layers[1], runTraced(layers[0], x))
+        let layer3 = runTraced(layers[2], x)
+        return (layer3, runTraced(layers[3], layer3))
     }
 
     func callAsFunction(_ input: Tensor) -> Tensor { features(input).layer4 }
@@ -226,7 +233,7 @@ final class DilatedResNet: Module, Layer {
 /// BN · ReLU · conv3×3 (stride, padding = dilation = `dilation`) · BN · ReLU · conv1×1 →
 /// 4·planes · BN, plus the input (through `downsample` = 1×1 conv (stride) · BN when the stride
 /// or width changes), then ReLU. Children `conv1 bn1 conv2 bn2 conv3 bn3 relu [downsample]`.
-final class Bottleneck: Module, Layer {
+final class Bottleneck: Module, TracesItsChildren {
     static let expansion = 4
     let conv1: Conv2d, bn1: BatchNorm2d
     let conv2: Conv2d, bn2: BatchNorm2d
@@ -258,10 +265,10 @@ final class Bottleneck: Module, Layer {
     }
 
     func callAsFunction(_ input: Tensor) -> Tensor {
-        var x = relu(bn1(conv1(input)))
-        x = relu(bn2(conv2(x)))
-        x = bn3(conv3(x))
-        let identity = downsample.map { $0(input) } ?? input
-        return relu(x + identity)
+        var x = relu(bn1.traced(conv1.traced(input)))
+        x = relu(bn2.traced(conv2.traced(x)))
+        x = bn3.traced(conv3.traced(x))
+        let identity = downsample.map { runTraced($0, input) } ?? input
+        return traced(step: "add_relu", kind: "Add+ReLU", relu(x + identity))
     }
 }

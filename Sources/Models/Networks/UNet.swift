@@ -27,14 +27,14 @@ public final class UNet: SegmentationModel {
         let decoderDepths = (2..<8).reversed().map { max(32, min(1 << ($0 + 5), 512)) }  // 512 512 512 512 256 (128)
         var c = inChannels
         var enc: [UNetDown] = []
-        for (i, depth) in encoderDepths.enumerated() {
-            enc.append(UNetDown(path: "encoders.\(i)", c, depth, dropout: encoderDropout, generator: g))
+        for depth in encoderDepths {
+            enc.append(UNetDown(c, depth, dropout: encoderDropout, generator: g))
             c = depth
         }
         let skipChannels = Array(encoderDepths.dropLast().reversed())         // 512 512 512 256 128
         var dec: [UNetUp] = []
-        for (i, (depth, skip)) in zip(decoderDepths, skipChannels).enumerated() {
-            dec.append(UNetUp(path: "decoders.\(i)", c, depth, generator: g))
+        for (depth, skip) in zip(decoderDepths, skipChannels) {
+            dec.append(UNetUp(c, depth, generator: g))
             c = depth + skip
         }
         encoders = enc
@@ -54,23 +54,21 @@ public final class UNet: SegmentationModel {
             x = encoder(x)
             skips.append(x)
         }
-        for (i, (decoder, skip)) in zip(decoders, skips.dropLast().reversed()).enumerated() {
+        for (decoder, skip) in zip(decoders, skips.dropLast().reversed()) {
             x = decoder(x)
-            x = traced("decoders.\(i).concat", nil, kind: "Concat", concat([x, skip]))
+            x = decoder.traced(step: "concat", kind: "Concat", concat([x, skip]))
         }
-        return traced("last", last, last(x))
+        return last.traced(x)
     }
 }
 
 /// Conv 3×3 stride 2 (He-normal) + LeakyReLU(0.3) [+ dropout]; children `conv`, `act` [, `drop`].
 final class UNetDown: Module {
-    let path: String
     let conv: Conv2d
     let act = LeakyReLU(slope: 0.3)  // Keras LeakyReLU's default slope
     let drop: Dropout?
 
-    init(path: String, _ inChannels: Int, _ depth: Int, dropout: Float, generator g: Generator) {
-        self.path = path
+    init(_ inChannels: Int, _ depth: Int, dropout: Float, generator g: Generator) {
         conv = Conv2d(inChannels, depth, kernel: 3, stride: 2, padding: .symmetric(1),
                       weightInit: .heNormal, biasInit: .zeros, generator: g)
         drop = dropout > 0 ? Dropout(p: dropout, generator: g) : nil
@@ -81,21 +79,19 @@ final class UNetDown: Module {
     }
 
     func callAsFunction(_ input: Tensor) -> Tensor {
-        var x = traced(join(path, "conv"), conv, conv(input))
-        x = traced(join(path, "act"), act, act(x))
-        if let drop { x = traced(join(path, "drop"), drop, drop(x)) }
+        var x = conv.traced(input)
+        x = act.traced(x)
+        if let drop { x = drop.traced(x) }
         return x
     }
 }
 
 /// Transposed conv 3×3 stride 2 (exactly doubles H, W) + ReLU; children `deconv`, `act`.
 final class UNetUp: Module {
-    let path: String
     let deconv: ConvTranspose2d
     let act = ReLU()
 
-    init(path: String, _ inChannels: Int, _ depth: Int, generator g: Generator) {
-        self.path = path
+    init(_ inChannels: Int, _ depth: Int, generator g: Generator) {
         deconv = ConvTranspose2d(inChannels, depth, kernel: 3, stride: 2, padding: .symmetric(1), outputPadding: 1,
                                  weightInit: .glorotUniform, biasInit: .zeros, generator: g)
         super.init()
@@ -104,7 +100,6 @@ final class UNetUp: Module {
     }
 
     func callAsFunction(_ input: Tensor) -> Tensor {
-        let x = traced(join(path, "deconv"), deconv, deconv(input))
-        return traced(join(path, "act"), act, act(x))
+        act.traced(deconv.traced(input))
     }
 }

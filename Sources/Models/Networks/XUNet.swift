@@ -32,13 +32,13 @@ public final class XUNet: SegmentationModel {
         entryBN = BatchNorm2d(32, settings: XUNet.batchNorm)
         var previous = 32
         var downBlocks: [XDownBlock] = []
-        for (i, filters) in [64, 128, 256].enumerated() {
-            downBlocks.append(XDownBlock(path: "down.\(i)", previous, filters, generator: g))
+        for filters in [64, 128, 256] {
+            downBlocks.append(XDownBlock(previous, filters, generator: g))
             previous = filters
         }
         var upBlocks: [XUpBlock] = []
-        for (i, filters) in [256, 128, 64, 32].enumerated() {
-            upBlocks.append(XUpBlock(path: "up.\(i)", previous, filters, generator: g))
+        for filters in [256, 128, 64, 32] {
+            upBlocks.append(XUpBlock(previous, filters, generator: g))
             previous = filters
         }
         down = downBlocks
@@ -54,9 +54,9 @@ public final class XUNet: SegmentationModel {
     }
 
     public override func callAsFunction(_ input: Tensor) -> Tensor {
-        var x = traced("entry_conv", entryConv, entryConv(input))
-        x = traced("entry_bn", entryBN, entryBN(x))
-        x = traced("entry_relu", nil, kind: "ReLU", relu(x))
+        var x = entryConv.traced(input)
+        x = entryBN.traced(x)
+        x = traced(step: "entry_relu", kind: "ReLU", relu(x))
         var previous = x
         for block in down {
             x = block(x, previous)
@@ -66,7 +66,7 @@ public final class XUNet: SegmentationModel {
             x = block(x, previous)
             previous = x
         }
-        return traced("out_conv", outConv, outConv(x))
+        return outConv.traced(x)
     }
 }
 
@@ -92,14 +92,12 @@ final class SeparableConv2d: Module, Layer {
 
 /// One down block of `xunet` (see `XUNet`); children `sep1 bn1 sep2 bn2 pool res`.
 final class XDownBlock: Module {
-    let path: String
     let sep1: SeparableConv2d, bn1: BatchNorm2d
     let sep2: SeparableConv2d, bn2: BatchNorm2d
     let pool: MaxPool2d
     let res: Conv2d
 
-    init(path: String, _ inChannels: Int, _ filters: Int, generator g: Generator) {
-        self.path = path
+    init(_ inChannels: Int, _ filters: Int, generator g: Generator) {
         sep1 = SeparableConv2d(inChannels, filters, generator: g)
         bn1 = BatchNorm2d(filters, settings: XUNet.batchNorm)
         sep2 = SeparableConv2d(filters, filters, generator: g)
@@ -119,28 +117,25 @@ final class XDownBlock: Module {
 
     /// `x`: the running activation; `previous`: the previous block's output (for the residual).
     func callAsFunction(_ input: Tensor, _ previous: Tensor) -> Tensor {
-        let p = path
         var x = relu(input)
-        x = traced(join(p, "sep1"), sep1, kind: "SeparableConv2d", sep1(x))
-        x = traced(join(p, "bn1"), bn1, bn1(x))
+        x = sep1.traced(x)
+        x = bn1.traced(x)
         x = relu(x)
-        x = traced(join(p, "sep2"), sep2, kind: "SeparableConv2d", sep2(x))
-        x = traced(join(p, "bn2"), bn2, bn2(x))
-        x = traced(join(p, "pool"), pool, pool(x))
-        let r = traced(join(p, "res"), res, res(previous))
-        return traced(join(p, "add"), nil, kind: "Add", x + r)
+        x = sep2.traced(x)
+        x = bn2.traced(x)
+        x = pool.traced(x)
+        let r = res.traced(previous)
+        return traced(step: "add", kind: "Add", x + r)
     }
 }
 
 /// One up block of `xunet` (see `XUNet`); children `deconv1 bn1 deconv2 bn2 res`.
 final class XUpBlock: Module {
-    let path: String
     let deconv1: ConvTranspose2d, bn1: BatchNorm2d
     let deconv2: ConvTranspose2d, bn2: BatchNorm2d
     let res: Conv2d
 
-    init(path: String, _ inChannels: Int, _ filters: Int, generator g: Generator) {
-        self.path = path
+    init(_ inChannels: Int, _ filters: Int, generator g: Generator) {
         deconv1 = ConvTranspose2d(inChannels, filters, kernel: 3, stride: 1, padding: .symmetric(1),
                                   weightInit: .glorotUniform, biasInit: .zeros, generator: g)
         bn1 = BatchNorm2d(filters, settings: XUNet.batchNorm)
@@ -157,16 +152,14 @@ final class XUpBlock: Module {
     }
 
     func callAsFunction(_ input: Tensor, _ previous: Tensor) -> Tensor {
-        let p = path
         var x = relu(input)
-        x = traced(join(p, "deconv1"), deconv1, deconv1(x))
-        x = traced(join(p, "bn1"), bn1, bn1(x))
+        x = deconv1.traced(x)
+        x = bn1.traced(x)
         x = relu(x)
-        x = traced(join(p, "deconv2"), deconv2, deconv2(x))
-        x = traced(join(p, "bn2"), bn2, bn2(x))
-        x = traced(join(p, "upsample"), nil, kind: "UpsampleNearest", upsampleNearest(x, scale: (2, 2)))
-        let r = upsampleNearest(previous, scale: (2, 2))
-        let rr = traced(join(p, "res"), res, res(r))
-        return traced(join(p, "add"), nil, kind: "Add", x + rr)
+        x = deconv2.traced(x)
+        x = bn2.traced(x)
+        x = traced(step: "upsample", kind: "UpsampleNearest", upsampleNearest(x, scale: (2, 2)))
+        let r = res.traced(upsampleNearest(previous, scale: (2, 2)))
+        return traced(step: "add", kind: "Add", x + r)
     }
 }

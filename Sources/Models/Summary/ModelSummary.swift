@@ -101,7 +101,7 @@ public struct ModelSummary: Sendable, Codable, Equatable {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.setTraining(wasTraining) }
-        let trace = LayerTrace()
+        let trace = LayerTrace(root: model)
         let x = Tensor(zeros: [1, model.inChannels, input.height, input.width])
         let y = GradMode.withoutGrad { trace.recording { model(x) } }
         self.model = model.name

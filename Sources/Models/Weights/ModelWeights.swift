@@ -23,19 +23,7 @@ extension SegmentationModel {
     /// `loadWeights(from:)` from an already-read file.
     public func loadWeights(_ file: SafetensorsFile, ignoring: (String) -> Bool = { _ in false }) throws {
         let mine = stateDict()
-        var problems: [String] = []
-        var assignments: [(Tensor, SafetensorsEntry)] = []
-        for (name, tensor) in mine {
-            guard let entry = file[name] else {
-                problems.append("missing tensor '\(name)' \(tensor.shape)")
-                continue
-            }
-            if let problem = WeightCheck.problem(name: name, entry: entry, expected: tensor.shape) {
-                problems.append(problem)
-            } else {
-                assignments.append((tensor, entry))
-            }
-        }
+        var (problems, assignments) = WeightCheck.match(mine, in: file)
         let known = Set(mine.map(\.name))
         for name in file.names where !known.contains(name) && !ignoring(name) {
             let shape = file[name]?.shape ?? []
@@ -77,19 +65,7 @@ extension FCNResNet18 {
             guard let mapping = FCNResNet18.backboneNames.first(where: { $0.here == head }) else { continue }
             expected.append((mapping.torchvision + name.dropFirst(head.count), tensor))
         }
-        var problems: [String] = []
-        var assignments: [(Tensor, SafetensorsEntry)] = []
-        for (name, tensor) in expected {
-            guard let entry = file[name] else {
-                problems.append("missing tensor '\(name)' \(tensor.shape)")
-                continue
-            }
-            if let problem = WeightCheck.problem(name: name, entry: entry, expected: tensor.shape) {
-                problems.append(problem)
-            } else {
-                assignments.append((tensor, entry))
-            }
-        }
+        var (problems, assignments) = WeightCheck.match(expected.map { ($0.torchvision, $0.tensor) }, in: file)
         let known = Set(expected.map(\.torchvision))
         for name in file.names where !known.contains(name) && !name.hasPrefix("fc.") {
             problems.append("unexpected tensor '\(name)' \(file[name]?.shape ?? []) (not part of torchvision's ResNet-18)")
@@ -104,6 +80,26 @@ extension FCNResNet18 {
 
 /// Shared checks of one file tensor against one model tensor.
 enum WeightCheck {
+    /// Looks up each of the model's tensors (by the name it has in the file) in `file`: a problem
+    /// for each one missing or not fitting, else the copy to make once nothing is wrong.
+    static func match(_ expected: [(name: String, tensor: Tensor)], in file: SafetensorsFile)
+        -> (problems: [String], assignments: [(Tensor, SafetensorsEntry)]) {
+        var problems: [String] = []
+        var assignments: [(Tensor, SafetensorsEntry)] = []
+        for (name, tensor) in expected {
+            guard let entry = file[name] else {
+                problems.append("missing tensor '\(name)' \(tensor.shape)")
+                continue
+            }
+            if let problem = problem(name: name, entry: entry, expected: tensor.shape) {
+                problems.append(problem)
+            } else {
+                assignments.append((tensor, entry))
+            }
+        }
+        return (problems, assignments)
+    }
+
     static func problem(name: String, entry: SafetensorsEntry, expected: [Int]) -> String? {
         if entry.shape != expected {
             return "'\(name)': shape \(entry.shape) in the file, the model needs \(expected)"

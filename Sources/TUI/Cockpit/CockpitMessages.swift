@@ -1,6 +1,6 @@
 import Datasets
+import EngineProtocol
 import Foundation
-import Training
 
 /// Messages for the training screens: engine events and results of cockpit commands.
 public enum CockpitEvent: Sendable {
@@ -50,51 +50,47 @@ public enum CockpitCommand: Sendable, Equatable {
 /// The front's end of an engine: its two queues, and a thread that forwards events to the
 /// interface. The engine itself may live in this process or elsewhere; only messages cross.
 ///
-/// `EngineLink.inProcess` owns a `TrainingEngine` on the same queues; its thread starts with the
-/// first command sent (the launcher's start), so a session that only browses never starts one.
+/// `host` (when given) is the engine behind the queues, started with the first command sent
+/// (the launcher's start), so a session that only browses never starts one. The program makes
+/// the link (`EngineLink.inProcess` in the CLI, a `TrainingEngine` on the same queues): the
+/// terminal front never builds an engine itself (D-200).
 public final class EngineLink: @unchecked Sendable {
     public let commands: CommandQueue
     public let events: EventQueue
     private let lock = NSLock()
     private var pumping = false
     private var post: (@Sendable (EngineEvent) -> Void)?
-    /// The engine this link drives in this process, if any.
-    public let engine: TrainingEngine?
+    /// The engine this link drives, if any.
+    public let host: (any EngineHost)?
     private var launched = false
 
     public init(commands: CommandQueue, events: EventQueue) {
         self.commands = commands
         self.events = events
-        engine = nil
+        host = nil
     }
 
-    private init(engine: TrainingEngine) {
-        commands = engine.commands
-        events = engine.events
-        self.engine = engine
+    /// A link to `host`'s queues; `host.launch()` runs with the first command sent.
+    public init(host: any EngineHost) {
+        commands = host.commands
+        events = host.events
+        self.host = host
     }
 
-    /// A link to a training engine in this process whose sessions `makeSession` builds
-    /// (`ModelTrainingSession` in the program; scripted sessions in tests).
-    public static func inProcess(makeSession: @escaping SessionFactory) -> EngineLink {
-        EngineLink(engine: TrainingEngine(makeSession: makeSession))
-    }
-
-    /// Whether an in-process engine thread was started.
+    /// Whether the engine behind the link was started.
     public var isLaunched: Bool {
         lock.lock()
         defer { lock.unlock() }
         return launched
     }
 
-    /// Sends a command (starting the in-process engine first); false when the queue is full or
-    /// closed.
+    /// Sends a command (starting the engine first); false when the queue is full or closed.
     @discardableResult
     public func send(_ command: EngineCommand) -> Bool {
         lock.lock()
-        if let engine, !launched {
+        if let host, !launched {
             launched = true
-            engine.launch()
+            host.launch()
             startPumpLocked()
         }
         lock.unlock()
@@ -102,13 +98,13 @@ public final class EngineLink: @unchecked Sendable {
     }
 
     /// Forwards every event to `post` (the first call wins) on a thread of its own, which ends when
-    /// the event queue closes. With an in-process engine the thread starts with the engine.
+    /// the event queue closes. With a host the thread starts with the engine.
     public func pump(_ post: @escaping @Sendable (EngineEvent) -> Void) {
         lock.lock()
         defer { lock.unlock() }
         guard self.post == nil else { return }
         self.post = post
-        if engine == nil || launched { startPumpLocked() }
+        if host == nil || launched { startPumpLocked() }
     }
 
     private func startPumpLocked() {
@@ -122,14 +118,14 @@ public final class EngineLink: @unchecked Sendable {
         thread.start()
     }
 
-    /// Ends the in-process engine: a run in progress is stopped as `stop` does (last checkpoint
-    /// written, logs flushed), then the engine thread ends. Returns false when it did not end
-    /// within `timeout` seconds. Without a started engine there is nothing to wait for.
+    /// Ends the engine: a run in progress is stopped as `stop` does (last checkpoint written,
+    /// logs flushed), then the engine ends. Returns false when it did not end within `timeout`
+    /// seconds. Without a started engine there is nothing to wait for.
     @discardableResult
     public func shutdown(timeout: TimeInterval) -> Bool {
-        guard let engine, isLaunched else { return true }
+        guard let host, isLaunched else { return true }
         _ = commands.send(.shutdown)
-        return engine.join(timeout: timeout)
+        return host.join(timeout: timeout)
     }
 }
 
@@ -185,7 +181,7 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
         case .scanRuns(let root):
             runsQueue.async {
                 let url = URL(fileURLWithPath: (root as NSString).expandingTildeInPath)
-                let result = Result { try RunCatalog.scan(url) }.mapError { MessageError($0) }
+                let result = Result { try RunArchive.scan(url) }.mapError { MessageError($0) }
                 post(.cockpit(.runs(root: root, result)))
                 done()
             }
@@ -206,7 +202,7 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
         case .loadSaved(let directory, let iteration):
             loadQueue.async {
                 let result = Result {
-                    try SavedPredictions.read(runDirectory: URL(fileURLWithPath: (directory as NSString).expandingTildeInPath),
+                    try RunArchive.savedEvaluation(runDirectory: URL(fileURLWithPath: (directory as NSString).expandingTildeInPath),
                                               iteration: iteration)
                 }.mapError { MessageError($0) }
                 post(.cockpit(.saved(directory: directory, result)))

@@ -1,5 +1,5 @@
 import Datasets
-import Training
+import EngineProtocol
 
 /// A training step as the charts keep it.
 public struct StepSample: Equatable, Sendable {

@@ -1,6 +1,6 @@
 import Datasets
+import EngineProtocol
 import Foundation
-import Training
 
 /// What dashboard keys do.
 public enum CockpitAction: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Datasets
+import EngineProtocol
 import Foundation
-import Training
 
 /// Where the dashboard's panes go.
 public struct CockpitLayout: Equatable, Sendable {

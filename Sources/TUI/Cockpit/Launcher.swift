@@ -1,6 +1,6 @@
 import Datasets
+import EngineProtocol
 import Foundation
-import Training
 
 /// The run launcher: one text per configuration key, parsed and validated on every edit with
 /// `TrainingConfig`'s own key table and `problems()`, so the form accepts exactly what

@@ -1,5 +1,5 @@
 import Datasets
-import Training
+import EngineProtocol
 
 /// State of the compare view: the gallery (the latest evaluation's images, worst first), the
 /// selection, which classes are shown, and the samples read for it.
@@ -98,4 +98,11 @@ public enum CompareMath {
         let metrics = SegmentationMetrics(m)
         return metrics.classIoU.enumerated().filter { !$0.element.isNaN }.map { ($0.offset, $0.element) }
     }
+}
+
+/// What the compare view knows about a past run's saved predictions.
+public enum SavedPredictionsState: Sendable {
+    case loading
+    case loaded(SavedEvaluation)
+    case failed(String)
 }

@@ -1,6 +1,6 @@
 import Datasets
+import EngineProtocol
 import Foundation
-import Training
 
 /// What compare keys do.
 public enum CompareAction: Sendable, Equatable {

@@ -1,5 +1,5 @@
+import EngineProtocol
 import Foundation
-import Training
 
 /// Reads a past run directory (`runs/<time>-<model>/`) for the read-only dashboard: its
 /// `config.toml` and the events of `metrics.jsonl`, replayed through `RunHistory.apply` exactly
@@ -10,14 +10,15 @@ public enum RunLog {
     /// `model` gives the parameter counts of a model name and class count (the log does not
     /// record them; the program builds the network from the registry).
     public static func read(_ directory: URL, model: ((String, Int) -> ModelOverview?)? = nil) throws -> RunHistory {
-        let metricsURL = directory.appendingPathComponent("metrics.jsonl")
+        let layout = RunLayout(directory)
+        let metricsURL = layout.metricsURL
         let text: String
         do {
             text = try String(contentsOf: metricsURL, encoding: .utf8)
         } catch {
             throw MessageError("cannot read \(metricsURL.path): \(error.localizedDescription) — is \(directory.path) a run directory (runs/<time>-<model>)?")
         }
-        let configURL = directory.appendingPathComponent("config.toml")
+        let configURL = layout.configURL
         var config: TrainingConfig?
         var problems: [String] = []
         if FileManager.default.fileExists(atPath: configURL.path) {

@@ -32,42 +32,29 @@ public enum CheckpointKey {
     public static let baseLearningRate = "segscope.base_lr"
 }
 
-/// One run's directory, `runs/<yyyyMMdd-HHmmss>-<model>/`:
-///
-///     config.toml                       the configuration, every key with a comment
-///     metrics.jsonl                     one JSON object per step and per evaluation (the events)
-///     events.out.tfevents.<time>.<host> TensorBoard scalars
-///     checkpoints/last.safetensors      latest weights (PyTorch state_dict names; loads in PyTorch)
-///     checkpoints/last.resume.safetensors  weights + optimizer / RNG state for exact resume
-///     checkpoints/best.safetensors      weights with the best val mIoU
-///     predictions/                      predicted masks
-///
-/// Every whole-file write goes through a temporary file that is synced and renamed; the two logs
-/// are appended and synced at every evaluation.
+/// Writes one run's directory (file names: `RunLayout`, which the readers share). Every
+/// whole-file write goes through a temporary file that is synced and renamed; the two logs are
+/// appended and synced at every evaluation.
 public final class RunDirectory {
     public let url: URL
     public let metrics: AppendFile
     public let tensorBoard: TensorBoardWriter
 
-    public var configURL: URL { url.appendingPathComponent("config.toml") }
-    public var metricsURL: URL { url.appendingPathComponent("metrics.jsonl") }
-    public var checkpointsURL: URL { url.appendingPathComponent("checkpoints") }
-    public var predictionsURL: URL { url.appendingPathComponent("predictions") }
+    /// The file names inside `url`.
+    public let layout: RunLayout
 
-    public enum CheckpointKind: String, Sendable, Codable { case last, best }
+    public var configURL: URL { layout.configURL }
+    public var metricsURL: URL { layout.metricsURL }
+    public var checkpointsURL: URL { layout.checkpointsURL }
+    public var predictionsURL: URL { layout.predictionsURL }
 
-    public func weightsURL(_ kind: CheckpointKind) -> URL { checkpointsURL.appendingPathComponent("\(kind.rawValue).safetensors") }
-    public var resumeURL: URL { checkpointsURL.appendingPathComponent("last.resume.safetensors") }
+    public typealias CheckpointKind = EngineProtocol.CheckpointKind
 
-    /// The directory name for a run started at `date` (UTC).
-    public static func name(model: String, date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let safeModel = String(model.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
-        return "\(formatter.string(from: date))-\(safeModel)"
-    }
+    public func weightsURL(_ kind: CheckpointKind) -> URL { layout.weightsURL(kind) }
+    public var resumeURL: URL { layout.resumeURL }
+
+    /// The directory name for a run started at `date` (UTC): `RunLayout.name`.
+    public static func name(model: String, date: Date) -> String { RunLayout.name(model: model, date: date) }
 
     /// Creates a new run directory under `root` (a `-2`, `-3`, … suffix when the name is taken).
     public static func create(root: URL, model: String, date: Date = Date()) throws -> RunDirectory {
@@ -93,7 +80,8 @@ public final class RunDirectory {
     /// after the checkpoint (they are logged again by the resumed run; kept, they doubled).
     public init(existing url: URL, resumingAt iteration: Int? = nil) throws {
         self.url = url
-        for dir in [url.appendingPathComponent("checkpoints"), url.appendingPathComponent("predictions")] {
+        layout = RunLayout(url)
+        for dir in [layout.checkpointsURL, layout.predictionsURL] {
             do {
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             } catch {
@@ -102,10 +90,10 @@ public final class RunDirectory {
         }
         if let iteration {
             Self.removeStaleTemporaries(in: url)
-            Self.removeStaleTemporaries(in: url.appendingPathComponent("checkpoints"))
-            try Self.truncateMetrics(url.appendingPathComponent("metrics.jsonl"), after: iteration)
+            Self.removeStaleTemporaries(in: layout.checkpointsURL)
+            try Self.truncateMetrics(layout.metricsURL, after: iteration)
         }
-        metrics = try AppendFile(url: url.appendingPathComponent("metrics.jsonl"))
+        metrics = try AppendFile(url: layout.metricsURL)
         tensorBoard = try TensorBoardWriter(directory: url)
     }
 
@@ -146,9 +134,7 @@ public final class RunDirectory {
     }
 
     /// The run directory that holds a `checkpoints/last.resume.safetensors`.
-    public static func owning(checkpoint: URL) -> URL {
-        checkpoint.deletingLastPathComponent().deletingLastPathComponent()
-    }
+    public static func owning(checkpoint: URL) -> URL { RunLayout.owning(checkpoint: checkpoint) }
 
     public func writeConfig(_ config: TrainingConfig) throws {
         try config.save(to: configURL, header: "Segscope training configuration of this run.\nRerun: segscope train --config \(configURL.path)")

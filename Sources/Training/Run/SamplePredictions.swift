@@ -19,77 +19,14 @@ public struct EvaluatedSample: Sendable {
     }
 }
 
-/// The saved sample predictions of a run (the terminal front reads them to compare iterations):
-///
-///     predictions/index.json            PredictionIndex: every kept evaluation, and the best one
-///     predictions/000300/index.json     PredictionSet: the samples of the evaluation at iteration 300
-///     predictions/000300/<id>.png       VOC-palette mask, pixel value = class index, the image's size
-///     predictions/000300/<id>_overlay.png  the image with the predicted class colours blended in
-///
-/// The samples are the first `RunDirectory.predictionSampleCount` ids of the validation split,
-/// the same at every evaluation. Each evaluation's folder is written complete under a temporary
-/// name and renamed into place; the index is written through temp + rename after it.
-public struct PredictionSet: Codable, Sendable, Equatable {
-    public struct Entry: Codable, Sendable, Equatable {
-        public var id: String
-        public var width: Int
-        public var height: Int
-        /// Per-image mIoU (classes present in truth or prediction) and pixel accuracy; nil
-        /// when the image has no labelled pixel.
-        public var mIoU: Double?
-        public var pixelAccuracy: Double?
-        public var pixels: Int
-        /// File names inside the evaluation's folder.
-        public var mask: String
-        public var overlay: String
-
-        enum CodingKeys: String, CodingKey {
-            case id, width, height, mIoU, pixelAccuracy = "pixel_accuracy", pixels, mask, overlay
-        }
-    }
-
-    public var iteration: Int
-    public var epoch: Int
-    public var split: String
-    /// Pooled mIoU of the whole evaluation (all val images), nil when undefined.
-    public var mIoU: Double?
-    public var isBest: Bool
-    public var samples: [Entry]
-
-    enum CodingKeys: String, CodingKey { case iteration, epoch, split, mIoU, isBest = "is_best", samples }
-}
-
-/// `predictions/index.json`.
-public struct PredictionIndex: Codable, Sendable, Equatable {
-    public struct Evaluation: Codable, Sendable, Equatable {
-        public var iteration: Int
-        public var epoch: Int
-        public var mIoU: Double?
-        public var isBest: Bool
-        /// The folder under `predictions/`, e.g. `000300`.
-        public var directory: String
-
-        enum CodingKeys: String, CodingKey { case iteration, epoch, mIoU, isBest = "is_best", directory }
-    }
-
-    /// Sample ids, in the order every evaluation lists them.
-    public var samples: [String]
-    /// Oldest first.
-    public var evaluations: [Evaluation]
-    /// The evaluation with the best pooled mIoU so far (the one `checkpoints/best` holds).
-    public var bestIteration: Int?
-
-    enum CodingKeys: String, CodingKey { case samples, evaluations, bestIteration = "best_iteration" }
-}
-
 extension RunDirectory {
     /// Validation samples saved at each evaluation.
     public static let predictionSampleCount = 8
 
-    public var predictionIndexURL: URL { predictionsURL.appendingPathComponent("index.json") }
+    public var predictionIndexURL: URL { layout.predictionIndexURL }
 
-    /// The folder name of the evaluation at `iteration`.
-    public static func predictionFolder(iteration: Int) -> String { String(format: "%06d", iteration) }
+    /// The folder name of the evaluation at `iteration` (`RunLayout.predictionFolder`).
+    public static func predictionFolder(iteration: Int) -> String { RunLayout.predictionFolder(iteration: iteration) }
 
     /// A file-name stem for a sample id (ids of folder datasets may hold `/`).
     static func fileStem(_ id: String) -> String {
@@ -139,7 +76,7 @@ extension RunDirectory {
         }
         let set = PredictionSet(iteration: iteration, epoch: epoch, split: split, mIoU: mIoU.isFinite ? mIoU : nil,
                                 isBest: isBest, samples: entries)
-        try AtomicFile.write(try Self.prettyJSON(set), to: temp.appendingPathComponent("index.json"))
+        try AtomicFile.write(try Self.prettyJSON(set), to: temp.appendingPathComponent(RunLayout.indexName))
         // An evaluation of the same iteration (a resumed run evaluating again) replaces the old folder.
         try? fm.removeItem(at: final)
         guard rename(temp.path, final.path) == 0 else {

@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import NN
 import TUI
+import Training
 
 /// `segscope doctor`: what a user needs to know when something looks wrong.
 struct Doctor: ParsableCommand {
@@ -72,12 +73,53 @@ struct DoctorReport: Codable {
         var pixelHeight: Int?
     }
 
+    /// Open MPI (opened at run time) and, under a launcher, this rank and an all-reduce check.
+    struct MPI: Codable {
+        var available: Bool
+        /// The library version, or why it could not be opened.
+        var library: String
+        var launched: Bool
+        var rank: Int?
+        var size: Int?
+        /// "ok" when the all-reduce of (rank + 1) over the job gave size·(size+1)/2, else the error.
+        var allReduce: String?
+
+        static func collect(_ env: [String: String]) -> MPI {
+            let (available, detail) = MPICommunicator.probe()
+            var mpi = MPI(available: available, library: detail, launched: false)
+            do {
+                guard let launch = try LaunchEnvironment.detect(env) else { return mpi }
+                mpi.launched = true
+                mpi.rank = launch.rank
+                mpi.size = launch.size
+                guard available else { mpi.allReduce = "not run: MPI is not available"; return mpi }
+                let world = try MPICommunicator.world()
+                mpi.rank = world.rank
+                mpi.size = world.size
+                var value = [Double(world.rank + 1)]
+                try world.allReduceSum(&value)
+                let expected = Double(world.size * (world.size + 1) / 2)
+                mpi.allReduce = value[0] == expected ? "ok" : "wrong sum \(value[0]), expected \(expected)"
+            } catch {
+                mpi.allReduce = "\(error)"
+            }
+            return mpi
+        }
+
+        var line: String {
+            guard available else { return "  MPI        not available (\(library)): training runs single-process" }
+            guard launched else { return "  MPI        \(library); not launched by mpirun/srun: single process" }
+            return "  MPI        \(library); rank \(rank ?? -1) of \(size ?? 0), all-reduce \(allReduce ?? "not run")"
+        }
+    }
+
     var segscope: String
     var libraries: Libraries
     var blas: BLAS
     var cpu: CPUFeatures
     var locale: Locale
     var terminal: Terminal
+    var mpi: MPI
 
     static func collect(probeTimeout: Double) -> DoctorReport {
         let env = ProcessInfo.processInfo.environment
@@ -109,7 +151,8 @@ struct DoctorReport: Codable {
             cpu: CPUFeatures.current,
             locale: Locale(lcAll: env["LC_ALL"], lcCtype: env["LC_CTYPE"], lang: env["LANG"],
                            codeset: codeset, utf8: codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8"),
-            terminal: terminal)
+            terminal: terminal,
+            mpi: MPI.collect(env))
     }
 
     var text: String {
@@ -124,6 +167,7 @@ struct DoctorReport: Codable {
             "  features   AVX2 \(yesNo(cpu.avx2))  FMA \(yesNo(cpu.fma))  AVX-512 \(yesNo(cpu.avx512))  VNNI \(yesNo(cpu.avx512vnni))  AMX \(yesNo(cpu.amx))",
             "  BLAS       \(blas.threads) threads (\(blas.config))",
             "  OpenMP     \(blas.openmpWait)",
+            mpi.line,
             "", "Locale",
             "  codeset    \(locale.codeset) — \(locale.utf8 ? "UTF-8, good" : "not UTF-8: set LANG=C.UTF-8 for block and braille glyphs")",
             "", "Terminal",

@@ -91,7 +91,7 @@ extension Train {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw ValidationError("--resume \(path): no such file; pass a run's checkpoints/last.resume.safetensors")
         }
-        let runConfig = RunDirectory.owning(checkpoint: url).appendingPathComponent("config.toml")
+        let runConfig = RunLayout(RunDirectory.owning(checkpoint: url)).configURL
         do {
             if FileManager.default.fileExists(atPath: runConfig.path) {
                 return try TrainingConfig(contentsOf: runConfig)

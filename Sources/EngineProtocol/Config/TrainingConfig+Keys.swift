@@ -1,6 +1,5 @@
 import Datasets
 import Foundation
-import Models
 
 /// A configuration value as TOML, JSON and the command line carry it.
 public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
@@ -209,17 +208,12 @@ extension TrainingConfig {
             check((8...4096).contains(size.height) && (8...4096).contains(size.width), name,
                   "\(size) is out of range", "height and width between 8 and 4096")
         }
-        // The network's stride rule is the model's own (`ModelSpec.validate`): a crop it does
-        // not divide would fail deep in the first forward pass (a skip concat of unequal sizes).
-        if let spec = ModelRegistry.all.first(where: { $0.name == model }) {
-            do {
-                try spec.validate(InputSize(height: crop.height, width: crop.width))
-            } catch {
-                var reason = "\(error)"
-                if case ModelError.badInputSize(_, let why) = error { reason = why }
-                errors.append(ConfigError(key: "crop", message: "\(crop) does not suit \(model): \(reason)",
-                                          allowed: "height and width divisible by \(spec.sizeMultiple) for \(model)"))
-            }
+        // The network's stride rule: a crop it does not divide would fail deep in the first
+        // forward pass (a skip concat of unequal sizes). The multiple is a model fact the
+        // protocol holds (`ModelFacts`; Models' registry owns it, a test keeps the two equal).
+        if let facts = ModelFacts.named(model), let reason = facts.sizeProblem(crop) {
+            errors.append(ConfigError(key: "crop", message: "\(crop) does not suit \(model): \(reason)",
+                                      allowed: "height and width divisible by \(facts.sizeMultiple) for \(model)"))
         }
         check((1...1024).contains(batch), "batch", "\(batch) is out of range", "an integer from 1 to 1024")
         check((0...Self.maxEpochs).contains(epochs), "epochs", epochs < 0 ? "\(epochs) is negative" : "\(epochs) is too large",
@@ -261,7 +255,7 @@ extension TrainingConfig {
         check(preciseBNImages >= 0, "precise_bn_images", "\(preciseBNImages) is negative", "an integer ≥ 0 (0 = off)")
         check(earlyStoppingPatience >= 0, "early_stopping_patience", "\(earlyStoppingPatience) is negative", "an integer ≥ 0 (0 = off)")
         check(!runsDir.isEmpty, "runs_dir", "must not be empty", "a directory path")
-        let withBackbone = ModelRegistry.all.filter { $0.backbone != nil }.map(\.name)
+        let withBackbone = ModelFacts.all.filter(\.hasBackbone).map(\.name)
         check(backboneWeights.isEmpty || withBackbone.contains(model), "backbone_weights",
               "is for a model with an ImageNet backbone, not \(model)",
               "empty, or a weights file (safetensors or .pth) with model = one of \(withBackbone.joined(separator: ", "))")

@@ -355,14 +355,14 @@ public struct SamplePrediction: Sendable, Codable, Equatable {
 public struct CheckpointSaved: Sendable, Codable, Equatable {
     /// The weights file written (`…/checkpoints/last.safetensors` or `best.safetensors`).
     public var path: String
-    public var kind: RunDirectory.CheckpointKind
+    public var kind: CheckpointKind
     public var iteration: Int
     /// Whether this checkpoint holds the best validation mIoU so far.
     public var isBest: Bool
     /// The validation mIoU of these weights, when evaluated.
     public var mIoU: Double?
 
-    public init(path: String, kind: RunDirectory.CheckpointKind, iteration: Int, isBest: Bool, mIoU: Double?) {
+    public init(path: String, kind: CheckpointKind, iteration: Int, isBest: Bool, mIoU: Double?) {
         self.path = path
         self.kind = kind
         self.iteration = iteration

@@ -1,5 +1,4 @@
 import Foundation
-import NN
 import TOMLKit
 
 extension TrainingConfig {
@@ -80,11 +79,6 @@ extension TrainingConfig {
             out += "\(key.name) = \(Self.tomlLiteral(key.get(self)))\n"
         }
         return out
-    }
-
-    /// Writes `tomlText` atomically.
-    public func save(to url: URL, header: String? = nil) throws {
-        try AtomicFile.write(Data(tomlText(header: header).utf8), to: url)
     }
 
     static func tomlLiteral(_ value: ConfigValue) -> String {

@@ -1,6 +1,5 @@
 import Datasets
 import Foundation
-import Training
 
 /// The saved sample predictions of one evaluation of a past run (`predictions/<iteration>/`),
 /// read for the compare view.
@@ -29,48 +28,40 @@ public struct SavedEvaluation: Sendable {
     public var position: Int? { saved.firstIndex { $0.iteration == iteration } }
 }
 
-/// What the compare view knows about a past run's saved predictions.
-public enum SavedPredictionsState: Sendable {
-    case loading
-    case loaded(SavedEvaluation)
-    case failed(String)
-}
-
-public enum SavedPredictions {
+extension RunArchive {
     /// Reads one saved evaluation of the run in `directory` (nil: the latest): `predictions/index.json`,
     /// that evaluation's `index.json`, and its masks through `ImageCodec`. A missing or damaged
     /// index is an error naming the file; a damaged mask is a problem line, not an error.
-    public static func read(runDirectory directory: URL, iteration: Int? = nil) throws -> SavedEvaluation {
-        let root = directory.appendingPathComponent("predictions")
-        let indexURL = root.appendingPathComponent("index.json")
+    public static func savedEvaluation(runDirectory directory: URL, iteration: Int? = nil) throws -> SavedEvaluation {
+        let layout = RunLayout(directory)
+        let indexURL = layout.predictionIndexURL
         guard FileManager.default.fileExists(atPath: indexURL.path) else {
-            throw MessageError("no saved predictions: \(indexURL.path) is missing (runs save them at each evaluation; this run predates that or never evaluated)")
+            throw ArchiveError("no saved predictions: \(indexURL.path) is missing (runs save them at each evaluation; this run predates that or never evaluated)")
         }
         let index: PredictionIndex
         do {
             index = try JSONDecoder().decode(PredictionIndex.self, from: Data(contentsOf: indexURL))
         } catch {
-            throw MessageError("cannot read the saved predictions: \(indexURL.path) is damaged (\(describe(error)))")
+            throw ArchiveError("cannot read the saved predictions: \(indexURL.path) is damaged (\(describe(error)))")
         }
         guard let newest = index.evaluations.max(by: { $0.iteration < $1.iteration }) else {
-            throw MessageError("no saved predictions: \(indexURL.path) lists no evaluation")
+            throw ArchiveError("no saved predictions: \(indexURL.path) lists no evaluation")
         }
         var latest = newest
         if let iteration {
             guard let wanted = index.evaluations.first(where: { $0.iteration == iteration }) else {
-                throw MessageError("no saved predictions of iteration \(iteration): \(indexURL.path) lists "
+                throw ArchiveError("no saved predictions of iteration \(iteration): \(indexURL.path) lists "
                                    + index.evaluations.map { String($0.iteration) }.joined(separator: ", "))
             }
             latest = wanted
         }
-        let folderName = (latest.directory as NSString).lastPathComponent  // never leave predictions/
-        let folder = root.appendingPathComponent(folderName)
-        let setURL = folder.appendingPathComponent("index.json")
+        let folder = layout.predictionFolderURL(named: latest.directory)  // never leaves predictions/
+        let setURL = folder.appendingPathComponent(RunLayout.indexName)
         let set: PredictionSet
         do {
             set = try JSONDecoder().decode(PredictionSet.self, from: Data(contentsOf: setURL))
         } catch {
-            throw MessageError("cannot read the saved predictions of iteration \(latest.iteration): \(setURL.path) is missing or damaged (\(describe(error)))")
+            throw ArchiveError("cannot read the saved predictions of iteration \(latest.iteration): \(setURL.path) is missing or damaged (\(describe(error)))")
         }
         var scores: [ImageScore] = []
         var predictions: [SamplePrediction] = []
@@ -82,9 +73,9 @@ public enum SavedPredictions {
             let url = folder.appendingPathComponent((entry.mask as NSString).lastPathComponent)
             do {
                 let png = try ImageCodec.readPNG(url)
-                guard png.kind != .rgb else { throw MessageError("an RGB PNG, expected class indices (paletted or gray)") }
+                guard png.kind != .rgb else { throw ArchiveError("an RGB PNG, expected class indices (paletted or gray)") }
                 guard png.width == entry.width, png.height == entry.height, png.samples.count == png.width * png.height else {
-                    throw MessageError("\(png.width)×\(png.height), the index says \(entry.width)×\(entry.height)")
+                    throw ArchiveError("\(png.width)×\(png.height), the index says \(entry.width)×\(entry.height)")
                 }
                 predictions.append(SamplePrediction(sampleID: entry.id, iteration: set.iteration,
                                                     prediction: LabelMap(width: png.width, height: png.height, values: png.samples),
@@ -107,7 +98,7 @@ public enum SavedPredictions {
     }
 
     static func describe(_ error: Error) -> String {
-        if let e = error as? MessageError { return e.description }
+        if let e = error as? ArchiveError { return e.description }
         if let e = error as? DecodingError {
             switch e {
             case .dataCorrupted(let c): return c.debugDescription

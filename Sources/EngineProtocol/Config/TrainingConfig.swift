@@ -1,7 +1,5 @@
 import Datasets
 import Foundation
-import Models
-import NN
 
 /// Height × width in pixels (crop, window, stride). TOML: `[h, w]`; command line: `HxW` or `N`.
 public struct PixelSize: Sendable, Codable, Equatable, CustomStringConvertible {
@@ -40,18 +38,32 @@ public enum CheckpointPolicy: String, Sendable, Codable, CaseIterable {
 }
 /// Validation inference: the whole image at once, or MMSegmentation's sliding window.
 public enum InferenceMode: String, Sendable, Codable, CaseIterable { case whole, slide }
-/// `dnnl`: oneDNN primitives (the default; see `BackendKind+Select.swift`); `reference`:
-/// im2col + OpenBLAS. Read from any spelling `Backends.canonicalName` knows ("fast", the key's
-/// earlier name for dnnl, included).
+/// `dnnl`: oneDNN primitives (the default; see Training's `BackendKind+Select.swift`);
+/// `reference`: im2col + OpenBLAS. Read from any spelling `canonicalName` knows ("fast", the
+/// key's earlier name for dnnl, included).
 public enum BackendKind: String, Sendable, Codable, CaseIterable {
     case dnnl, reference
     public init?(rawValue: String) {
-        switch Backends.canonicalName(rawValue) {
+        switch Self.canonicalName(rawValue) {
         case "dnnl": self = .dnnl
         case "reference": self = .reference
         default: return nil
         }
     }
+
+    /// The one spelling of the backend `text` names ("onednn" and "fast" for "dnnl", "ref" for
+    /// "reference", any case), or nil. The protocol does not link the tensor engine, so this is
+    /// the table a config and a front read; NN's `Backends.canonicalName` (the engine's by-name
+    /// API) must agree, which `BackendKindTests` checks for every spelling (D-201).
+    public static func canonicalName(_ text: String) -> String? {
+        switch text.lowercased() {
+        case "dnnl", "onednn", "fast": return "dnnl"
+        case "reference", "ref": return "reference"
+        default: return nil
+        }
+    }
+    /// Every spelling `canonicalName` reads.
+    public static let spellings = ["dnnl", "onednn", "fast", "reference", "ref"]
     /// The earlier name of `.dnnl`.
     public static var fast: BackendKind { .dnnl }
 }
@@ -114,8 +126,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
 
     public init() {}
 
-    /// Models the engine can build (the Models registry will provide this list once wired).
-    public static var modelNames: [String] { ModelRegistry.names }
+    /// Models the engine can build: the names of `ModelFacts.all`.
+    public static var modelNames: [String] { ModelFacts.all.map(\.name) }
 
     /// The sliding-window stride in effect.
     public var effectiveStride: PixelSize {
