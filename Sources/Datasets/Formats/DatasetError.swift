@@ -89,6 +89,26 @@ enum DatasetFiles {
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
+    /// The ids of a list file: the first word of each line (VOC and Pets lists carry more columns).
+    static func listedIDs(_ url: URL) throws -> [String] {
+        try lines(url).map { String($0.split(whereSeparator: \.isWhitespace)[0]) }
+    }
+
+    /// The lists `directory/<split>.txt` of those `splits` that have one.
+    static func splitLists(_ splits: [Split], in directory: URL) throws -> [Split: [String]] {
+        var lists: [Split: [String]] = [:]
+        for split in splits {
+            let url = directory.appendingPathComponent("\(split).txt")
+            if exists(url) { lists[split] = try listedIDs(url) }
+        }
+        return lists
+    }
+
+    /// `ids` divided deterministically by `stableHash`: about 80 % in `first`, 20 % in `second`.
+    static func hashSplit(_ ids: [String], _ first: Split, _ second: Split) -> [Split: [String]] {
+        [first: ids.filter { stableHash($0) % 10 < 8 }, second: ids.filter { stableHash($0) % 10 >= 8 }]
+    }
+
     /// FNV-1a of a string: a split assignment that stays put as files are added or removed.
     static func stableHash(_ s: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325

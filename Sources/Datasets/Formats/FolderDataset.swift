@@ -33,17 +33,9 @@ public struct FolderDataset: SegmentationDataset {
         let maskNames = DatasetFiles.stems(in: masks, extensions: ["png"])
         self.imageNames = imageNames
         self.maskNames = maskNames
-        var lists: [Split: [String]] = [:]
-        for split in ["train", "val", "test"] {
-            let url = root.appendingPathComponent("\(split).txt")
-            if DatasetFiles.exists(url) {
-                lists[split] = try DatasetFiles.lines(url).map { String($0.split(whereSeparator: \.isWhitespace)[0]) }
-            }
-        }
+        var lists = try DatasetFiles.splitLists(["train", "val", "test"], in: root)
         if lists.isEmpty {
-            let paired = imageNames.keys.filter { maskNames[$0] != nil }.sorted()
-            lists["train"] = paired.filter { DatasetFiles.stableHash($0) % 10 < 8 }
-            lists["val"] = paired.filter { DatasetFiles.stableHash($0) % 10 >= 8 }
+            lists = DatasetFiles.hashSplit(imageNames.keys.filter { maskNames[$0] != nil }.sorted(), "train", "val")
         }
         self.lists = lists
         splits = ["train", "val", "test"].filter { lists[$0] != nil }
@@ -61,14 +53,8 @@ public struct FolderDataset: SegmentationDataset {
     public func maskURL(id: String) -> URL { masksDirectory.appendingPathComponent(maskNames[id] ?? "\(id).png") }
 
     public func sample(id: String) throws -> Sample {
-        let imageURL = imageURL(id: id), maskURL = maskURL(id: id)
-        try DatasetFiles.requireFiles([imageURL, maskURL], id: id)
-        let (image, imageWarnings) = try ImageCodec.readRGBReportingWarnings(imageURL)
-        let png = try ImageCodec.readPNG(maskURL)
-        let (label, warnings) = MaskDecoding.labels(png, url: maskURL, classCount: classNames.count, colors: colorMap)
-        try MaskDecoding.checkSameSize(image, label, imageURL: imageURL, maskURL: maskURL)
-        var sample = Sample(id: id, image: image, label: label)
-        sample.warnings = imageWarnings + warnings
-        return sample
+        try MaskDecoding.sample(id: id, imageURL: imageURL(id: id), maskURL: maskURL(id: id)) { png, url in
+            MaskDecoding.labels(png, url: url, classCount: classNames.count, colors: colorMap)
+        }
     }
 }

@@ -2,6 +2,20 @@ import Foundation
 
 /// Turns a decoded mask PNG into class indices, the one way every reader does it.
 enum MaskDecoding {
+    /// The sample of a layout that stores each id as an image file and a mask PNG (VOC, Pets,
+    /// folder): both files must exist, `labels` turns the decoded mask into class indices (with
+    /// warnings), and the two must have the same size. Warnings: the image's, then the mask's.
+    static func sample(id: String, imageURL: URL, maskURL: URL,
+                       labels: (DecodedPNG, URL) throws -> (LabelMap, [String])) throws -> Sample {
+        try DatasetFiles.requireFiles([imageURL, maskURL], id: id)
+        let (image, imageWarnings) = try ImageCodec.readRGBReportingWarnings(imageURL)
+        let (label, warnings) = try labels(try ImageCodec.readPNG(maskURL), maskURL)
+        try checkSameSize(image, label, imageURL: imageURL, maskURL: maskURL)
+        var sample = Sample(id: id, image: image, label: label)
+        sample.warnings = imageWarnings + warnings
+        return sample
+    }
+
     /// - paletted PNG: the indices themselves (VOC's `SegmentationClass`);
     /// - gray PNG: the gray values;
     /// - RGB PNG: colours mapped through `colors` (d2l's `colormap2label`); unknown colours → 255.

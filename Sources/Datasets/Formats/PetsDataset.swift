@@ -30,17 +30,9 @@ public struct PetsDataset: SegmentationDataset {
         guard DatasetFiles.isDirectory(images), DatasetFiles.isDirectory(trimaps) else {
             throw DatasetError("\(root.path): not an Oxford-IIIT Pet layout (expected images/ and annotations/trimaps/)")
         }
-        var lists: [Split: [String]] = [:]
-        for split in ["trainval", "test"] {
-            let url = root.appendingPathComponent("annotations/\(split).txt")
-            if DatasetFiles.exists(url) {
-                lists[split] = try DatasetFiles.lines(url).map { String($0.split(whereSeparator: \.isWhitespace)[0]) }
-            }
-        }
+        var lists = try DatasetFiles.splitLists(["trainval", "test"], in: root.appendingPathComponent("annotations"))
         if lists.isEmpty {
-            let stems = DatasetFiles.stems(in: images, extensions: ["jpg", "jpeg"]).keys.sorted()
-            lists["trainval"] = stems.filter { DatasetFiles.stableHash($0) % 10 < 8 }
-            lists["test"] = stems.filter { DatasetFiles.stableHash($0) % 10 >= 8 }
+            lists = DatasetFiles.hashSplit(DatasetFiles.stems(in: images, extensions: ["jpg", "jpeg"]).keys.sorted(), "trainval", "test")
         }
         self.lists = lists
         splits = ["trainval", "test"].filter { lists[$0] != nil }
@@ -68,10 +60,11 @@ public struct PetsDataset: SegmentationDataset {
     public func maskURL(id: String) -> URL { trimapsDirectory.appendingPathComponent("\(id).png") }
 
     public func sample(id: String) throws -> Sample {
-        let imageURL = imageURL(id: id), maskURL = maskURL(id: id)
-        try DatasetFiles.requireFiles([imageURL, maskURL], id: id)
-        let (image, imageWarnings) = try ImageCodec.readRGBReportingWarnings(imageURL)
-        let png = try ImageCodec.readPNG(maskURL)
+        try MaskDecoding.sample(id: id, imageURL: imageURL(id: id), maskURL: maskURL(id: id), labels: trimapLabels)
+    }
+
+    /// Trimap values 1, 2, 3 as pet 0, background 1, border 2 (or void); others become void, with a warning.
+    private func trimapLabels(_ png: DecodedPNG, maskURL: URL) throws -> (LabelMap, [String]) {
         guard png.kind != .rgb else {
             throw DatasetError("\(maskURL.path): a trimap must be a gray PNG with values 1, 2, 3; this one is RGB")
         }
@@ -88,12 +81,8 @@ public struct PetsDataset: SegmentationDataset {
             values[i] = table[Int(v)]
         }
         let label = LabelMap(width: png.width, height: png.height, values: values)
-        try MaskDecoding.checkSameSize(image, label, imageURL: imageURL, maskURL: maskURL)
-        var sample = Sample(id: id, image: image, label: label)
-        sample.warnings = imageWarnings
-        if outside > 0 {
-            sample.warnings.append("\(maskURL.path): label values out of range (\(outside) pixels not 1, 2 or 3); mapped to void 255")
-        }
-        return sample
+        let warnings = outside > 0
+            ? ["\(maskURL.path): label values out of range (\(outside) pixels not 1, 2 or 3); mapped to void 255"] : []
+        return (label, warnings)
     }
 }

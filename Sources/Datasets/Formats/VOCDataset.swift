@@ -41,8 +41,7 @@ public struct VOCDataset: SegmentationDataset {
         let listDir = root.appendingPathComponent("ImageSets/Segmentation")
         for name in DatasetFiles.files(in: listDir) where name.hasSuffix(".txt") {
             let split = String(name.dropLast(4))
-            lists[split] = try DatasetFiles.lines(listDir.appendingPathComponent(name))
-                .map { String($0.split(whereSeparator: \.isWhitespace)[0]) }
+            lists[split] = try DatasetFiles.listedIDs(listDir.appendingPathComponent(name))
         }
         if lists.isEmpty {
             // No list files: every mask is a sample of one split.
@@ -75,14 +74,8 @@ public struct VOCDataset: SegmentationDataset {
     public func maskURL(id: String) -> URL { masksDirectory.appendingPathComponent("\(id).png") }
 
     public func sample(id: String) throws -> Sample {
-        let imageURL = imageURL(id: id), maskURL = maskURL(id: id)
-        try DatasetFiles.requireFiles([imageURL, maskURL], id: id)
-        let (image, imageWarnings) = try ImageCodec.readRGBReportingWarnings(imageURL)
-        let png = try ImageCodec.readPNG(maskURL)
-        let (label, warnings) = MaskDecoding.labels(png, url: maskURL, classCount: classNames.count, colors: colorMap)
-        try MaskDecoding.checkSameSize(image, label, imageURL: imageURL, maskURL: maskURL)
-        var sample = Sample(id: id, image: image, label: label)
-        sample.warnings = imageWarnings + warnings
-        return sample
+        try MaskDecoding.sample(id: id, imageURL: imageURL(id: id), maskURL: maskURL(id: id)) { png, url in
+            MaskDecoding.labels(png, url: url, classCount: classNames.count, colors: colorMap)
+        }
     }
 }

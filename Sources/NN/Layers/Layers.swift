@@ -16,13 +16,7 @@ public final class Conv2d: Module, Layer {
                      "Conv2d: groups \(groups) must divide in \(inChannels) and out \(outChannels)")
         weight = Tensor(zeros: [outChannels, inChannels / groups, kernel, kernel])
         weightInit.fill(weight, generator: generator)
-        if bias {
-            let b = Tensor(zeros: [outChannels])
-            (biasInit ?? .biasUniform(fanIn: Initializer.fans(weight.shape).fanIn)).fill(b, generator: generator)
-            self.bias = b
-        } else {
-            self.bias = nil
-        }
+        self.bias = bias ? makeBias(outChannels, weight: weight, biasInit, generator: generator) : nil
         self.stride = (stride, stride); self.padding = padding; self.dilation = (dilation, dilation); self.groups = groups
         super.init()
         registerParameter("weight", weight)
@@ -32,6 +26,14 @@ public final class Conv2d: Module, Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
+}
+
+/// A conv layer's bias `[outChannels]`, filled by `biasInit` or, by default, PyTorch's uniform
+/// bound 1/√fan_in of `weight` (drawn after the weight, as PyTorch's `reset_parameters`).
+private func makeBias(_ outChannels: Int, weight: Tensor, _ biasInit: Initializer?, generator: Generator) -> Tensor {
+    let b = Tensor(zeros: [outChannels])
+    (biasInit ?? .biasUniform(fanIn: Initializer.fans(weight.shape).fanIn)).fill(b, generator: generator)
+    return b
 }
 
 /// Transposed 2-D convolution layer. Parameters: `weight` `[in, out, k, k]`, `bias` `[out]`.
@@ -47,13 +49,7 @@ public final class ConvTranspose2d: Module, Layer {
                 generator: Generator = .default) {
         weight = Tensor(zeros: [inChannels, outChannels, kernel, kernel])
         weightInit.fill(weight, generator: generator)
-        if bias {
-            let b = Tensor(zeros: [outChannels])
-            (biasInit ?? .biasUniform(fanIn: Initializer.fans(weight.shape).fanIn)).fill(b, generator: generator)
-            self.bias = b
-        } else {
-            self.bias = nil
-        }
+        self.bias = bias ? makeBias(outChannels, weight: weight, biasInit, generator: generator) : nil
         self.stride = (stride, stride); self.padding = padding
         self.outputPadding = (outputPadding, outputPadding); self.dilation = (dilation, dilation)
         super.init()

@@ -228,12 +228,16 @@ extension App {
         return c < palette.count ? TermColor(palette[c]) : state.styles.bar.fg
     }
 
+    /// An evaluation panel before the first evaluation: its box and a dim note.
+    static func drawAwaitingEvaluation(_ grid: inout CellGrid, _ s: Styles, _ rect: Rect, title: String) {
+        let inner = grid.box(rect, title: title, border: s.border, titleStyle: s.title)
+        grid.put("after the first evaluation", x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
+    }
+
     static func drawClassIoU(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
         let s = state.styles
         guard let e = state.cockpit.history.latestEvaluation else {
-            let inner = grid.box(rect, title: "IoU per class", border: s.border, titleStyle: s.title)
-            grid.put("after the first evaluation", x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
-            return
+            return drawAwaitingEvaluation(&grid, s, rect, title: "IoU per class")
         }
         let inner = grid.box(rect, title: "IoU per class · it \(e.iteration)\(e.isBest ? " · best" : "")", border: s.border,
                              titleStyle: s.title)
@@ -254,9 +258,7 @@ extension App {
     static func drawConfusion(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
         let s = state.styles
         guard let e = state.cockpit.history.latestEvaluation else {
-            let inner = grid.box(rect, title: "Confusion (rows: truth)", border: s.border, titleStyle: s.title)
-            grid.put("after the first evaluation", x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
-            return
+            return drawAwaitingEvaluation(&grid, s, rect, title: "Confusion (rows: truth)")
         }
         let inner = grid.box(rect, title: "Confusion · rows truth, cols predicted, row-normalised", border: s.border, titleStyle: s.title)
         Heatmap(counts: e.confusion.counts, classCount: e.confusion.classCount, labels: e.classNames)

@@ -11,16 +11,9 @@ struct Tui: ParsableCommand {
         abstract: "Browse a dataset, train on it and watch the run, compare predictions, open past runs.",
         discussion: """
             Without --data, opens the demo dataset (created on first run in the user's cache \
-            directory). ? lists every key of the screen it is on.
+            directory). ? lists every key of the screen it is on; the keys of every screen:
 
-            Browser: arrows / j k move, PgUp / PgDn page, Enter zoom, Tab split, m view mode, o \
-            overlay opacity, / filter, t training (launcher, then the live dashboard), r past runs, \
-            q quit.
-            Dashboard: p pause / resume, s stop, e evaluate now, c checkpoint, L learning rate, x \
-            chart axis, Tab compare, n new run, r past runs, b browser.
-            Compare: ↑↓ images (worst first), ← → class, space hides / shows the class, a all classes, o \
-            opacity, r re-predict; on a past run b best / latest evaluation, [ ] earlier ones.
-            """)
+            """ + "\n" + App.keyReference)
 
     @Option(help: "Dataset directory (VOC, Oxford-IIIT Pet, images+masks folder, or a demo set).")
     var data: String?
