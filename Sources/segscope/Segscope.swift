@@ -14,7 +14,7 @@ struct Segscope: ParsableCommand {
             watch them learn, and compare predicted with true masks — in one terminal.
             """,
         version: version,
-        subcommands: [Doctor.self, DataCommand.self, ModelCommand.self, Bench.self, Tui.self, Train.self, Eval.self, Predict.self, Fuzz.self, Attach.self, Runs.self],
+        subcommands: [Doctor.self, DataCommand.self, ModelCommand.self, WeightsCommand.self, Bench.self, Tui.self, Train.self, Eval.self, Predict.self, Fuzz.self, Attach.self, Runs.self],
         defaultSubcommand: Tui.self)
 }
 

@@ -267,9 +267,12 @@ final class TuiTests: XCTestCase {
     /// The pid of the newest process whose command line contains `pattern`.
     static func pid(of pattern: String) -> pid_t? {
         let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        // Only this checkout's binary: other checkouts on the machine run the same tests at once.
+        let executable = CLI.executable.resolvingSymlinksInPath().path
         var found: pid_t?
         for entry in procs {
             guard let pid = pid_t(entry),
+                  (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/exe")) == executable,
                   let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
             let cmd = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
             if cmd.contains(pattern) && !cmd.contains("tmux") && !cmd.hasPrefix("env ") && !cmd.hasPrefix("sh ") {

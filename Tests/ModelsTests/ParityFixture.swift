@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import Models
+import XCTest
 
 /// The golden files written by `scripts/golden/models_golden.py` for one model: the PyTorch
 /// `state_dict` layout with fill specs and checksums, the loss and per-parameter gradient
@@ -25,6 +26,8 @@ struct ParityFixture {
         var max_abs: Double
         var probe: Double
         var first: [Double]
+        /// PyTorch float32's own error against a float64 reference (torchvision fixtures).
+        var torch_f32_err: Double?
     }
 
     struct Document: Decodable {
@@ -109,5 +112,42 @@ enum ParityFill {
             fill(buf.baseAddress!, count: count, name: name, offset: offset, scale: scale)
             n = count
         }
+    }
+}
+
+/// The comparisons of the parity tests (ParityTests, TorchvisionModelTests).
+enum ParityCheck {
+    static func compareLogits(_ a: Tensor, _ b: Tensor) -> (maxAbs: Float, agreement: Double) {
+        XCTAssertEqual(a.shape, b.shape)
+        guard a.shape == b.shape else { return (.infinity, 0) }
+        let x = a.array, y = b.array
+        var maxAbs: Float = 0
+        for i in 0..<x.count { maxAbs = max(maxAbs, abs(x[i] - y[i])) }
+        let mine = argmaxChannels(a), theirs = argmaxChannels(b)
+        let same = zip(mine, theirs).filter { $0 == $1 }.count
+        return (maxAbs, Double(same) / Double(max(1, mine.count)))
+    }
+
+    /// Relative error of a gradient against PyTorch's summary: the sum of |g| and the L2 norm
+    /// relative to themselves; the sum, a probe dot product and the first 16 values relative to
+    /// the scale they are bounded by (Σ|g|, Σ|g| and max |g| respectively).
+    static func gradError(_ g: [Float], _ s: ParityFixture.GradSummary) -> Double {
+        let probe = ParityFill.values(s.name + "#probe", count: g.count)
+        var sum = 0.0, absSum = 0.0, sqSum = 0.0, dot = 0.0
+        for i in 0..<g.count {
+            let v = Double(g[i])
+            sum += v; absSum += abs(v); sqSum += v * v; dot += v * Double(probe[i])
+        }
+        let tiny = 1e-12
+        var errs = [
+            abs(absSum - s.abs_sum) / max(s.abs_sum, tiny),
+            abs(sqSum.squareRoot() - s.sq_sum.squareRoot()) / max(s.sq_sum.squareRoot(), tiny),
+            abs(sum - s.sum) / max(s.abs_sum, tiny),
+            abs(dot - s.probe) / max(s.abs_sum, tiny),
+        ]
+        for (i, v) in s.first.enumerated() where i < g.count {
+            errs.append(abs(Double(g[i]) - v) / max(s.max_abs, tiny))
+        }
+        return errs.max() ?? 0
     }
 }

@@ -90,6 +90,18 @@ final class GradientTests: XCTestCase {
         gradCheck("upsample nearest 3x2", [randomTensor([1, 2, 2, 3], seed: 44)]) { upsampleNearest($0[0], scale: (3, 2)) }
         gradCheck("bilinear up", [randomTensor([1, 2, 3, 4], seed: 45)]) { resizeBilinear($0[0], size: (7, 9)) }
         gradCheck("bilinear down", [randomTensor([1, 2, 7, 8], seed: 46)]) { resizeBilinear($0[0], size: (3, 5)) }
+        // ASPP's image pooling: global mean, then bilinear from 1×1 (a broadcast) back up.
+        gradCheck("global average pool", [randomTensor([2, 3, 3, 5], seed: 53)]) { globalAveragePool($0[0]) }
+        gradCheck("pool then bilinear from 1x1", [randomTensor([1, 2, 4, 3], seed: 54)]) {
+            resizeBilinear(globalAveragePool($0[0]), size: (4, 3))
+        }
+    }
+
+    func testGlobalAveragePoolValues() {
+        let x = Tensor(shape: [1, 2, 2, 2], values: [1, 2, 3, 6, -1, -1, -1, 3])
+        XCTAssertEqual(globalAveragePool(x).shape, [1, 2, 1, 1])
+        XCTAssertEqual(globalAveragePool(x).array, [3, 0])
+        XCTAssertEqual(resizeBilinear(globalAveragePool(x), size: (2, 3)).array, [3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0])
     }
 
     func testAddConcatScaleReshape() {

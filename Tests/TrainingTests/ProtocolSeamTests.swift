@@ -17,6 +17,7 @@ final class ProtocolSeamTests: XCTestCase {
         for spec in ModelRegistry.all {
             let facts = try XCTUnwrap(ModelFacts.named(spec.name))
             XCTAssertEqual(facts.sizeMultiple, spec.sizeMultiple, spec.name)
+            XCTAssertEqual(facts.hasBackbone, spec.backbone != nil, spec.name)
             for (h, w) in [(160, 160), (161, 160), (100, 70), (320, 480), (64, 8), (1, 1)] {
                 var reason: String?
                 do { try spec.validate(InputSize(height: h, width: w)) } catch ModelError.badInputSize(_, let why) { reason = why }

@@ -6,17 +6,24 @@
 public struct ModelFacts: Sendable, Equatable {
     public var name: String
     public var sizeMultiple: Int
+    /// Whether `backbone_weights` applies (the registry's `ModelSpec.backbone` is set).
+    public var hasBackbone: Bool
 
-    public init(name: String, sizeMultiple: Int) {
+    public init(name: String, sizeMultiple: Int, hasBackbone: Bool = false) {
         self.name = name
         self.sizeMultiple = sizeMultiple
+        self.hasBackbone = hasBackbone
     }
 
     /// The networks the engine can build, in the registry's order.
     public static let all: [ModelFacts] = [
         ModelFacts(name: "xunet", sizeMultiple: 16),
         ModelFacts(name: "unet", sizeMultiple: 64),
-        ModelFacts(name: "fcn-resnet18", sizeMultiple: 32),
+        ModelFacts(name: "fcn-resnet18", sizeMultiple: 32, hasBackbone: true),
+        ModelFacts(name: "fcn-resnet50", sizeMultiple: 1, hasBackbone: true),
+        ModelFacts(name: "fcn-resnet101", sizeMultiple: 1, hasBackbone: true),
+        ModelFacts(name: "deeplabv3-resnet50", sizeMultiple: 1, hasBackbone: true),
+        ModelFacts(name: "deeplabv3-resnet101", sizeMultiple: 1, hasBackbone: true),
     ]
 
     public static func named(_ name: String) -> ModelFacts? { all.first { $0.name == name } }

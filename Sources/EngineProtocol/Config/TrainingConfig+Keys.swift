@@ -96,7 +96,7 @@ extension ConfigKey {
 extension TrainingConfig {
     /// Every key, in the order `config.toml` lists them.
     public static let keys: [ConfigKey] = [
-        .string("model", "network to train: xunet (Keras Oxford-Pets U-Net), unet (TF2 U-Net), fcn-resnet18 (d2l FCN)", \.model),
+        .string("model", "network to train: xunet (Keras Oxford-Pets U-Net), unet (TF2 U-Net), fcn-resnet18 (d2l FCN), fcn- / deeplabv3-resnet50 / 101 (torchvision)", \.model),
         .string("data", "dataset directory; empty = the demo set in the cache directory", \.data),
         .choice("format", "dataset layout", \.format),
         .string("split", "split to train on", \.split),
@@ -129,7 +129,7 @@ extension TrainingConfig {
         .choice("backend", "numeric backend: dnnl (oneDNN; reference when the library is missing) or reference (OpenBLAS im2col)", \.backend),
         .string("runs_dir", "directory that holds run directories", \.runsDir),
         .string("resume", "checkpoints/last.resume.safetensors of a run to continue exactly; empty = fresh run", \.resume),
-        .string("backbone_weights", "torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone (fc.* ignored); empty = none", \.backboneWeights),
+        .string("backbone_weights", "torchvision ImageNet ResNet weights (safetensors or .pth) for the backbone: resnet18 for fcn-resnet18, resnet50 / 101 for the torchvision models (fc.* ignored); empty = none", \.backboneWeights),
     ]
 
     public static func key(named name: String) -> ConfigKey? { keys.first { $0.name == name } }
@@ -258,8 +258,10 @@ extension TrainingConfig {
         check(preciseBNImages >= 0, "precise_bn_images", "\(preciseBNImages) is negative", "an integer ≥ 0 (0 = off)")
         check(earlyStoppingPatience >= 0, "early_stopping_patience", "\(earlyStoppingPatience) is negative", "an integer ≥ 0 (0 = off)")
         check(!runsDir.isEmpty, "runs_dir", "must not be empty", "a directory path")
-        check(backboneWeights.isEmpty || model == "fcn-resnet18", "backbone_weights",
-              "is for fcn-resnet18's ResNet-18 backbone, not \(model)", "empty, or a safetensors file with model = \"fcn-resnet18\"")
+        let withBackbone = ModelFacts.all.filter(\.hasBackbone).map(\.name)
+        check(backboneWeights.isEmpty || withBackbone.contains(model), "backbone_weights",
+              "is for a model with an ImageNet backbone, not \(model)",
+              "empty, or a weights file (safetensors or .pth) with model = one of \(withBackbone.joined(separator: ", "))")
         return errors
     }
 

@@ -59,6 +59,8 @@ public struct ModelSpec: Sendable {
     public let sizeMultiple: Int
     /// Options other than `classes` this model honours.
     public let supportsEncoderDropout: Bool
+    /// The ImageNet classifier whose weights `--backbone-weights` takes (`loadBackbone`), or nil.
+    public internal(set) var backbone: String? = nil
     let make: @Sendable (ModelOptions) -> SegmentationModel
 
     /// Builds the network with freshly initialised weights (as the reference initialises them).
@@ -74,6 +76,12 @@ public struct ModelSpec: Sendable {
             throw ModelError.badOption("model '\(name)' has no encoder dropout option (only unet has)")
         }
         return make(options)
+    }
+
+    /// The network with its tensors allocated but not initialised: only its layout (names,
+    /// shapes) is meant to be read, at a fraction of `build`'s cost for the large ones.
+    public func buildLayoutOnly(_ options: ModelOptions) throws -> SegmentationModel {
+        try Initializer.$skipsFilling.withValue(true) { try build(options) }
     }
 
     /// Builds with the default number of classes.
@@ -114,9 +122,22 @@ public enum ModelRegistry {
                   description: "FCN: ResNet-18 features, 1x1 conv to classes, bilinear-initialised x32 deconv",
                   origin: "d2l.ai \"Fully Convolutional Networks\" (Pascal VOC 2012)",
                   defaultClasses: 21, defaultInput: InputSize(height: 320, width: 480), sizeMultiple: 32,
-                  supportsEncoderDropout: false,
+                  supportsEncoderDropout: false, backbone: "torchvision resnet18",
                   make: { FCNResNet18(classes: $0.classes, inChannels: $0.inChannels, seed: $0.seed) }),
-    ]
+    ] + TorchvisionSegmentation.Head.allCases.flatMap { head in [50, 101].map { torchvisionSpec(head, depth: $0) } }
+
+    /// torchvision's `fcn_resnet50` … `deeplabv3_resnet101` (aux head on): any input size (the
+    /// logits are resized to it), the 21 VOC classes and 520×520 of its preprocessing preset.
+    static func torchvisionSpec(_ head: TorchvisionSegmentation.Head, depth: Int) -> ModelSpec {
+        let what = head == .fcn ? "FCN: FCNHead" : "DeepLabV3: ASPP 12-24-36 with image pooling"
+        return ModelSpec(name: "\(head.rawValue)-resnet\(depth)",
+                         description: "\(what) on a dilated ResNet-\(depth) (output stride 8), aux FCNHead on layer3",
+                         origin: "torchvision.models.segmentation.\(head.rawValue)_resnet\(depth) (COCO with VOC labels)",
+                         defaultClasses: 21, defaultInput: InputSize(height: 520, width: 520), sizeMultiple: 1,
+                         supportsEncoderDropout: false, backbone: "torchvision resnet\(depth)",
+                         make: { TorchvisionSegmentation(head: head, depth: depth, classes: $0.classes,
+                                                         inChannels: $0.inChannels, seed: $0.seed) })
+    }
 
     public static var names: [String] { all.map(\.name) }
 

@@ -354,9 +354,31 @@ public enum Safetensors {
         return data
     }
 
+    /// Writes entries of any dtype as they are (their bytes unchanged, e.g. F16 stays F16), in
+    /// the given order, atomically like `write(_:metadata:to:)` (`weights convert`).
+    public static func write(entries: [SafetensorsEntry], metadata: [String: String] = [:], to url: URL) throws {
+        let rows = entries.map { (name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape, count: $0.elementCount, bytes: $0.bytes.count) }
+        let header = try encodeHeader(rows: rows, metadata: metadata, file: url.path)
+        try AtomicFile.write(to: url) { sink in
+            var length = UInt64(header.count).littleEndian
+            try withUnsafeBytes(of: &length) { try sink.write($0) }
+            try sink.write(header)
+            for entry in entries {
+                try entry.bytes.withUnsafeBytes { try sink.write($0) }
+            }
+        }
+    }
+
     /// The JSON header, padded with spaces to a multiple of 8 bytes (as the reference writer
     /// does, so the data buffer is aligned).
     static func encodeHeader(_ tensors: [SafetensorsTensor], metadata: [String: String], file: String) throws -> Data {
+        try encodeHeader(rows: tensors.map { (name: $0.name, dtype: "F32", shape: $0.shape, count: $0.values.count, bytes: 4 * $0.values.count) },
+                         metadata: metadata, file: file)
+    }
+
+    /// The header for tensors given by name, dtype, shape, element count and byte count.
+    static func encodeHeader(rows tensors: [(name: String, dtype: String, shape: [Int], count: Int, bytes: Int)],
+                             metadata: [String: String], file: String) throws -> Data {
         var seen = Set<String>()
         var json = "{"
         var first = true
@@ -374,14 +396,14 @@ public enum Safetensors {
             guard seen.insert(tensor.name).inserted else {
                 throw SafetensorsError.invalidInput(file: file, detail: "tensor name '\(tensor.name)' appears twice")
             }
-            guard tensor.shape.allSatisfy({ $0 >= 0 }), tensor.shape.reduce(1, *) == tensor.values.count else {
+            guard tensor.shape.allSatisfy({ $0 >= 0 }), tensor.shape.reduce(1, *) == tensor.count else {
                 throw SafetensorsError.invalidInput(file: file,
-                    detail: "tensor '\(tensor.name)' has shape \(tensor.shape) but \(tensor.values.count) values")
+                    detail: "tensor '\(tensor.name)' has shape \(tensor.shape) but \(tensor.count) values")
             }
-            let end = offset + 4 * tensor.values.count
+            let end = offset + tensor.bytes
             if !first { json += "," }
             first = false
-            json += "\(jsonString(tensor.name)):{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}"
+            json += "\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype)\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}"
             offset = end
         }
         json += "}"

@@ -31,8 +31,14 @@ public enum Initializer: Sendable, Hashable, Codable {
         return (shape[1] * receptive, shape[0] * receptive)
     }
 
+    /// While true on the current task, `fill` leaves tensors as allocated: for building a
+    /// network only to read its layout (names and shapes), as `weights inspect` does for every
+    /// registered model.
+    @TaskLocal public static var skipsFilling = false
+
     /// Fills `t` (no autograd) drawing from `generator`.
     public func fill(_ t: Tensor, generator: Generator = .default) {
+        if Initializer.skipsFilling { return }
         let p = t.data, n = t.count
         switch self {
         case .zeros: t.fill(0)

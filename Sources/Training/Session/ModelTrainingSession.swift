@@ -47,9 +47,9 @@ public final class ModelTrainingSession: TrainingSession {
         let spec = try ModelRegistry.spec(named: config.model)
         network = try spec.build(ModelOptions(classes: classNames.count, seed: UInt64(config.seed)))
         if !config.backboneWeights.isEmpty {
-            guard let fcn = network as? FCNResNet18 else {
-                throw Failure(message: "config key 'backbone_weights': torchvision ResNet-18 weights are for fcn-resnet18's backbone, "
-                              + "not \(config.model); unset it or train fcn-resnet18")
+            guard let fcn = network as? BackboneLoadable else {
+                throw Failure(message: "config key 'backbone_weights': torchvision ResNet weights are for a model's ImageNet backbone, "
+                              + "not \(config.model) (no backbone to load); unset it or train a model with one (see `segscope model list`)")
             }
             let url = URL(fileURLWithPath: config.backboneWeights)
             do {
@@ -132,8 +132,10 @@ public final class ModelTrainingSession: TrainingSession {
         enterTrainingMode()
         optimizer.learningRate = Float(learningRate)
         let images = Tensor(shape: batch.imageShape, values: batch.images)
-        let logits = network(images)
-        let loss = crossEntropy(logits, targets: batch.labels)
+        // Networks with an auxiliary head add its loss at weight 0.5 (torchvision's recipe).
+        let (logits, aux) = network.forwardTraining(images)
+        var loss = crossEntropy(logits, targets: batch.labels)
+        if let aux { loss = loss + scale(crossEntropy(aux, targets: batch.labels), by: 0.5) }
         let predicted = argmaxChannels(logits)
         var correct = 0, labelled = 0
         for (p, t) in zip(predicted, batch.labels) where t != LabelMap.void {

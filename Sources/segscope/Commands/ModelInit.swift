@@ -25,18 +25,18 @@ struct ModelInit: ParsableCommand {
     @Option(help: "Seed of the initialisation.")
     var seed: UInt64 = 0
 
-    @Option(help: "torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone; fc.* is ignored.")
+    @Option(help: ArgumentHelp(backboneWeightsHelp))
     var backboneWeights: String?
+
+    @Option(help: ArgumentHelp(checkpointKeyHelp))
+    var key: String?
 
     func run() throws {
         let spec = try ModelRegistry.spec(named: name)
         let model = try spec.build(ModelOptions(classes: classes ?? spec.defaultClasses, seed: seed))
         var metadata = ["segscope.seed": String(seed)]
         if let backboneWeights {
-            guard let fcn = model as? FCNResNet18 else {
-                throw ValidationError("--backbone-weights is for fcn-resnet18 (its ResNet-18 backbone), not \(spec.name)")
-            }
-            try fcn.loadBackbone(from: URL(fileURLWithPath: backboneWeights))
+            try loadBackbone(into: model, from: backboneWeights, key: key)
             metadata["segscope.backbone"] = backboneWeights
         }
         try model.saveWeights(to: URL(fileURLWithPath: out), metadata: metadata)

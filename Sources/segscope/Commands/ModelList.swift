@@ -55,7 +55,9 @@ struct ModelList: ParsableCommand {
             if i == 0 { print(widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ")) }
         }
         print("")
-        for e in entries { print("\(e.name): \(e.description); H and W divisible by \(e.sizeMultiple).") }
+        for e in entries {
+            print("\(e.name): \(e.description); " + (e.sizeMultiple > 1 ? "H and W divisible by \(e.sizeMultiple)." : "any H and W."))
+        }
         print("\nShow the layers: segscope model summary NAME [--classes N] [--input HxW]")
     }
 }

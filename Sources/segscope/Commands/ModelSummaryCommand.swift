@@ -26,11 +26,14 @@ struct ModelSummaryCommand: ParsableCommand {
     @Option(help: "Dropout rate after each encoder (unet only).")
     var encoderDropout: Float = 0
 
-    @Option(help: "A safetensors weights file (PyTorch state_dict names) to check and load.")
+    @Option(help: "A weights file (safetensors or PyTorch .pth / .pt, state_dict names) to check and load.")
     var weights: String?
 
-    @Option(help: "torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone; fc.* is ignored.")
+    @Option(help: ArgumentHelp(backboneWeightsHelp))
     var backboneWeights: String?
+
+    @Option(help: ArgumentHelp(checkpointKeyHelp))
+    var key: String?
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -41,13 +44,10 @@ struct ModelSummaryCommand: ParsableCommand {
         try spec.validate(size)
         let model = try spec.build(ModelOptions(classes: classes ?? spec.defaultClasses, encoderDropout: encoderDropout))
         if let backboneWeights {
-            guard let fcn = model as? FCNResNet18 else {
-                throw ValidationError("--backbone-weights is for fcn-resnet18 (its ResNet-18 backbone), not \(spec.name)")
-            }
-            try fcn.loadBackbone(from: URL(fileURLWithPath: backboneWeights))
+            try loadBackbone(into: model, from: backboneWeights, key: key)
         }
         if let weights {
-            try model.loadWeights(from: URL(fileURLWithPath: weights))
+            try model.loadWeights(try WeightsFile.read(from: URL(fileURLWithPath: weights), key: key))
         }
         let summary = ModelSummary(model: model, input: size)
         if json {

@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Threads (0: every core).") var threads: Int?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
     @Option(help: "Directory that holds run directories.") var runsDir: String?
-    @Option(help: "torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone; fc.* is ignored.")
+    @Option(help: ArgumentHelp(backboneWeightsHelp))
     var backboneWeights: String?
     @Option(help: "Continue a run exactly from its checkpoints/last.resume.safetensors.") var resume: String?
     @Option(name: .customLong("set"), help: "Any configuration key, as key=value (repeatable).")
