@@ -151,3 +151,20 @@ enum ParityCheck {
         return errs.max() ?? 0
     }
 }
+
+extension XCTestCase {
+    /// Runs `body` on the oneDNN backend with released buffers poisoned (a read after release
+    /// shows as NaN), and checks that no op fell back to the reference backend.
+    func onDNNL(_ body: () throws -> Void) throws {
+        let dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN unavailable: \(DNNLBackend.unavailableReason ?? "?")")
+        let saved = Backends.current
+        Backends.current = dnnl
+        BufferPool.shared.poisonsReturnedBuffers = true
+        defer {
+            Backends.current = saved
+            BufferPool.shared.poisonsReturnedBuffers = false
+        }
+        try body()
+        XCTAssertEqual(dnnl.fallbacks, [:], "ops fell back to the reference backend")
+    }
+}

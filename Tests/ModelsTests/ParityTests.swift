@@ -41,19 +41,6 @@ final class ParityTests: XCTestCase {
     func testUNetOnDNNL() throws { try onDNNL { try checkParity("unet") } }
     func testFCNResNet18OnDNNL() throws { try onDNNL { try checkParity("fcn-resnet18") } }
 
-    func onDNNL(_ body: () throws -> Void) throws {
-        let dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN unavailable: \(DNNLBackend.unavailableReason ?? "?")")
-        let saved = Backends.current
-        Backends.current = dnnl
-        BufferPool.shared.poisonsReturnedBuffers = true
-        defer {
-            Backends.current = saved
-            BufferPool.shared.poisonsReturnedBuffers = false
-        }
-        try body()
-        XCTAssertEqual(dnnl.fallbacks, [:], "ops fell back to the reference backend")
-    }
-
     func checkParity(_ modelName: String) throws {
         let fixture = try ParityFixture(model: modelName)
         let model = try ModelRegistry.build(modelName, classes: fixture.doc.classes)

@@ -165,19 +165,6 @@ final class TorchvisionModelTests: XCTestCase {
         var state_dict: [ParityFixture.StateEntry]
     }
 
-    func onDNNL(_ body: () throws -> Void) throws {
-        let dnnl = try XCTUnwrap(DNNLBackend.shared, "oneDNN unavailable: \(DNNLBackend.unavailableReason ?? "?")")
-        let saved = Backends.current
-        Backends.current = dnnl
-        BufferPool.shared.poisonsReturnedBuffers = true
-        defer {
-            Backends.current = saved
-            BufferPool.shared.poisonsReturnedBuffers = false
-        }
-        try body()
-        XCTAssertEqual(dnnl.fallbacks, [:], "ops fell back to the reference backend")
-    }
-
     func checkParity(_ name: String) throws {
         let dir = ParityFixture.goldenDirectory.appendingPathComponent("tv")
         let doc = try JSONDecoder().decode(Document.self, from: Data(contentsOf: dir.appendingPathComponent("\(name).json")))
