@@ -15,6 +15,7 @@ final class RunsTableTests: XCTestCase {
         let dir = root.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
         var config = EngineScript.config()
+        config.data = "/data/voc"  // not the fixtures' path, which depends on where the clone is
         edit(&config)
         try config.save(to: dir.appendingPathComponent("config.toml"), header: "test run")
         var lines: [String] = []
