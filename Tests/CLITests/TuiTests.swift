@@ -209,6 +209,25 @@ final class TuiTests: XCTestCase {
         try session.sendKeys("Escape")
         try session.waitFor { $0.contains("IoU per class") }
 
+        // Per-sample metrics (issue #19, D-188): the browser's val split with the run's figures
+        // from samples.json, every val image scored; s sorts worst IoU first.
+        let folders = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("runs/\(runs.first ?? "")/predictions").path)
+        XCTAssertTrue(folders.contains { folder in
+            FileManager.default.fileExists(atPath: root.appendingPathComponent("runs/\(runs.first ?? "")/predictions/\(folder)/samples.json").path)
+        }, "no samples.json in \(folders)")
+        try session.sendKeys("b")
+        try session.waitFor { $0.contains("▸train_0000") }
+        try session.sendKeys("Tab")
+        try session.waitFor { $0.contains("▸val_0000") }
+        try session.sendKeys("v")
+        screen = try session.waitFor { $0.contains("IoU   acc    LQ") }
+        XCTAssertTrue(screen.contains("IoU   acc    LQ"), "no metrics columns:\n\(screen)")
+        let scored = screen.split(separator: "\n").filter { $0.range(of: #"val_000\d +\d\.\d\d +\d\.\d\d +\d\.\d\d"#, options: .regularExpression) != nil }
+        XCTAssertEqual(scored.count, 3, "every val image has IoU, accuracy and label quality:\n\(screen)")
+        try session.sendKeys("s")
+        screen = try session.waitFor { $0.contains("worst IoU first") }
+        XCTAssertTrue(screen.contains("worst IoU first"), screen)
+
         // No run in progress: q quits at once.
         try session.sendKeys("q")
         screen = try session.waitFor { $0.contains("segscope exited") }

@@ -13,6 +13,8 @@ public enum CockpitEvent: Sendable {
     case runOpened(path: String, Result<OpenedRun, MessageError>)
     /// A past run's saved sample predictions (latest evaluation) for the compare view.
     case saved(directory: String, Result<SavedEvaluation, MessageError>)
+    /// A run's per-sample metrics (latest evaluation) for the browser's columns.
+    case sampleMetrics(directory: String, Result<SampleMetricsFile, MessageError>)
 }
 
 /// A past run read from its directory.
@@ -45,6 +47,8 @@ public enum CockpitCommand: Sendable, Equatable {
     /// Read a past run's saved sample predictions (`predictions/`) of the evaluation at
     /// `iteration` (nil: the latest).
     case loadSaved(directory: String, iteration: Int?)
+    /// Read a run's per-sample metrics (`predictions/<latest>/samples.json`).
+    case loadSampleMetrics(directory: String)
 }
 
 /// The front's end of an engine: its two queues, and a thread that forwards events to the
@@ -218,6 +222,14 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
                                               iteration: iteration)
                 }.mapError { MessageError($0) }
                 post(.cockpit(.saved(directory: directory, result)))
+                done()
+            }
+        case .loadSampleMetrics(let directory):
+            loadQueue.async {
+                let result = Result {
+                    try RunArchive.sampleMetrics(runDirectory: URL(fileURLWithPath: (directory as NSString).expandingTildeInPath))
+                }.mapError { MessageError($0) }
+                post(.cockpit(.sampleMetrics(directory: directory, result)))
                 done()
             }
         }

@@ -278,7 +278,13 @@ public final class DataParallel: @unchecked Sendable {
             skipped.append("rank \(r): \(Int(total[cells + 2 + r])) images (named in that rank's warnings)")
         }
         let pixels = total[cells + 1]
+        // Label quality and confusion cells are not all-reduced: the other ranks' samples keep
+        // their scores with quality unknown (D-188).
+        let own = Dictionary(local.sampleMetrics.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let perSample = scores.map { s in
+            own[s.id] ?? SampleMetrics(id: s.id, mIoU: s.mIoU, pixelAccuracy: s.pixelAccuracy, pixels: s.pixels, labelQuality: .nan)
+        }
         return EvaluationResult(confusion: confusion, imageScores: scores, loss: pixels > 0 ? total[cells] / pixels : nil,
-                                samples: local.samples, skipped: skipped)
+                                samples: local.samples, skipped: skipped, sampleMetrics: perSample)
     }
 }

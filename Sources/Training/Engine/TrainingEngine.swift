@@ -415,7 +415,10 @@ public final class TrainingEngine: @unchecked Sendable {
             do {
                 try directory.writePredictions(result.samples, iteration: run.iteration, epoch: report.epoch,
                                                    split: run.config.valSplit, mIoU: metrics.mIoU, isBest: isBest,
-                                                   keep: run.config.keepPredictions)
+                                                   keep: run.config.keepPredictions,
+                                                   metrics: result.sampleMetrics.isEmpty ? nil
+                                                       : SampleMetricsFile(iteration: run.iteration, epoch: report.epoch, split: run.config.valSplit,
+                                                                           classNames: run.session.classNames, samples: result.sampleMetrics))
             } catch {
                 warn("cannot save the sample predictions of iteration \(run.iteration): \(error)")
             }

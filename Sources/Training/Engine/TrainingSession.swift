@@ -62,9 +62,13 @@ public struct EvaluationResult: Sendable {
     public var samples: [EvaluatedSample]
     /// Samples that could not be read (truncated, missing, …): "id: reason", not in the figures.
     public var skipped: [String]
+    /// Every scored sample's figures, label quality and confusion cells, in evaluation order
+    /// (saved as `predictions/<iteration>/samples.json`, D-188).
+    public var sampleMetrics: [SampleMetrics]
 
     public init(confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double? = nil, samples: [EvaluatedSample] = [],
-                skipped: [String] = []) {
+                skipped: [String] = [], sampleMetrics: [SampleMetrics] = []) {
+        self.sampleMetrics = sampleMetrics
         self.confusion = confusion
         self.imageScores = imageScores
         self.loss = loss

@@ -131,6 +131,23 @@ public enum Inference {
         return (sum, pixels)
     }
 
+    /// The softmax probability of each labelled pixel's own label (cleanlab's self-confidence),
+    /// in pixel order; void / out-of-range labels are left out.
+    public static func selfConfidence(_ logits: [Float], classes: Int, labels: [UInt8]) -> [Double] {
+        let plane = labels.count
+        guard classes > 0, logits.count >= classes * plane else { return [] }
+        var out: [Double] = []
+        out.reserveCapacity(plane)
+        for i in 0..<plane where Int(labels[i]) < classes {
+            var top = -Float.infinity
+            for k in 0..<classes { top = max(top, logits[k * plane + i]) }
+            var total = 0.0
+            for k in 0..<classes { total += exp(Double(logits[k * plane + i] - top)) }
+            out.append(exp(Double(logits[Int(labels[i]) * plane + i] - top)) / total)
+        }
+        return out
+    }
+
     /// Per-pixel argmax over classes of CHW logits (first maximum wins, as `torch.argmax`).
     public static func argmax(_ logits: [Float], classes: Int, height: Int, width: Int) -> [UInt8] {
         let plane = height * width

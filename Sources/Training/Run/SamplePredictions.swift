@@ -48,7 +48,7 @@ extension RunDirectory {
     /// `%06d` folder the index does not list) are removed. Returns the evaluation's folder.
     @discardableResult
     public func writePredictions(_ samples: [EvaluatedSample], iteration: Int, epoch: Int, split: String,
-                                 mIoU: Double, isBest: Bool, keep: Int = 0) throws -> URL {
+                                 mIoU: Double, isBest: Bool, keep: Int = 0, metrics: SampleMetricsFile? = nil) throws -> URL {
         let fm = FileManager.default
         let name = Self.predictionFolder(iteration: iteration)
         let final = predictionsURL.appendingPathComponent(name)
@@ -77,6 +77,12 @@ extension RunDirectory {
         let set = PredictionSet(iteration: iteration, epoch: epoch, split: split, mIoU: mIoU.isFinite ? mIoU : nil,
                                 isBest: isBest, samples: entries)
         try AtomicFile.write(try Self.prettyJSON(set), to: temp.appendingPathComponent(RunLayout.indexName))
+        if let metrics {
+            // Compact: one line per sample would still be ~200 bytes; VOC val's 1,449 stay well under a megabyte.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            try AtomicFile.write(try encoder.encode(metrics) + Data("\n".utf8), to: temp.appendingPathComponent(SampleMetricsFile.fileName))
+        }
         // An evaluation of the same iteration (a resumed run evaluating again) replaces the old folder.
         try? fm.removeItem(at: final)
         guard rename(temp.path, final.path) == 0 else {

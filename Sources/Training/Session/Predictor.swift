@@ -99,6 +99,7 @@ public final class Predictor {
         var confusion = ConfusionMatrix(classCount: classes)
         var scores: [ImageScore] = []
         var kept: [EvaluatedSample] = []
+        var perSample: [SampleMetrics] = []
         var lossSum = 0.0, lossPixels = 0
         var skipped: [String] = []
         network.eval()
@@ -121,14 +122,22 @@ public final class Predictor {
                 continue
             }
             let prediction = labels(out, of: sample.image)
+            var quality = Double.nan
+            var cells: [[Int]] = []
             if sample.label.width == prediction.width && sample.label.height == prediction.height {
                 let ce = Inference.crossEntropySum(out, classes: classes, labels: sample.label.values)
                 lossSum += ce.sum
                 lossPixels += ce.pixels
+                quality = SampleMetrics.softmin(Inference.selfConfidence(out, classes: classes, labels: sample.label.values))
+                var own = ConfusionMatrix(classCount: classes)
+                own.add(truth: sample.label.values, prediction: prediction.values)
+                cells = SampleMetrics.confusionCells(own)
             }
             confusion.add(truth: sample.label, prediction: prediction)
             let score = ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classes)
             scores.append(score)
+            perSample.append(SampleMetrics(id: id, mIoU: score.mIoU, pixelAccuracy: score.pixelAccuracy, pixels: score.pixels,
+                                           labelQuality: quality, confusions: cells))
             if n < keeping {
                 kept.append(EvaluatedSample(id: id, image: sample.image, truth: sample.label, prediction: prediction, score: score))
             }
@@ -138,7 +147,8 @@ public final class Predictor {
                                + skipped.prefix(5).joined(separator: "; "))
         }
         return EvaluationResult(confusion: confusion, imageScores: scores,
-                                loss: lossPixels > 0 ? lossSum / Double(lossPixels) : nil, samples: kept, skipped: skipped)
+                                loss: lossPixels > 0 ? lossSum / Double(lossPixels) : nil, samples: kept, skipped: skipped,
+                                sampleMetrics: perSample)
     }
 
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the

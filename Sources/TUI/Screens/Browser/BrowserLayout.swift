@@ -7,8 +7,11 @@ public struct BrowserLayout: Equatable, Sendable {
     public var preview: Rect
     public var legend: Rect
     public var footer: Rect
+    /// List rows above the samples (the metrics' column header).
+    public var listHeader = 0
 
-    public init(columns: Int, rows: Int, zoomed: Bool) {
+    public init(columns: Int, rows: Int, zoomed: Bool, listHeader: Int = 0) {
+        self.listHeader = listHeader
         header = Rect(x: 0, y: 0, width: columns, height: 1)
         footer = Rect(x: 0, y: rows - 1, width: columns, height: 1)
         let body = Rect(x: 0, y: 1, width: columns, height: rows - 2)
@@ -21,11 +24,11 @@ public struct BrowserLayout: Equatable, Sendable {
     }
 
     /// Rows of the list that show samples (inside the border).
-    public var listRows: Int { max(0, list.height - 2) }
+    public var listRows: Int { max(0, list.height - 2 - listHeader) }
 
     /// The list row under (x, y), if any.
     public func listRow(x: Int, y: Int) -> Int? {
         let inner = list.inset(1)
-        return inner.contains(x: x, y: y) ? y - inner.y : nil
+        return inner.contains(x: x, y: y) && y - inner.y >= listHeader ? y - inner.y - listHeader : nil
     }
 }

@@ -51,6 +51,9 @@ public struct BrowserState: Sendable {
     /// Recently loaded samples (the current one and a few neighbours), newest last.
     public var samples: [(id: String, slot: SampleSlot)] = []
     public static let sampleCacheSize = 6
+    /// An evaluation's per-sample figures shown as list columns (`v`), and the list's order.
+    public var metrics: BrowserMetricsSlot?
+    public var sort: SampleSort = .name
 
     public init(dataset: any SegmentationDataset) {
         datasetName = dataset.name
@@ -64,6 +67,15 @@ public struct BrowserState: Sendable {
         self.classNames = classNames
         self.palette = palette
         self.splits = splits
+    }
+
+    /// Rows the list gives to the metrics' column header (or their error) above the samples.
+    public var listHeaderRows: Int {
+        switch metrics {
+        case nil: return 0
+        case .failed?: return 3
+        case .loading?, .loaded?: return 2
+        }
     }
 
     public var split: Split? { splits.indices.contains(splitIndex) ? splits[splitIndex] : nil }
@@ -118,6 +130,7 @@ public struct BrowserState: Sendable {
             filterError = "\(error)"
             visible = []
         }
+        visible = Self.sorted(visible, ids: all, by: sort, metrics: metrics?.loaded)
         if let previous, let i = visible.firstIndex(where: { all[$0] == previous }) {
             selection = i
         } else {

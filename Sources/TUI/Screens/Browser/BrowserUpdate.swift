@@ -1,4 +1,5 @@
 import Datasets
+import EngineProtocol
 
 /// What browser keys do.
 public enum BrowserAction: Sendable, Equatable {
@@ -8,6 +9,8 @@ public enum BrowserAction: Sendable, Equatable {
     case training
     /// The runs browser (Runs/).
     case runs
+    /// Per-sample metrics of the dashboard's run (D-188): show / hide, sort, confusion cells.
+    case metrics, sort, nextConfusion, previousConfusion
 }
 
 extension App {
@@ -27,6 +30,15 @@ extension App {
                    disabledReason: { $0.browser.mode == .overlay ? nil : "only in overlay mode (m)" }),
         KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name: words ANDed (dog sheep), a | b, !person, person>20% (pixel share), id:2008 (Enter keeps, Esc clears)", action: .filter),
         KeyBinding([.escape], footer: nil, help: "Clear the filter / close this help", action: .clearFilter),
+        KeyBinding([.char("v")], footer: "eval", footerOptional: true,
+                   help: "Per-sample IoU, accuracy and label quality of the dashboard run's latest evaluation (again: hide)",
+                   action: .metrics, disabledReason: { metricsRun($0) == nil ? "no run (t or r first)" : nil }),
+        KeyBinding([.char("s")], footer: "sort", footerOptional: true,
+                   help: "Sort: name → worst IoU → worst accuracy → likeliest label issue",
+                   action: .sort, disabledReason: { $0.browser.metrics?.loaded == nil ? "needs metrics (v)" : nil }),
+        KeyBinding([(.char("c"), .nextConfusion), (.char("C"), .previousConfusion)], label: "c C", footer: "confusion", footerOptional: true,
+                   help: "Samples behind a confusion cell (truth → predicted), largest cells in turn",
+                   disabledReason: { ($0.browser.metrics?.loaded?.cells.isEmpty ?? true) ? "needs metrics (v)" : nil }),
         KeyBinding([.char("t")], footer: "train", help: "Training: launch a run, or watch the one in progress", action: .training),
         KeyBinding([.char("r")], footer: "runs", help: "Past runs: open one read-only, overlay another one's curves", action: .runs,
                    disabledReason: { runsUnavailable($0) }),
@@ -55,7 +67,7 @@ extension App {
     }
 
     static func perform(_ action: BrowserAction, _ state: inout AppState) -> [Command] {
-        let page = max(1, BrowserLayout(columns: state.columns, rows: state.rows, zoomed: state.browser.zoomed).listRows - 1)
+        let page = max(1, browserLayout(state).listRows - 1)
         switch action {
         case .up: return move(by: -1, &state)
         case .down: return move(by: 1, &state)
@@ -100,7 +112,61 @@ extension App {
             return openRuns(&state)
         case .quit:
             return requestQuit(&state)
+        case .metrics:
+            if state.browser.metrics != nil {
+                state.browser.metrics = nil
+                state.browser.sort = .name
+                state.browser.applyFilter()
+                clampScroll(&state)
+                return selectionChanged(&state)
+            }
+            guard let run = metricsRun(state) else { return [] }
+            state.browser.metrics = .loading(run: run)
+            clampScroll(&state)
+            return [.cockpit(.loadSampleMetrics(directory: run))]
+        case .sort:
+            return resort(state.browser.sort.next, &state)
+        case .nextConfusion, .previousConfusion:
+            guard let cells = state.browser.metrics?.loaded?.cells, !cells.isEmpty else { return [] }
+            var i = -1
+            if case .confusion(let t, let p) = state.browser.sort {
+                i = cells.firstIndex { $0.truth == t && $0.predicted == p } ?? -1
+            }
+            i = action == .nextConfusion ? (i + 1) % cells.count : (i <= 0 ? cells.count - 1 : i - 1)
+            return resort(.confusion(truth: cells[i].truth, predicted: cells[i].predicted), &state)
         }
+    }
+
+    /// The run directory whose per-sample metrics `v` reads: the dashboard's run, live or past.
+    static func metricsRun(_ state: AppState) -> String? {
+        guard let dir = state.cockpit.history.started?.runDirectory, !dir.isEmpty else { return nil }
+        return dir
+    }
+
+    /// The list in a new order, from its top.
+    static func resort(_ sort: SampleSort, _ state: inout AppState) -> [Command] {
+        state.browser.sort = sort
+        state.browser.applyFilter()
+        state.browser.selection = 0
+        state.browser.scroll = 0
+        return selectionChanged(&state)
+    }
+
+    /// Per-sample metrics read for the browser.
+    static func sampleMetricsArrived(_ directory: String, _ result: Result<SampleMetricsFile, MessageError>, _ state: inout AppState) -> [Command] {
+        guard case .loading(let run)? = state.browser.metrics, run == directory else { return [] }
+        switch result {
+        case .success(let file): state.browser.metrics = .loaded(BrowserMetrics(run: run, file: file))
+        case .failure(let error): state.browser.metrics = .failed(run: run, error.description)
+        }
+        state.browser.applyFilter()
+        clampScroll(&state)
+        return selectionChanged(&state)
+    }
+
+    /// The browser's layout in `state` (the list's header rows depend on the metrics shown).
+    static func browserLayout(_ state: AppState) -> BrowserLayout {
+        BrowserLayout(columns: state.columns, rows: state.rows, zoomed: state.browser.zoomed, listHeader: state.browser.listHeaderRows)
     }
 
     static func editFilter(_ state: inout AppState, _ key: Key) -> [Command] {
@@ -138,7 +204,7 @@ extension App {
 
     /// Keeps the selection inside the list's visible rows.
     static func clampScroll(_ state: inout AppState) {
-        let rows = max(1, BrowserLayout(columns: state.columns, rows: state.rows, zoomed: state.browser.zoomed).listRows)
+        let rows = max(1, browserLayout(state).listRows)
         var b = state.browser
         if b.selection < b.scroll { b.scroll = b.selection }
         if b.selection >= b.scroll + rows { b.scroll = b.selection - rows + 1 }
@@ -170,7 +236,7 @@ extension App {
     }
 
     static func mouse(_ event: MouseEvent, _ state: inout AppState) -> [Command] {
-        let layout = BrowserLayout(columns: state.columns, rows: state.rows, zoomed: state.browser.zoomed)
+        let layout = browserLayout(state)
         switch event.kind {
         case .press:
             guard let row = layout.listRow(x: event.x, y: event.y) else { return [] }

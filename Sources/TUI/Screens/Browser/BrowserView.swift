@@ -1,11 +1,12 @@
 import Datasets
+import EngineProtocol
 
 extension App {
     /// Draws the browser and returns the graphics placements of its previews.
     static func drawBrowser(_ grid: inout CellGrid, _ state: AppState) -> [GraphicPlacement] {
         let b = state.browser
         let styles = state.styles
-        let layout = BrowserLayout(columns: state.columns, rows: state.rows, zoomed: b.zoomed)
+        let layout = browserLayout(state)
         drawHeader(&grid, state, layout.header)
         if !b.zoomed {
             drawList(&grid, state, layout.list)
@@ -59,7 +60,8 @@ extension App {
         let s = state.styles
         let all = b.splitIDs
         var title = "Samples · \(b.split ?? "—")"
-        title += b.filter.isEmpty ? " (\(all.count))" : " · /\(b.filter) \(b.visible.count)/\(all.count)"
+        title += b.filter.isEmpty && b.visible.count == all.count ? " (\(all.count))"
+            : " · \(b.filter.isEmpty ? "" : "/\(b.filter) ")\(b.visible.count)/\(all.count)"
         var inner = grid.box(rect, title: title, border: s.focus, titleStyle: s.title)
         guard inner.width > 0, inner.height > 0 else { return }
         if b.editingFilter {
@@ -68,6 +70,14 @@ extension App {
             let end = grid.put("/ " + b.filter, x: inner.x, y: y, style: s.overlay, maxWidth: inner.width - 1)
             grid.set(end, y, Cell("▏", s.overlayKey))
             inner.height -= 1
+        }
+        let metrics = b.metrics?.loaded
+        if b.listHeaderRows > 0 {
+            let header = Rect(x: inner.x, y: inner.y, width: inner.width, height: b.listHeaderRows)
+            drawMetricsHeader(&grid, state, header, idWidth: listIDWidth(b, inner))
+            inner.y += b.listHeaderRows
+            inner.height -= b.listHeaderRows
+            guard inner.height > 0 else { return }
         }
         guard let split = b.split else { return }
         switch b.ids[split] {
@@ -86,7 +96,8 @@ extension App {
                              style: s.error)
                 return
             }
-            let text = all.isEmpty ? "this split is empty" : "no sample matches “\(b.filter)”"
+            let text = all.isEmpty ? "this split is empty"
+                : b.filter.isEmpty ? "no sample has this confusion" : "no sample matches “\(b.filter)”"
             grid.put(text, x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
             if !all.isEmpty, inner.height > 2 {
                 grid.wrapped("words are ANDed; also a | b, !a, person>20%, id:2008", in:
@@ -94,7 +105,7 @@ extension App {
             }
             return
         }
-        let idWidth = min(max(8, all.map { TextWidth.width($0) }.max() ?? 8), max(8, inner.width / 2))
+        let idWidth = listIDWidth(b, inner)
         let sizeWidth = 9
         for row in 0..<inner.height {
             let index = b.scroll + row
@@ -107,15 +118,86 @@ extension App {
             if selected { grid.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), with: Cell(" ", s.selected)) }
             var x = grid.put(selected ? "▸" : " ", x: inner.x, y: y, style: base)
             x = grid.put(TextWidth.pad(id, to: idWidth), x: x, y: y, style: base) + 1
-            let size = sizeText(info)
-            let sizeStyle = info?.error != nil ? (selected ? base : s.error) : (selected ? base : s.dim)
-            x = grid.put(TextWidth.pad(size, to: sizeWidth), x: x, y: y, style: sizeStyle)
+            if let metrics {
+                x = drawMetricsColumns(&grid, state, metrics.byID[id], x: x, y: y, selected: selected)
+            } else {
+                let size = sizeText(info)
+                let sizeStyle = info?.error != nil ? (selected ? base : s.error) : (selected ? base : s.dim)
+                x = grid.put(TextWidth.pad(size, to: sizeWidth), x: x, y: y, style: sizeStyle)
+            }
             if let info, info.error == nil {
                 let classes = TextWidth.truncate(b.objectClasses(info).joined(separator: " "), to: inner.maxX - x)
                 grid.put(classes, x: x, y: y, style: selected ? base : s.accent.with(fg: s.main.fg),
                          maxWidth: inner.maxX - x)
             }
             if TextWidth.width(id) > idWidth { grid.set(inner.x + idWidth, y, Cell("…", base)) }
+        }
+    }
+
+    static func listIDWidth(_ b: BrowserState, _ inner: Rect) -> Int {
+        min(max(8, b.splitIDs.map { TextWidth.width($0) }.max() ?? 8), max(8, inner.width / 2))
+    }
+
+    /// The metrics' columns: IoU, pixel accuracy, label quality, or the pixels of the sorted
+    /// confusion cell (`Nk px`); `—` where a figure is undefined or the sample was not evaluated.
+    static let metricsColumnWidth = 6
+
+    /// A pixel count in at most 5 characters: 1234, 12k, 1.2M.
+    static func compactCount(_ n: Int) -> String {
+        if n < 10_000 { return String(n) }
+        if n < 1_000_000 { return "\(n / 1000)k" }
+        return String(format: "%.1fM", Double(n) / 1e6)
+    }
+
+    static func drawMetricsColumns(_ grid: inout CellGrid, _ state: AppState, _ m: SampleMetrics?, x: Int, y: Int, selected: Bool) -> Int {
+        let s = state.styles
+        func figure(_ v: Double?) -> String { v.map { $0.isFinite ? String(format: "%.2f", $0) : "—" } ?? "—" }
+        var values = [figure(m?.mIoU), figure(m?.pixelAccuracy), figure(m?.labelQuality)]
+        if case .confusion(let t, let p) = state.browser.sort {
+            values[2] = m.map { compactCount($0.confused(truth: t, predicted: p)) } ?? "—"
+        }
+        var x = x
+        for (i, v) in values.enumerated() {
+            let sorted: Bool
+            switch (state.browser.sort, i) {
+            case (.iou, 0), (.accuracy, 1), (.labelQuality, 2), (.confusion, 2): sorted = true
+            default: sorted = false
+            }
+            let style = selected ? s.selected : (sorted ? s.accent : (m == nil ? s.dim : s.main))
+            let text = String(repeating: " ", count: max(0, metricsColumnWidth - 1 - TextWidth.width(v))) + v
+            x = grid.put(text, x: x, y: y, style: style) + 1
+        }
+        return x
+    }
+
+    /// Above the samples: the metrics' column names and where they come from, or why they
+    /// could not be read.
+    static func drawMetricsHeader(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect, idWidth: Int) {
+        let s = state.styles
+        switch state.browser.metrics {
+        case nil:
+            return
+        case .loading(let run)?:
+            grid.put("reading per-sample metrics of \(run.split(separator: "/").last.map(String.init) ?? run)…", x: rect.x + 1, y: rect.y, style: s.dim,
+                     maxWidth: rect.width - 1)
+        case .failed(let run, let message)?:
+            // The run's own path is long and known: name the file inside it.
+            let short = message.replacingOccurrences(of: run.hasSuffix("/") ? run : run + "/", with: "")
+            grid.wrapped(short, in: Rect(x: rect.x + 1, y: rect.y, width: rect.width - 1, height: rect.height), style: s.error)
+        case .loaded(let m)?:
+            // Row 1: which evaluation and the order; row 2: the column names.
+            let b = state.browser
+            var x = grid.put(" it \(m.file.iteration) · ", x: rect.x, y: rect.y, style: s.dim)
+            var order = b.sort.title(m)
+            if case .confusion = b.sort { order += " (\(b.visible.count))" }
+            grid.put(order, x: x, y: rect.y, style: b.sort == .name ? s.dim : s.accent, maxWidth: rect.maxX - x)
+            let w = metricsColumnWidth
+            func right(_ t: String) -> String { String(repeating: " ", count: max(0, w - 1 - TextWidth.width(t))) + t + " " }
+            var last = "LQ"
+            if case .confusion = b.sort { last = "px" }
+            x = grid.put(TextWidth.pad("", to: idWidth + 1), x: rect.x, y: rect.y + 1, style: s.dim)
+            x = grid.put(right("IoU") + right("acc") + right(last), x: x, y: rect.y + 1, style: s.title)
+            grid.put("classes", x: x, y: rect.y + 1, style: s.dim, maxWidth: rect.maxX - x)
         }
     }
 
@@ -174,7 +256,12 @@ extension App {
             if inner.height > 0 { grid.centered("no sample selected", in: inner, y: inner.y + inner.height / 2, style: s.dim) }
             return []
         }
-        let inner = grid.box(rect, title: "\(id) · \(rightHeader(state))", border: s.border, titleStyle: s.title)
+        var title = "\(id) · \(rightHeader(state))"
+        if let m = b.metrics?.loaded?.byID[id] {
+            func f(_ v: Double) -> String { v.isFinite ? String(format: "%.2f", v) : "—" }
+            title += " · IoU \(f(m.mIoU)) acc \(f(m.pixelAccuracy)) LQ \(f(m.labelQuality))"
+        }
+        let inner = grid.box(rect, title: title, border: s.border, titleStyle: s.title)
         guard inner.width > 4, inner.height > 2 else { return [] }
         switch b.slot(for: id) {
         case nil, .loading?:

@@ -84,6 +84,8 @@ extension App {
             return []
         case .saved(let directory, let result):
             return compareSavedArrived(directory, result, &state)
+        case .sampleMetrics(let directory, let result):
+            return sampleMetricsArrived(directory, result, &state)
         case .sample(let id, let result):
             switch result {
             case .success(let sample): state.compare.store(id, .loaded(sample))
