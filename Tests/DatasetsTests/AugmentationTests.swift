@@ -61,7 +61,9 @@ final class AugmentationTests: XCTestCase {
                 XCTAssertEqual(out.label.width, 96)
                 let (bad, checked) = misaligned(out)
                 XCTAssertGreaterThan(checked, 96 * 96 / 2)
-                XCTAssertLessThanOrEqual(bad, checked / 200, "\(sample.id) seed \(seed): \(bad) of \(checked) pixels off their label")
+                // Bilinear image and nearest label part at edges after a resize; a shifted or
+                // flipped label is off on far more (see the next test).
+                XCTAssertLessThanOrEqual(bad, checked / 50, "\(sample.id) seed \(seed): \(bad) of \(checked) pixels off their label")
                 // The same seed without flip tells whether this draw flipped.
                 var plain = Self.mmsegVOC
                 plain.flipProbability = 0
@@ -161,8 +163,8 @@ final class AugmentationTests: XCTestCase {
         // A crop passes only within the last ~12 of 181 positions: ~7% of plain draws, ~1 − 0.93^11 ≈ 55% with retries.
         XCTAssertLessThan(plainPasses, 20)
         XCTAssertGreaterThan(ratioPasses, 35)
-        XCTAssertEqual(Transforms.largestClassShare(label, x: 180, y: 0, size: Size2D(height: 20, width: 20)),
-                       Transforms.ClassShare(largest: 240, labelled: 400, classes: 2))
+        let share = Transforms.largestClassShare(label, x: 180, y: 0, size: Size2D(height: 20, width: 20))
+        XCTAssertEqual([share.largest, share.labelled, share.classes], [240, 400, 2])
     }
 
     func testDefaultsKeepTheEarlierRandomStream() {

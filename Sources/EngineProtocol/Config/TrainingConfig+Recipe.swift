@@ -145,7 +145,7 @@ extension TrainingConfig {
         check(headLRMult.isFinite && headLRMult > 0 && headLRMult <= 100, "head_lr_mult", "\(headLRMult) is out of range",
               "a number > 0 and ≤ 100 (MMSeg: 10)")
         let withBackbone = ModelFacts.all.filter(\.hasBackbone).map(\.name)
-        check(headLRMult == 1 || withBackbone.contains(model), "head_lr_mult",
+        check(headLRMult == 1 || !(headLRMult > 0 && headLRMult <= 100) || withBackbone.contains(model), "head_lr_mult",
               "\(headLRMult) needs a model with a backbone; \(model) has none (every parameter would be 'head')",
               "1 for \(model), or any value with model = one of \(withBackbone.joined(separator: ", "))")
         check((0...255).contains(ignoreIndex), "ignore_index", "\(ignoreIndex) is out of range",
