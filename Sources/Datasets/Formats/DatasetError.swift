@@ -25,11 +25,19 @@ public struct DatasetOptions: Sendable, Equatable {
     /// Read only the first N ids of each split (d2l's `max_num`); nil reads all.
     public var limit: Int?
     public var petsBorder: PetsBorder
+    /// MMSeg's `reduce_zero_label` (ADE20K): label 0 becomes void 255, every other label one
+    /// less; the class list loses its first name (`RelabeledDataset`).
+    public var reduceZeroLabel = false
+    /// A label value ignored like 255 (mapped to 255 after `reduceZeroLabel`); 255 = none besides 255.
+    public var ignoreIndex: UInt8 = LabelMap.void
 
     public init(limit: Int? = nil, petsBorder: PetsBorder = .separateClass) {
         self.limit = limit
         self.petsBorder = petsBorder
     }
+
+    /// Whether labels are rewritten after decoding.
+    public var relabels: Bool { reduceZeroLabel || ignoreIndex != LabelMap.void }
 }
 
 extension SegmentationDataset {

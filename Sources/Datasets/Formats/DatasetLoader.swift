@@ -12,13 +12,15 @@ public enum DatasetLoader {
             throw DatasetError("\(url.path): no such directory")
         }
         let resolved = format == .auto ? try detect(url) : format
+        let dataset: any SegmentationDataset
         switch resolved {
-        case .voc: return try VOCDataset(root: url, options: options, format: .voc)
-        case .demo: return try VOCDataset(root: url, options: options, format: .demo)
-        case .pets: return try PetsDataset(root: url, options: options)
-        case .folder: return try FolderDataset(root: url, options: options)
+        case .voc: dataset = try VOCDataset(root: url, options: options, format: .voc)
+        case .demo: dataset = try VOCDataset(root: url, options: options, format: .demo)
+        case .pets: dataset = try PetsDataset(root: url, options: options)
+        case .folder: dataset = try FolderDataset(root: url, options: options)
         case .auto: throw DatasetError("\(url.path): cannot detect the dataset layout")
         }
+        return options.relabels ? try RelabeledDataset(dataset, options: options) : dataset
     }
 
     /// Recognises a layout from the directories present:

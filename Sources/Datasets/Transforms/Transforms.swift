@@ -57,6 +57,15 @@ public struct TransformConfig: Sendable, Codable, Equatable {
     public var normalization: Normalization
     /// Random (training) or deterministic (evaluation) crops, no flip and no scale.
     public var random: Bool
+    /// MMSegmentation's `RandomResize` (applied after `scaleRange`, before `resize`; only when `random`).
+    public var randomResize: RandomResize? = nil
+    /// MMSegmentation's `RandomCrop(cat_max_ratio)`: up to 10 more draws while one class covers
+    /// at least this share of the crop's labelled pixels; 1 = off.
+    public var catMaxRatio: Float = 1
+    /// Probability of the horizontal flip when `horizontalFlip` is on.
+    public var flipProbability: Float = 0.5
+    /// MMSegmentation's `PhotoMetricDistortion` with its defaults, after the flip (image only).
+    public var photometric: Bool = false
 
     public init(scaleRange: ClosedRange<Float>? = nil, resize: Size2D? = nil, crop: Size2D? = nil,
                 smallImages: SmallImagePolicy = .pad, horizontalFlip: Bool = false,
@@ -82,18 +91,134 @@ public struct TransformConfig: Sendable, Codable, Equatable {
             let h = max(1, Int((Float(s.image.height) * factor).rounded()))
             s = Transforms.resize(s, to: Size2D(height: h, width: w))
         }
+        if random, let randomResize {
+            s = Transforms.resize(s, to: randomResize.size(height: s.image.height, width: s.image.width, rng: &rng))
+        }
         if let resize { s = Transforms.resize(s, to: resize) }
         if let crop {
             if s.image.width < crop.width || s.image.height < crop.height {
                 guard smallImages == .pad else { return nil }
                 s = Transforms.pad(s, to: crop)
             }
-            let x = random ? rng.int(0...(s.image.width - crop.width)) : (s.image.width - crop.width) / 2
-            let y = random ? rng.int(0...(s.image.height - crop.height)) : (s.image.height - crop.height) / 2
+            var x = random ? rng.int(0...(s.image.width - crop.width)) : (s.image.width - crop.width) / 2
+            var y = random ? rng.int(0...(s.image.height - crop.height)) : (s.image.height - crop.height) / 2
+            if random && catMaxRatio < 1 {
+                // MMSeg: at most 10 redraws; the last draw is kept when none passes.
+                for _ in 0..<10 {
+                    if Transforms.largestClassShare(s.label, x: x, y: y, size: crop).passes(catMaxRatio) { break }
+                    x = rng.int(0...(s.image.width - crop.width))
+                    y = rng.int(0...(s.image.height - crop.height))
+                }
+            }
             s = Transforms.crop(s, x: x, y: y, size: crop)
         }
-        if random && horizontalFlip && rng.chance(0.5) { s = Transforms.flipHorizontally(s) }
+        if random && horizontalFlip && rng.chance(flipProbability) { s = Transforms.flipHorizontally(s) }
+        if random && photometric { s.image = PhotoMetricDistortion().apply(s.image, rng: &rng) }
         return s
+    }
+}
+
+/// MMSegmentation's `RandomResize(scale, ratio_range, keep_ratio)`: a ratio r uniform in
+/// `ratioRange` scales the target `scale` (nil: the image's own size); with `keepRatio` the
+/// image is rescaled to fit inside it (mmcv's `rescale_size`: factor min(long / long side,
+/// short / short side)), else resized to it exactly.
+public struct RandomResize: Sendable, Codable, Equatable {
+    public var scale: Size2D?
+    public var ratioRange: ClosedRange<Float>
+    public var keepRatio: Bool
+
+    public init(scale: Size2D?, ratioRange: ClosedRange<Float>, keepRatio: Bool = true) {
+        self.scale = scale
+        self.ratioRange = ratioRange
+        self.keepRatio = keepRatio
+    }
+
+    /// The size an image of `height × width` is resized to for ratio `r`.
+    public func size(height: Int, width: Int, ratio r: Float) -> Size2D {
+        guard let scale else {
+            return Size2D(height: max(1, Int((Float(height) * r).rounded())), width: max(1, Int((Float(width) * r).rounded())))
+        }
+        let th = Float(scale.height) * r, tw = Float(scale.width) * r
+        guard keepRatio else { return Size2D(height: max(1, Int(th)), width: max(1, Int(tw))) }
+        let factor = min(max(th, tw) / Float(max(height, width)), min(th, tw) / Float(min(height, width)))
+        return Size2D(height: max(1, Int(Float(height) * factor + 0.5)), width: max(1, Int(Float(width) * factor + 0.5)))
+    }
+
+    /// Draws the ratio and returns the size.
+    public func size(height: Int, width: Int, rng: inout SeededRandom) -> Size2D {
+        let r = ratioRange.lowerBound == ratioRange.upperBound ? ratioRange.lowerBound
+            : rng.uniform(ratioRange.lowerBound, ratioRange.upperBound)
+        return size(height: height, width: width, ratio: r)
+    }
+}
+
+/// MMSegmentation's `PhotoMetricDistortion` with its defaults: brightness (p 0.5, +U(−32, 32)),
+/// contrast (p 0.5, ×U(0.5, 1.5)) before or after (p 0.5 each) saturation (p 0.5, ×U(0.5, 1.5))
+/// and hue (p 0.5, + an integer in [−18, 18) on OpenCV's 0…180 scale). Brightness and contrast
+/// clip to 0…255 and truncate to bytes as mmseg's `convert` does; saturation and hue go through
+/// HSV in floating point (OpenCV rounds its 8-bit HSV; the difference is within a grey level or two).
+public struct PhotoMetricDistortion: Sendable, Equatable {
+    public var brightnessDelta: Float = 32
+    public var contrastRange: ClosedRange<Float> = 0.5...1.5
+    public var saturationRange: ClosedRange<Float> = 0.5...1.5
+    public var hueDelta: Int = 18
+
+    public init() {}
+
+    public func apply(_ image: RGBImage, rng: inout SeededRandom) -> RGBImage {
+        var out = image
+        if rng.int(0...1) == 1 { Self.convert(&out, alpha: 1, beta: rng.uniform(-brightnessDelta, brightnessDelta)) }
+        let contrastFirst = rng.int(0...1) == 1
+        if contrastFirst, rng.int(0...1) == 1 {
+            Self.convert(&out, alpha: rng.uniform(contrastRange.lowerBound, contrastRange.upperBound), beta: 0)
+        }
+        var saturation: Float = 1, hue = 0
+        if rng.int(0...1) == 1 { saturation = rng.uniform(saturationRange.lowerBound, saturationRange.upperBound) }
+        if rng.int(0...1) == 1 { hue = rng.int(-hueDelta...(hueDelta - 1)) }
+        if saturation != 1 || hue != 0 { Self.adjustHSV(&out, saturation: saturation, hueShift: hue) }
+        if !contrastFirst, rng.int(0...1) == 1 {
+            Self.convert(&out, alpha: rng.uniform(contrastRange.lowerBound, contrastRange.upperBound), beta: 0)
+        }
+        return out
+    }
+
+    /// x · alpha + beta, clipped to 0…255 and truncated (mmseg's `convert`).
+    public static func convert(_ image: inout RGBImage, alpha: Float, beta: Float) {
+        image.pixels.withUnsafeMutableBufferPointer { p in
+            for i in p.indices { p[i] = UInt8(min(255, max(0, Float(p[i]) * alpha + beta))) }
+        }
+    }
+
+    /// Saturation × `saturation` (clipped to 1) and hue + `hueShift` steps of 2° (OpenCV's 8-bit hue scale).
+    public static func adjustHSV(_ image: inout RGBImage, saturation: Float, hueShift: Int) {
+        let shift = Float(hueShift) * 2
+        image.pixels.withUnsafeMutableBufferPointer { p in
+            for i in stride(from: 0, to: p.count, by: 3) {
+                let r = Float(p[i]), g = Float(p[i + 1]), b = Float(p[i + 2])
+                let v = max(r, g, b), mn = min(r, g, b), d = v - mn
+                guard d > 0 else { continue }   // grey: no hue, no saturation
+                var h: Float
+                if v == r { h = 60 * (g - b) / d } else if v == g { h = 120 + 60 * (b - r) / d } else { h = 240 + 60 * (r - g) / d }
+                h += shift
+                h = h.truncatingRemainder(dividingBy: 360)
+                if h < 0 { h += 360 }
+                let s = min(1, d / v * saturation)
+                // HSV → RGB.
+                let c = v * s, x = c * (1 - abs((h / 60).truncatingRemainder(dividingBy: 2) - 1)), m = v - c
+                let (r1, g1, b1): (Float, Float, Float)
+                switch Int(h / 60) {
+                case 0: (r1, g1, b1) = (c, x, 0)
+                case 1: (r1, g1, b1) = (x, c, 0)
+                case 2: (r1, g1, b1) = (0, c, x)
+                case 3: (r1, g1, b1) = (0, x, c)
+                case 4: (r1, g1, b1) = (x, 0, c)
+                default: (r1, g1, b1) = (c, 0, x)
+                }
+                p[i] = UInt8(min(255, max(0, (r1 + m).rounded())))
+                p[i + 1] = UInt8(min(255, max(0, (g1 + m).rounded())))
+                p[i + 2] = UInt8(min(255, max(0, (b1 + m).rounded())))
+            }
+        }
     }
 }
 
@@ -101,6 +226,26 @@ public struct TransformConfig: Sendable, Codable, Equatable {
 public enum Transforms {
     /// The ImageNet mean as a colour, used to pad images.
     public static let meanColor: (r: UInt8, g: UInt8, b: UInt8) = (124, 116, 104)
+
+    /// The largest class's pixel count and the labelled (non-void) pixel count of a rectangle
+    /// of `label`, and how many classes it holds (MMSeg's `cat_max_ratio` test).
+    public static func largestClassShare(_ label: LabelMap, x: Int, y: Int, size: Size2D) -> ClassShare {
+        var counts = [Int](repeating: 0, count: 256)
+        label.values.withUnsafeBufferPointer { v in
+            for row in y..<(y + size.height) {
+                let start = row * label.width + x
+                for i in start..<(start + size.width) { counts[Int(v[i])] += 1 }
+            }
+        }
+        counts[Int(LabelMap.void)] = 0
+        return ClassShare(largest: counts.max() ?? 0, labelled: counts.reduce(0, +), classes: counts.filter { $0 > 0 }.count)
+    }
+
+    public struct ClassShare: Sendable, Equatable {
+        public var largest: Int, labelled: Int, classes: Int
+        /// MMSeg's test: more than one class and the largest below `ratio` of the labelled pixels.
+        public func passes(_ ratio: Float) -> Bool { classes > 1 && Float(largest) / Float(labelled) < ratio }
+    }
 
     /// Crops the same rectangle from image and label. The rectangle must lie inside.
     public static func crop(_ sample: Sample, x: Int, y: Int, size: Size2D) -> Sample {
@@ -153,6 +298,11 @@ public enum Transforms {
         out.image = image
         out.label = label
         return out
+    }
+
+    /// The image mirrored left–right.
+    public static func flipHorizontally(image: RGBImage) -> RGBImage {
+        flipHorizontally(Sample(id: "", image: image, label: LabelMap(width: image.width, height: image.height))).image
     }
 
     public static func flipHorizontally(_ sample: Sample) -> Sample {

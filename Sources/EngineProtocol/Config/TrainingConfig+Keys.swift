@@ -130,7 +130,7 @@ extension TrainingConfig {
         .string("runs_dir", "directory that holds run directories", \.runsDir),
         .string("resume", "checkpoints/last.resume.safetensors of a run to continue exactly; empty = fresh run", \.resume),
         .string("backbone_weights", "torchvision ImageNet ResNet weights (safetensors or .pth) for the backbone: resnet18 for fcn-resnet18, resnet50 / 101 for the torchvision models (fc.* ignored); empty = none", \.backboneWeights),
-    ]
+    ] + recipeKeys
 
     public static func key(named name: String) -> ConfigKey? { keys.first { $0.name == name } }
 
@@ -185,6 +185,9 @@ extension TrainingConfig {
         "val_interval": "eval_interval", "patience": "early_stopping_patience", "work_dir": "runs_dir",
         "lr_schedule": "schedule", "scheduler": "schedule", "num_threads": "threads", "resume_from": "resume",
         "pretrained": "backbone_weights", "backbone": "backbone_weights",
+        "loss_decode": "loss", "class_weight": "class_weights", "thresh": "ohem_thresh", "min_kept": "ohem_min_kept",
+        "lr_mult": "head_lr_mult", "ratio_range": "resize_ratio_min", "scale": "resize_scale", "prob": "flip_prob",
+        "flip": "flip_prob", "tta": "eval_tta", "aug_test": "eval_tta",
     ]
 
     static func unknownKey(_ name: String, source: String? = nil) -> ConfigError {
@@ -262,6 +265,7 @@ extension TrainingConfig {
         check(backboneWeights.isEmpty || withBackbone.contains(model), "backbone_weights",
               "is for a model with an ImageNet backbone, not \(model)",
               "empty, or a weights file (safetensors or .pth) with model = one of \(withBackbone.joined(separator: ", "))")
+        errors += recipeProblems()
         return errors
     }
 
@@ -308,6 +312,9 @@ extension TrainingConfig {
             }
             let value: ConfigValue
             switch key.kind {
+            case .string where key.isFlag:
+                if let b = try? c.decode(Bool.self, forKey: codingKey) { value = .string(b ? "true" : "false") }
+                else { value = .string(try c.decode(String.self, forKey: codingKey)) }
             case .string: value = .string(try c.decode(String.self, forKey: codingKey))
             case .integer: value = .integer(try c.decode(Int.self, forKey: codingKey))
             case .float: value = .float(try c.decode(Double.self, forKey: codingKey))
@@ -329,6 +336,7 @@ extension TrainingConfig {
         for key in Self.keys {
             let codingKey = ConfigCodingKey(stringValue: key.name)
             switch key.get(self) {
+            case .string(let s) where key.isFlag: try c.encode(s == "true", forKey: codingKey)
             case .string(let s): try c.encode(s, forKey: codingKey)
             case .integer(let i): try c.encode(i, forKey: codingKey)
             case .float(let d): try c.encode(d, forKey: codingKey)

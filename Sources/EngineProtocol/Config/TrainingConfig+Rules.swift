@@ -14,8 +14,18 @@ extension TrainingConfig {
     /// The dataset a config names: `data` empty means the demo set in the user's cache (made on
     /// first use, read as the demo set); otherwise the directory (`~` expanded) read as `format`.
     public static func openDataset(_ data: String, format: DatasetFormat) throws -> any SegmentationDataset {
-        if data.isEmpty { return try DatasetLoader.open(try DemoDataset.ensureDefault(), format: .demo) }
-        return try DatasetLoader.open(URL(fileURLWithPath: (data as NSString).expandingTildeInPath), format: format)
+        try openDataset(data, format: format, options: DatasetOptions())
+    }
+
+    /// `openDataset(_:format:)` with the labels read as `options` says.
+    public static func openDataset(_ data: String, format: DatasetFormat, options: DatasetOptions) throws -> any SegmentationDataset {
+        if data.isEmpty { return try DatasetLoader.open(try DemoDataset.ensureDefault(), format: .demo, options: options) }
+        return try DatasetLoader.open(URL(fileURLWithPath: (data as NSString).expandingTildeInPath), format: format, options: options)
+    }
+
+    /// The dataset this config trains on, its labels read as `datasetOptions` says.
+    public func openDataset() throws -> any SegmentationDataset {
+        try Self.openDataset(data, format: format, options: datasetOptions)
     }
 }
 

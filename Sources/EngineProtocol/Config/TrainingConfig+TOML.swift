@@ -51,6 +51,7 @@ extension TrainingConfig {
     private static func configValue(_ raw: ConfigTOML.Value, for key: ConfigKey) -> ConfigValue? {
         switch (key.kind, raw) {
         case (.string, .string(let s)): return .string(s)
+        case (.string, .boolean(let b)) where key.isFlag: return .string(b ? "true" : "false")
         case (.integer, .integer(let n)): return .integer(n)
         case (.float, .float(let d)): return .float(d)
         case (.float, .integer(let n)): return .float(Double(n))
@@ -71,7 +72,11 @@ extension TrainingConfig {
             var comment = key.help
             if let choices = key.choices { comment += " (\(choices.joined(separator: " | ")))" }
             out += "# \(comment)\n"
-            out += "\(key.name) = \(Self.tomlLiteral(key.get(self)))\n"
+            if key.isFlag, case .string(let flag) = key.get(self) {
+                out += "\(key.name) = \(flag)\n"   // a TOML boolean
+            } else {
+                out += "\(key.name) = \(Self.tomlLiteral(key.get(self)))\n"
+            }
         }
         return out
 

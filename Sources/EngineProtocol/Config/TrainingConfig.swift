@@ -134,6 +134,48 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone; empty = none.
     public var backboneWeights = ""
 
+    // Recipe keys (issue #15): losses, labels, augmentation, test-time augmentation. See
+    // `TrainingConfig+Recipe.swift` for their meaning and checks.
+    /// Loss terms, MMSegmentation's `loss_decode` as text: `ce`, `ce+dice:0.5`, `ohem+lovasz:0.5`.
+    public var loss = "ce"
+    /// Per-class cross-entropy / OHEM weights, comma-separated; empty = none.
+    public var classWeights = ""
+    /// Cross-entropy mean over non-ignored pixels (MMSeg `avg_non_ignore`) instead of PyTorch's weighted mean.
+    public var avgNonIgnore = false
+    public var labelSmoothing = 0.0
+    public var diceSmooth = 0.0
+    public var focalGamma = 2.0
+    /// A number in [0, 1] or "none" (smp's default: no class balancing).
+    public var focalAlpha = "none"
+    public var ohemThresh = 0.7
+    public var ohemMinKept = 100_000
+    /// Weight of the auxiliary head's loss (models with one; torchvision's recipe: 0.5).
+    public var auxLossWeight = 0.5
+    /// Learning-rate multiplier of the head (every parameter outside the backbone; MMSeg: 10).
+    public var headLRMult = 1.0
+    /// Label value treated as void (mapped to 255) besides 255 itself.
+    public var ignoreIndex = 255
+    /// ADE20K's rule: label 0 becomes void, every other label one less (MMSeg `reduce_zero_label`).
+    public var reduceZeroLabel = false
+    /// The Pets trimap border: a class of its own or void.
+    public var petsBorder: DatasetOptions.PetsBorder = .separateClass
+    /// Random resize: target scale [height, width] ([0, 0] = the image's own size) times a ratio
+    /// drawn from [resize_ratio_min, resize_ratio_max]; 1, 1 = off.
+    public var resizeScale = PixelSize(square: 0)
+    public var resizeRatioMin = 1.0
+    public var resizeRatioMax = 1.0
+    /// Keep the aspect ratio when resizing to `resize_scale` (MMSeg `keep_ratio`).
+    public var keepRatio = true
+    /// Random crop: retry (up to 10 times) a crop where one class covers more than this share; 1 = off.
+    public var catMaxRatio = 1.0
+    public var flipProb = 0.5
+    /// MMSeg's PhotoMetricDistortion (brightness ±32, contrast and saturation 0.5–1.5, hue ±18, each p = 0.5).
+    public var photometric = false
+    /// Test-time augmentation of the evaluations during training.
+    public var evalTTA: TTAMode = .ss
+    /// The scales of `ms` test-time augmentation, comma-separated (MMSeg: 0.5 … 1.75).
+    public var ttaScales = "0.5,0.75,1.0,1.25,1.5,1.75"
+
     public init() {}
 
     /// Models the engine can build: the names of `ModelFacts.all`.

@@ -20,6 +20,8 @@ public final class Optimizer {
     public var rule: any UpdateRule
     /// Learning rate used by the next `step()` (set it from a schedule each iteration).
     public var learningRate: Float
+    /// Per-parameter factors of `learningRate` by name (MMSeg's `paramwise_cfg` `lr_mult`); absent = 1.
+    public var learningRateMultipliers: [String: Float] = [:]
     private var state: [String: [Tensor]] = [:]
     private var steps: [String: Int] = [:]
 
@@ -44,7 +46,7 @@ public final class Optimizer {
             let t = (steps[name] ?? 0) + 1
             steps[name] = t
             let pointers = buffers.map(\.data)
-            let rule = self.rule, lr = learningRate
+            let rule = self.rule, lr = learningRate * (learningRateMultipliers[name] ?? 1)
             g.withNCHW { gd in
                 p.withMutableNCHW { pd in
                     parallelFor(p.count, grain: 1 << 14) { r in

@@ -22,6 +22,8 @@ public final class ModelTrainingSession: TrainingSession {
     private let preciseBNLoader: DataLoader?
     private let valIDs: [String]
     private let predictor: Predictor
+    /// The `loss` key's weighted terms (`TrainingRecipe.lossTerms`).
+    private let lossTerms: [(loss: SegmentationLoss, weight: Float)]
     private var epoch = 0
     private var batches: EpochIterator?
     /// Data-parallel training over MPI ranks (nil: this process alone).
@@ -42,7 +44,7 @@ public final class ModelTrainingSession: TrainingSession {
         if let notice = try config.backend.select() { context.warn(notice) }
         Generator.default.state = Generator(seed: UInt64(config.seed)).state
 
-        dataset = try TrainingConfig.openDataset(config.data, format: config.format)
+        dataset = try config.openDataset()
         classNames = dataset.classNames
         let spec = try ModelRegistry.spec(named: config.model)
         network = try spec.build(ModelOptions(classes: classNames.count, seed: UInt64(config.seed)))
@@ -63,10 +65,8 @@ public final class ModelTrainingSession: TrainingSession {
         model = ModelOverview(name: config.model, trainableParameters: trainable,
                              nonTrainableParameters: network.batchNormStatisticsCount)
 
-        let crop = Size2D(height: config.crop.height, width: config.crop.width)
-        let transform = TransformConfig(
-            crop: crop, smallImages: config.smallImages == .pad ? .pad : .drop, horizontalFlip: true,
-            normalization: .imagenet, random: true)
+        lossTerms = try TrainingRecipe.lossTerms(config, classes: classNames.count)
+        let transform = TrainingRecipe.transform(config)
         let trainIDs = try dataset.ids(split: config.split)
         let shard = distributed.map { LoaderShard(rank: $0.rank, count: $0.size) }
         let dropLast = (shard?.samples(of: trainIDs.count) ?? trainIDs.count) > config.batch
@@ -98,6 +98,11 @@ public final class ModelTrainingSession: TrainingSession {
         case .rmsprop: rule = RMSprop(rho: 0.9, epsilon: 1e-7, momentum: 0, weightDecay: wd, epsilonInsideRoot: true)
         }
         optimizer = Optimizer(network, rule: rule, learningRate: lr)
+        if config.headLRMult != 1 {
+            for name in TrainingRecipe.headParameters(of: network, model: config.model) {
+                optimizer.learningRateMultipliers[name] = Float(config.headLRMult)
+            }
+        }
         if let distributed {
             try distributed.requireSameOnEveryRank([
                 ("the model's parameter count", trainable), ("iterations per epoch", iterationsPerEpoch),
@@ -132,10 +137,13 @@ public final class ModelTrainingSession: TrainingSession {
         enterTrainingMode()
         optimizer.learningRate = Float(learningRate)
         let images = Tensor(shape: batch.imageShape, values: batch.images)
-        // Networks with an auxiliary head add its loss at weight 0.5 (torchvision's recipe).
+        // Networks with an auxiliary head add its loss at `aux_loss_weight` (torchvision: 0.5).
         let (logits, aux) = network.forwardTraining(images)
-        var loss = crossEntropy(logits, targets: batch.labels)
-        if let aux { loss = loss + scale(crossEntropy(aux, targets: batch.labels), by: 0.5) }
+        let targets = batch.labelsInt32
+        var loss = combinedLoss(lossTerms, logits, targets: targets)
+        if let aux, config.auxLossWeight > 0 {
+            loss = loss + scale(combinedLoss(lossTerms, aux, targets: targets), by: Float(config.auxLossWeight))
+        }
         let predicted = argmaxChannels(logits)
         var correct = 0, labelled = 0
         for (p, t) in zip(predicted, batch.labels) where t != LabelMap.void {

@@ -14,6 +14,10 @@ public final class Predictor {
     public var stride: PixelSize
     /// How large an image may be predicted whole, in tiles, or not at all (`ImageSizeLimit`).
     public var sizeLimit: ImageSizeLimit
+    /// Test-time augmentation (D-128): flips and scales, merged by averaging the logits.
+    public var tta: TTAMode
+    /// The scales of `ms` TTA, relative to the image's size.
+    public var ttaScales: [Double]
 
     /// Checkpoint metadata key holding the class names as a JSON array.
     public static let classNamesKey = "segscope.class_names"
@@ -25,6 +29,8 @@ public final class Predictor {
         window = config.crop
         stride = config.effectiveStride
         sizeLimit = config.sizeLimit
+        tta = config.evalTTA
+        ttaScales = config.parsedTTAScales ?? [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
     }
 
     public var classes: Int { network.classes }
@@ -52,6 +58,50 @@ public final class Predictor {
     /// logits; an image too large for the prediction buffers is refused (`InputTooLargeError`)
     /// before anything is allocated.
     public func logits(_ image: RGBImage) throws -> [Float] {
+        guard tta != .ss else { return try singleLogits(image) }
+        let (h, w) = (image.height, image.width)
+        let scales = tta.multiScale ? ttaScales : [1]
+        var sum = [Float](repeating: 0, count: classes * h * w)
+        var passes = 0
+        func add(_ out: [Float]) {
+            for i in sum.indices { sum[i] += out[i] }
+            passes += 1
+        }
+        for scale in scales {
+            let size = Size2D(height: max(1, Int((Double(h) * scale).rounded())), width: max(1, Int((Double(w) * scale).rounded())))
+            let scaled = size.height == h && size.width == w ? image : Transforms.resizeBilinear(image, to: size)
+            add(Self.resized(try singleLogits(scaled), classes: classes, from: size, toHeight: h, width: w))
+            if tta.flips {
+                let flipped = Self.flippedHorizontally(try singleLogits(Transforms.flipHorizontally(image: scaled)),
+                                                       classes: classes, height: size.height, width: size.width)
+                add(Self.resized(flipped, classes: classes, from: size, toHeight: h, width: w))
+            }
+        }
+        let inverse = 1 / Float(passes)
+        for i in sum.indices { sum[i] *= inverse }
+        return sum
+    }
+
+    /// CHW logits resized bilinearly (PyTorch `interpolate(align_corners=False)`, as MMSeg's TTA).
+    static func resized(_ logits: [Float], classes: Int, from size: Size2D, toHeight height: Int, width: Int) -> [Float] {
+        if size.height == height && size.width == width { return logits }
+        return GradMode.withoutGrad {
+            resizeBilinear(Tensor(shape: [1, classes, size.height, size.width], values: logits), size: (height, width)).array
+        }
+    }
+
+    /// CHW logits mirrored left–right.
+    static func flippedHorizontally(_ logits: [Float], classes: Int, height: Int, width: Int) -> [Float] {
+        var out = logits
+        for row in 0..<(classes * height) {
+            let base = row * width
+            for x in 0..<width { out[base + x] = logits[base + width - 1 - x] }
+        }
+        return out
+    }
+
+    /// The logits of one forward pass over `image` (no test-time augmentation).
+    public func singleLogits(_ image: RGBImage) throws -> [Float] {
         let (h, w) = (image.height, image.width)
         var (window, stride) = (self.window, self.stride)
         switch sizeLimit.plan(height: h, width: w, classes: classes, multiple: sizeMultiple) {
