@@ -43,11 +43,11 @@ final class ChartControlsTests: XCTestCase {
         var w = 0.9
         var seen: [Double] = []
         for _ in 0..<6 {
-            w = CockpitState.nextSmoothing(after: w)
+            w = DashboardState.nextSmoothing(after: w)
             seen.append(w)
         }
         XCTAssertEqual(seen, [0.95, 0.99, 0, 0.6, 0.8, 0.9])
-        XCTAssertEqual(CockpitState.nextSmoothing(after: 0.7), 0.8, "a weight between stops goes up to the next")
+        XCTAssertEqual(DashboardState.nextSmoothing(after: 0.7), 0.8, "a weight between stops goes up to the next")
     }
 
     /// A loss chart whose first value is a spike of 20 over values near 1.
@@ -89,17 +89,17 @@ final class ChartControlsTests: XCTestCase {
         runtime.send([.key(.char("w"))])
         screen = driver.screen.text
         XCTAssertTrue(screen.contains("━EMA 0.95"), screen)
-        XCTAssertEqual(runtime.state.cockpit.smoothing, 0.95)
+        XCTAssertEqual(runtime.state.dashboard.smoothing, 0.95)
         runtime.send([.key(.char("l"))])
-        XCTAssertTrue(runtime.state.cockpit.logScale)
+        XCTAssertTrue(runtime.state.dashboard.logScale)
         assertGolden(driver.screen.text, named: "cockpit-dashboard-log-100x30")
         runtime.send([.key(.char("l"))])
-        XCTAssertFalse(runtime.state.cockpit.logScale)
+        XCTAssertFalse(runtime.state.dashboard.logScale)
         // Smoothing off: the train loss is drawn once, as "train", with no EMA entry.
         for _ in 0..<3 { runtime.send([.key(.char("w"))]) }
-        XCTAssertEqual(runtime.state.cockpit.smoothing, 0.6)
+        XCTAssertEqual(runtime.state.dashboard.smoothing, 0.6)
         for _ in 0..<5 { runtime.send([.key(.char("w"))]) }
-        XCTAssertEqual(runtime.state.cockpit.smoothing, 0)
+        XCTAssertEqual(runtime.state.dashboard.smoothing, 0)
         screen = driver.screen.text
         XCTAssertFalse(screen.contains("EMA"), screen)
         XCTAssertTrue(screen.contains("━train  ━val"), screen)

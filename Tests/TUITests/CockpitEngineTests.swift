@@ -39,7 +39,7 @@ final class CockpitEngineTests: XCTestCase {
         let driver = HeadlessDriver(columns: 100, rows: 30)
         var state = AppState(columns: 100, rows: 30, depth: .direct, theme: try Theme.load(nil, depth: .direct),
                              browser: BrowserState(dataset: dataset))
-        state.cockpit.launchBase = config
+        state.launcher.base = config
         let link = EngineLink(host: TrainingEngine { config, context in try ModelTrainingSession(config: config, context: context) })
         let runtime = AppRuntime(state: state, driver: driver, performer: CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link))
         let poster = runtime.poster
@@ -50,7 +50,7 @@ final class CockpitEngineTests: XCTestCase {
         XCTAssertFalse(link.isLaunched, "browsing does not start the engine")
 
         runtime.send([.key(.char("t"))])
-        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["data"], data.path)
+        XCTAssertEqual(runtime.state.launcher.form?.texts["data"], data.path)
         runtime.send([.key(.enter)])
         XCTAssertTrue(link.isLaunched)
         XCTAssertTrue(pump(runtime) { $0.cockpit.history.evaluationCount > 0 || $0.cockpit.history.failure != nil },
@@ -66,7 +66,7 @@ final class CockpitEngineTests: XCTestCase {
         let shown = try XCTUnwrap(App.compareSelectedID(runtime.state))
         XCTAssertTrue(pump(runtime) { $0.cockpit.history.predictions[shown] != nil }, "no prediction for \(shown)")
         XCTAssertTrue(pump(runtime) { state in
-            if case .loaded? = state.cockpit.compare.slot(for: shown) { return true } else { return false }
+            if case .loaded? = state.compare.slot(for: shown) { return true } else { return false }
         })
         runtime.render()
         XCTAssertTrue(driver.screen.text.contains("val_0000") && driver.screen.text.contains("val_0001"), driver.screen.text)

@@ -11,7 +11,7 @@ final class CockpitLauncherTests: XCTestCase {
     func testTOpensTheLauncherWithTheDefaultsWhenNoRunStarted() throws {
         let (runtime, driver, _) = try CockpitHarness.make(events: [.state(.idle)])
         XCTAssertEqual(runtime.state.screen, .launcher)
-        let form = try XCTUnwrap(runtime.state.cockpit.launcher)
+        let form = try XCTUnwrap(runtime.state.launcher.form)
         XCTAssertEqual(form.parsed.config, TrainingConfig(), "the form starts from TrainingConfig's defaults")
         XCTAssertEqual(form.parsed.errors, [:])
         XCTAssertTrue(driver.screen.text.contains("ready: xunet on the demo set"), driver.screen.text)
@@ -22,17 +22,17 @@ final class CockpitLauncherTests: XCTestCase {
         let (runtime, driver, link) = try CockpitHarness.make(events: [.state(.idle)])
         // To "batch" (field 6), clear it, type 0: invalid at once.
         runtime.send(Array(repeating: InputEvent.key(.down), count: 6) + [.key(.ctrl("u"))] + type("0"))
-        XCTAssertEqual(runtime.state.cockpit.launcher?.focusedKey, "batch")
-        XCTAssertNotNil(runtime.state.cockpit.launcher?.parsed.errors["batch"])
+        XCTAssertEqual(runtime.state.launcher.form?.focusedKey, "batch")
+        XCTAssertNotNil(runtime.state.launcher.form?.parsed.errors["batch"])
         XCTAssertTrue(driver.screen.text.contains("✗ 0 is out of range"), driver.screen.text)
         runtime.send([.key(.enter)])
         XCTAssertEqual(CockpitHarness.sent(link), [], "an invalid form does not start")
         XCTAssertEqual(runtime.state.screen, .launcher)
         runtime.send([.key(.backspace)] + type("4"))
-        XCTAssertNil(runtime.state.cockpit.launcher?.parsed.errors["batch"])
+        XCTAssertNil(runtime.state.launcher.form?.parsed.errors["batch"])
         // The optimizer cycles through its choices.
         runtime.send([.key(.down), .key(.down), .key(.down), .key(.right)])
-        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["optimizer"], "adamw")
+        XCTAssertEqual(runtime.state.launcher.form?.texts["optimizer"], "adamw")
         // lr: text that is not a number.
         runtime.send([.key(.down), .key(.ctrl("u"))] + type("fast"))
         XCTAssertTrue(driver.screen.text.contains("'fast' is not a number"), driver.screen.text)
@@ -49,8 +49,8 @@ final class CockpitLauncherTests: XCTestCase {
         let (runtime, _, _) = try CockpitHarness.make(events: CockpitTests.finishedRun)
         runtime.send([.key(.char("n"))])
         XCTAssertEqual(runtime.state.screen, .launcher)
-        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["data"], Fixtures.voc.path)
-        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["epochs"], "4")
+        XCTAssertEqual(runtime.state.launcher.form?.texts["data"], Fixtures.voc.path)
+        XCTAssertEqual(runtime.state.launcher.form?.texts["epochs"], "4")
         runtime.send([.key(.escape)])
         XCTAssertEqual(runtime.state.screen, .browser)
     }
@@ -62,12 +62,12 @@ final class CockpitLauncherTests: XCTestCase {
             c.format = .voc
             return c
         }())
-        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["data"], Fixtures.voc.path, "tui --data fills the launcher's data")
+        XCTAssertEqual(runtime.state.launcher.form?.texts["data"], Fixtures.voc.path, "tui --data fills the launcher's data")
         // To "iterations" (field 8): typing a positive count sets epochs to 0, and back.
         runtime.send(Array(repeating: InputEvent.key(.down), count: 8) + [.key(.ctrl("u"))] + type("12"))
-        XCTAssertEqual(runtime.state.cockpit.launcher?.focusedKey, "iterations")
-        XCTAssertEqual(runtime.state.cockpit.launcher?.texts["epochs"], "0")
-        XCTAssertEqual(runtime.state.cockpit.launcher?.parsed.errors, [:])
+        XCTAssertEqual(runtime.state.launcher.form?.focusedKey, "iterations")
+        XCTAssertEqual(runtime.state.launcher.form?.texts["epochs"], "0")
+        XCTAssertEqual(runtime.state.launcher.form?.parsed.errors, [:])
         runtime.send([.key(.enter)])
         var want = TrainingConfig()
         want.data = Fixtures.voc.path

@@ -111,7 +111,7 @@ final class CockpitRunsTests: XCTestCase {
         assertGolden(driver.screen.text.replacingOccurrences(of: root.path, with: "ROOT"), named: "cockpit-runs-100x30")
         // o on the second (older) run picks it as the overlay; Enter on the first opens both.
         runtime.send([.key(.down), .key(.char("o")), .key(.up)])
-        XCTAssertEqual(runtime.state.cockpit.runs?.overlayPath, root.appendingPathComponent("20261120-090000-xunet").path)
+        XCTAssertEqual(runtime.state.runs.browser?.overlayPath, root.appendingPathComponent("20261120-090000-xunet").path)
         XCTAssertTrue(driver.screen.text.contains("◆ 20261120-090000-xunet"), driver.screen.text)
         runtime.send([.key(.enter)])
         XCTAssertEqual(runtime.state.screen, .cockpit)

@@ -80,9 +80,9 @@ enum CockpitHarness {
         let driver = HeadlessDriver(columns: columns, rows: rows, colorDepth: depth)
         var state = AppState(columns: columns, rows: rows, depth: depth, theme: try Theme.load(nil, depth: depth),
                              browser: BrowserState(dataset: voc))
-        state.cockpit.glyphs = .braille
-        state.cockpit.launchBase = launchBase
-        state.cockpit.runsRoot = runsRoot
+        state.dashboard.glyphs = .braille
+        state.launcher.base = launchBase
+        state.runs.root = runsRoot
         let link = EngineLink(commands: CommandQueue(), events: EventQueue())
         let performer = CockpitPerformer(inner: DatasetPerformer(dataset: voc), link: link, open: { _, _ in voc })
         let runtime = AppRuntime(state: state, driver: driver, performer: performer)
@@ -165,9 +165,9 @@ final class CockpitTests: XCTestCase {
         XCTAssertTrue(driver.screen.line(driver.rows - 1).contains("not a learning rate"), driver.screen.line(driver.rows - 1))
         runtime.send([.key(.backspace)] + "3e-4".unicodeScalars.map { .key(.char($0)) } + [.key(.enter)])
         XCTAssertEqual(CockpitHarness.sent(link), [.setLearningRate(3e-4)])
-        XCTAssertNil(runtime.state.cockpit.prompt)
+        XCTAssertNil(runtime.state.dashboard.prompt)
         runtime.send([.key(.char("L")), .key(.escape)])
-        XCTAssertNil(runtime.state.cockpit.prompt)
+        XCTAssertNil(runtime.state.dashboard.prompt)
         XCTAssertEqual(CockpitHarness.sent(link), [])
     }
 
@@ -214,7 +214,7 @@ final class CockpitTests: XCTestCase {
         let (runtime, driver, _) = try CockpitHarness.make(events: EngineScript.twoEpochs())
         XCTAssertTrue(driver.screen.text.contains("iteration"))
         runtime.send([.key(.char("x"))])
-        XCTAssertEqual(runtime.state.cockpit.axis, .epochs)
+        XCTAssertEqual(runtime.state.dashboard.axis, .epochs)
         XCTAssertTrue(driver.screen.text.contains("epoch"))
         XCTAssertFalse(driver.screen.text.contains("iteration"), driver.screen.text)
     }

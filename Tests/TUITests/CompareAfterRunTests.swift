@@ -21,7 +21,7 @@ final class CompareAfterRunTests: XCTestCase {
         runtime.dispatch(.cockpit(.engine(.state(.idle))))
         runtime.send([])
         XCTAssertFalse(driver.screen.text.contains("the run is not active"), driver.screen.text)
-        XCTAssertNotNil(runtime.state.cockpit.compare.saved, "the saved predictions were asked for")
+        XCTAssertNotNil(runtime.state.compare.saved, "the saved predictions were asked for")
 
         // What the run saved arrives: the image shown gets its saved prediction.
         let shown = try XCTUnwrap(App.compareSelectedID(runtime.state))
@@ -36,7 +36,7 @@ final class CompareAfterRunTests: XCTestCase {
         // A damaged run directory says why.
         var failed = runtime.state
         _ = App.compareSavedArrived(directory, .failure(MessageError("no saved predictions: x/predictions/index.json is missing")), &failed)
-        guard case .failed(let why)? = failed.cockpit.compare.saved else { return XCTFail("\(String(describing: failed.cockpit.compare.saved))") }
+        guard case .failed(let why)? = failed.compare.saved else { return XCTFail("\(String(describing: failed.compare.saved))") }
         XCTAssertTrue(why.contains("index.json"), why)
     }
 }

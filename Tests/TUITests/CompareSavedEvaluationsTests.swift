@@ -55,7 +55,7 @@ final class CompareSavedEvaluationsTests: XCTestCase {
     }
 
     func shown(_ runtime: AppRuntime) -> Int? {
-        guard case .loaded(let e)? = runtime.state.cockpit.compare.saved else { return nil }
+        guard case .loaded(let e)? = runtime.state.compare.saved else { return nil }
         return e.iteration
     }
 
@@ -159,7 +159,7 @@ final class CompareSavedEvaluationsTests: XCTestCase {
         XCTAssertEqual(shown(runtime), 60)
         let notice = try XCTUnwrap(runtime.state.cockpit.notice)
         XCTAssertTrue(notice.contains("000040"), notice)
-        XCTAssertNil(runtime.state.cockpit.compare.savedTarget)
+        XCTAssertNil(runtime.state.compare.savedTarget)
         press(runtime, .char("["))
         XCTAssertEqual(shown(runtime), 60, "still the latest: 40 cannot be read")
     }

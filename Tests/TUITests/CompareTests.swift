@@ -104,12 +104,12 @@ final class CompareTests: XCTestCase {
         runtime.send([])
         let before = driver.screen
         runtime.send([.key(.right), .key(.char(" "))])
-        XCTAssertEqual(runtime.state.cockpit.compare.hidden, [20], "→ moves to the image's second class (tvmonitor)")
+        XCTAssertEqual(runtime.state.compare.hidden, [20], "→ moves to the image's second class (tvmonitor)")
         XCTAssertTrue(driver.screen.text.contains("[ ]"), driver.screen.text)
         runtime.send([.key(.char("a"))])
-        XCTAssertEqual(runtime.state.cockpit.compare.hidden, [])
+        XCTAssertEqual(runtime.state.compare.hidden, [])
         runtime.send([.key(.char("o"))])
-        XCTAssertEqual(runtime.state.cockpit.compare.opacity, 0.25)
+        XCTAssertEqual(runtime.state.compare.opacity, 0.25)
         XCTAssertTrue(driver.screen.text.contains("mask opacity 25%"))
         XCTAssertNotEqual(driver.screen.cells, before.cells, "the truth pane blends the image in")
     }

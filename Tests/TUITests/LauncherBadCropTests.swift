@@ -12,9 +12,9 @@ final class LauncherBadCropTests: XCTestCase {
 
     func testUNetWithTheDefaultCropShowsTheStrideErrorAndDoesNotStart() throws {
         let (runtime, driver, link) = try CockpitHarness.make(events: [.state(.idle)])
-        XCTAssertEqual(runtime.state.cockpit.launcher?.focusedKey, "model")
+        XCTAssertEqual(runtime.state.launcher.form?.focusedKey, "model")
         runtime.send([.key(.ctrl("u"))] + type("unet"))
-        let form = try XCTUnwrap(runtime.state.cockpit.launcher)
+        let form = try XCTUnwrap(runtime.state.launcher.form)
         XCTAssertEqual(form.parsed.config.model, "unet")
         let error = try XCTUnwrap(form.parsed.errors["crop"], "no crop error in \(form.parsed.errors)")
         XCTAssertTrue(error.contains("unet needs height and width divisible by 64") && error.contains("192x192"), error)
@@ -29,9 +29,9 @@ final class LauncherBadCropTests: XCTestCase {
         XCTAssertTrue(driver.screen.text.contains("fix 1 field before starting"), driver.screen.text)
 
         // Enter moved the focus to the field at fault; the crop the message suggests is taken.
-        XCTAssertEqual(runtime.state.cockpit.launcher?.focusedKey, "crop")
+        XCTAssertEqual(runtime.state.launcher.form?.focusedKey, "crop")
         runtime.send([.key(.ctrl("u"))] + type("192"))
-        XCTAssertEqual(runtime.state.cockpit.launcher?.parsed.errors, [:])
+        XCTAssertEqual(runtime.state.launcher.form?.parsed.errors, [:])
         runtime.send([.key(.enter)])
         var want = TrainingConfig()
         want.model = "unet"

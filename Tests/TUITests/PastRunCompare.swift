@@ -13,9 +13,9 @@ extension XCTestCase {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             runtime.step(timeoutMilliseconds: 10)
-            if case .loading? = runtime.state.cockpit.compare.saved { continue }
-            if runtime.state.cockpit.compare.savedTarget != nil { continue }
-            if let id = App.compareSelectedID(runtime.state), case .loading? = runtime.state.cockpit.compare.slot(for: id) { continue }
+            if case .loading? = runtime.state.compare.saved { continue }
+            if runtime.state.compare.savedTarget != nil { continue }
+            if let id = App.compareSelectedID(runtime.state), case .loading? = runtime.state.compare.slot(for: id) { continue }
             break
         }
         runtime.render()

@@ -84,7 +84,7 @@ final class RunsTableTests: XCTestCase {
         XCTAssertEqual(runtime.state.cockpit.notice, "d: pick a second run with o first")
         // Pick the Pets run (third) as the overlay, select the first, show the diff.
         runtime.send([.key(.down), .key(.down), .key(.char("o")), .key(.up), .key(.up), .key(.char("d"))])
-        XCTAssertEqual(runtime.state.cockpit.runs?.showDiff, true)
+        XCTAssertEqual(runtime.state.runs.browser?.showDiff, true)
         let diffScreen = screen()
         assertGolden(diffScreen, named: "runs-diff-100x30")
         XCTAssertTrue(diffScreen.contains("⚠ overlay: other dataset (voc vs pets), other length (80 vs 120 iterations)"), diffScreen)

@@ -30,8 +30,8 @@ final class SavedPredictionsTests: XCTestCase {
         XCTAssertEqual(latest, 4)
         let (runtime, driver) = try openCompare(run, columns: 120, rows: 32)
         let text = driver.screen.text
-        guard case .loaded(let saved)? = runtime.state.cockpit.compare.saved else {
-            return XCTFail("saved predictions not read: \(String(describing: runtime.state.cockpit.compare.saved))\n\(text)")
+        guard case .loaded(let saved)? = runtime.state.compare.saved else {
+            return XCTFail("saved predictions not read: \(String(describing: runtime.state.compare.saved))\n\(text)")
         }
         XCTAssertEqual(saved.iteration, latest)
         XCTAssertEqual(Set(App.gallery(runtime.state).map(\.id)), Set(index.samples), "the gallery is the saved ids")
@@ -43,7 +43,7 @@ final class SavedPredictionsTests: XCTestCase {
         XCTAssertTrue(text.contains("errors"), text)
         let shown = try XCTUnwrap(App.compareSelectedID(runtime.state))
         let mask = try XCTUnwrap(runtime.state.cockpit.history.predictions[shown]?.prediction)
-        guard case .loaded(let sample)? = runtime.state.cockpit.compare.slot(for: shown) else {
+        guard case .loaded(let sample)? = runtime.state.compare.slot(for: shown) else {
             return XCTFail("the run's dataset was not read:\n\(text)")
         }
         XCTAssertEqual([mask.width, mask.height], [sample.label.width, sample.label.height], "the PNG is the image's size")

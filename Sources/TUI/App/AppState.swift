@@ -1,7 +1,7 @@
 import Datasets
 
-/// The screens of the application. The browser is the first; more screens (training cockpit,
-/// compare) are added as cases with their own state, update and view.
+/// The screens of the application, each with its own state, update and view under
+/// Screens/<name>/ (the dashboard is `.cockpit`).
 public enum Screen: Sendable, Equatable {
     case browser
     /// Training dashboard, prediction compare (Cockpit/, Compare/).
@@ -20,8 +20,13 @@ public struct AppState: Sendable {
     public var graphics: Bool
     public var screen: Screen = .browser
     public var browser: BrowserState
-    /// The training screens' state (Cockpit/).
+    /// The run the training screens show, from the engine link (Cockpit/).
     public var cockpit = CockpitState()
+    /// Each screen's own state (Screens/<name>/, D-187).
+    public var dashboard = DashboardState()
+    public var compare = CompareState()
+    public var launcher = LauncherScreenState()
+    public var runs = RunsScreenState()
     public var showHelp = false
     public var quit = false
     /// Smallest usable terminal.

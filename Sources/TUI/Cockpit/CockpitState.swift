@@ -130,7 +130,10 @@ public enum QuitQuestion: Equatable, Sendable {
     case stoppingThenQuit
 }
 
-/// State of the training screens (dashboard, compare, runs, launcher).
+/// The run the training screens show, shared by the dashboard, compare and runs screens: what
+/// the engine link delivers (D-181) and the questions about it. Per-screen UI state lives in
+/// each screen's own state (`DashboardState`, `CompareState`, `LauncherScreenState`,
+/// `RunsScreenState`, D-187).
 public struct CockpitState: Sendable {
     public var history = RunHistory()
     /// A second run's curves drawn under this one's (past runs: overlay).
@@ -138,25 +141,9 @@ public struct CockpitState: Sendable {
     public var overlayName: String?
     /// A past run opened read-only (keys that command the engine are off).
     public var readOnlyName: String?
-    public var axis: ChartAxis = .iterations
-    public var glyphs: ChartGlyphs = .braille
-    /// EMA weight of the smoothed train-loss curve (`w` steps through `smoothingSteps`).
-    public var smoothing = 0.9
-    /// Loss and learning-rate charts on a log y axis (`l`).
-    public var logScale = false
-    public var prompt: LearningRatePrompt?
     public var quitQuestion: QuitQuestion?
     /// The last command the queue refused, or a note for the footer.
     public var notice: String?
-    public var compare = CompareState()
-    public var launcher: LauncherState?
-    /// The launcher's first configuration (the program sets the dataset it was opened on).
-    public var launchBase: TrainingConfig?
-    /// The runs browser, once opened, and the directory it lists.
-    public var runs: RunsBrowserState?
-    public var runsRoot = "runs"
-    /// The screen the runs browser returns to.
-    public var runsReturn: Screen?
 
     /// A live run in another process this front watches over its socket (`segscope attach`):
     /// quitting detaches (the run goes on) unless asked to stop it.
@@ -165,14 +152,6 @@ public struct CockpitState: Sendable {
     public init() {}
 
     public var isReadOnly: Bool { readOnlyName != nil }
-
-    /// The EMA weights `w` steps through (0 = no smoothing), TensorBoard's slider in a few stops.
-    public static let smoothingSteps = [0, 0.6, 0.8, 0.9, 0.95, 0.99]
-
-    /// The weight after `weight` in `smoothingSteps` (wrapping; a weight between stops goes to the next one up).
-    public static func nextSmoothing(after weight: Double) -> Double {
-        smoothingSteps.first { $0 > weight + 1e-9 } ?? smoothingSteps[0]
-    }
 }
 
 /// The live run a front is attached to.

@@ -66,8 +66,8 @@ struct TuiLatencyBench {
         let driver = LatencyDriver(output: output)
         var state = AppState(columns: columns, rows: rows, depth: .direct, theme: try Theme.load(nil, depth: .direct),
                              browser: BrowserState(dataset: dataset))
-        state.cockpit.glyphs = .braille
-        state.cockpit.launchBase = config
+        state.dashboard.glyphs = .braille
+        state.launcher.base = config
         let link = EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
         let runtime = AppRuntime(state: state, driver: driver, performer: CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link))
         let poster = runtime.poster

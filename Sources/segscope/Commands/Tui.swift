@@ -87,10 +87,10 @@ struct Tui: ParsableCommand {
         defer { driver.shutdown() }
         var state = AppState(columns: driver.columns, rows: driver.rows, depth: driver.colorDepth, theme: chosenTheme,
                              graphics: driver.showsGraphics, browser: browser)
-        state.cockpit.glyphs = ChartGlyphs.detect()
+        state.dashboard.glyphs = ChartGlyphs.detect()
         if let past { App.openPastRun(&state, name: past.name, history: past.history, overlay: past.overlay) }
-        state.cockpit.launchBase = launchBase(format: datasetFormat)
-        state.cockpit.runsRoot = runsDir
+        state.launcher.base = launchBase(format: datasetFormat)
+        state.runs.root = runsDir
         // The training engine runs in this process; its thread starts with the launcher's start.
         // Attached, the engine is the live run's process behind its socket.
         let link: EngineLink

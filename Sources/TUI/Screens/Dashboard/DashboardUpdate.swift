@@ -67,10 +67,10 @@ extension App {
             let before = state.cockpit.history.evaluationCount
             state.cockpit.history.apply(e)
             var commands: [Command] = []
-            if case .runStarted = e { state.cockpit.compare.saved = nil }
+            if case .runStarted = e { state.compare.saved = nil }
             if state.cockpit.history.evaluationCount != before {
                 commands += compareEvaluationArrived(&state)
-            } else if state.screen == .compare, liveRunEnded(state), state.cockpit.compare.saved == nil {
+            } else if state.screen == .compare, liveRunEnded(state), state.compare.saved == nil {
                 // The engine no longer predicts: the compare view reads the run's saved predictions.
                 commands += compareSelectionChanged(&state)
             }
@@ -86,8 +86,8 @@ extension App {
             return compareSavedArrived(directory, result, &state)
         case .sample(let id, let result):
             switch result {
-            case .success(let sample): state.cockpit.compare.store(id, .loaded(sample))
-            case .failure(let error): state.cockpit.compare.store(id, .failed(error.description))
+            case .success(let sample): state.compare.store(id, .loaded(sample))
+            case .failure(let error): state.compare.store(id, .failed(error.description))
             }
             return []
         }
@@ -114,7 +114,7 @@ extension App {
     static func updateTraining(_ state: inout AppState, _ msg: Msg) -> [Command] {
         guard case .key(let key) = msg else { return [] }
         if state.cockpit.quitQuestion != nil { return answerQuit(&state, key) }
-        if state.cockpit.prompt != nil { return editLearningRate(&state, key) }
+        if state.dashboard.prompt != nil { return editLearningRate(&state, key) }
         if state.screen == .compare { return updateCompare(&state, key) }
         guard let binding = cockpitKeys.binding(for: key), let action = binding.action(for: key) else { return [] }
         if let reason = binding.disabledReason(state) {
@@ -133,7 +133,7 @@ extension App {
             return [.cockpit(.engine(.stop))]
         case .learningRate:
             let lr = state.cockpit.history.lastStep?.learningRate ?? state.cockpit.history.started?.config.lr ?? 1e-3
-            state.cockpit.prompt = LearningRatePrompt(text: formatLR(lr), error: nil)
+            state.dashboard.prompt = LearningRatePrompt(text: formatLR(lr), error: nil)
             return []
         case .evaluate:
             return [.cockpit(.engine(.evaluateNow))]
@@ -143,16 +143,16 @@ extension App {
             state.screen = .compare
             return compareSelectionChanged(&state)
         case .axis:
-            state.cockpit.axis = state.cockpit.axis == .iterations ? .epochs : .iterations
+            state.dashboard.axis = state.dashboard.axis == .iterations ? .epochs : .iterations
             return []
         case .logScale:
-            state.cockpit.logScale.toggle()
+            state.dashboard.logScale.toggle()
             return []
         case .smoothing:
-            state.cockpit.smoothing = CockpitState.nextSmoothing(after: state.cockpit.smoothing)
+            state.dashboard.smoothing = DashboardState.nextSmoothing(after: state.dashboard.smoothing)
             return []
         case .newRun:
-            state.cockpit.launcher = nil
+            state.launcher.form = nil
             openLauncher(&state)
             return []
         case .runs:
@@ -174,19 +174,19 @@ extension App {
 
     /// The learning-rate prompt: digits, '.', 'e', '-' edit; Enter sends when valid.
     static func editLearningRate(_ state: inout AppState, _ key: Key) -> [Command] {
-        guard var prompt = state.cockpit.prompt else { return [] }
+        guard var prompt = state.dashboard.prompt else { return [] }
         switch key {
         case .escape:
-            state.cockpit.prompt = nil
+            state.dashboard.prompt = nil
             return []
         case .enter:
             let text = prompt.text.trimmingCharacters(in: .whitespaces)
             guard let lr = Double(text), LearningRateLimit.allows(lr) else {
                 prompt.error = "'\(text)' is not a learning rate: \(LearningRateLimit.allowed), e.g. 3e-4"
-                state.cockpit.prompt = prompt
+                state.dashboard.prompt = prompt
                 return []
             }
-            state.cockpit.prompt = nil
+            state.dashboard.prompt = nil
             state.cockpit.notice = "learning rate → \(formatLR(lr))"
             return [.cockpit(.engine(.setLearningRate(lr)))]
         case .backspace:
@@ -199,7 +199,7 @@ extension App {
             return []
         }
         prompt.error = nil
-        state.cockpit.prompt = prompt
+        state.dashboard.prompt = prompt
         return []
     }
 

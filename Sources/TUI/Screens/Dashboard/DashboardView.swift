@@ -36,7 +36,7 @@ extension App {
         let s = state.styles
         drawCockpitHeader(&grid, state, layout.header)
         drawProgress(&grid, state, layout.progress)
-        let charts = dashboardCharts(c, styles: s)
+        let charts = dashboardCharts(c, state.dashboard, styles: s)
         for (rect, chart) in zip(layout.charts, charts) {
             let inner = grid.box(rect, title: chart.title, border: s.border, titleStyle: s.title)
             chart.chart.draw(in: inner, grid: &grid, styles: s)
@@ -68,7 +68,7 @@ extension App {
             grid.put(text, x: rect.x, y: rect.y, style: s.overlayKey, maxWidth: rect.width)
             return
         }
-        if let prompt = c.prompt {
+        if let prompt = state.dashboard.prompt {
             grid.fill(rect, with: Cell(" ", s.overlay))
             var x = grid.put(" learning rate: ", x: rect.x, y: rect.y, style: s.overlayKey)
             x = grid.put(prompt.text, x: x, y: rect.y, style: s.overlay)
@@ -178,12 +178,12 @@ extension App {
     /// pixel accuracy (train running + val aAcc), val mIoU. An overlaid run's curves come first,
     /// dimmed, and are named after it in the legends. `l` puts loss and learning rate on a log
     /// axis; every chart's y range leaves out outliers (a first-iteration spike is clipped).
-    static func dashboardCharts(_ c: CockpitState, styles s: Styles) -> [(title: String, chart: LineChart)] {
+    static func dashboardCharts(_ c: CockpitState, _ d: DashboardState, styles s: Styles) -> [(title: String, chart: LineChart)] {
         let h = c.history
-        let axis = c.axis
+        let axis = d.axis
         let unit = axis == .iterations ? "iteration" : "epoch"
         let raw = s.bar.fg, smooth = s.accent.fg, val = s.key.fg, other = s.dim.fg
-        let weight = c.smoothing
+        let weight = d.smoothing
         let emaName = weight > 0 ? "EMA \(String(format: "%g", weight))" : "train"
         func trainLoss(_ h: RunHistory, color: TermColor, withRaw: Bool, prefix: String) -> [ChartSeries] {
             let xs = h.steps.map { h.x($0.iteration, axis) }
@@ -231,9 +231,9 @@ extension App {
         acc += accuracy(h, train: raw, val: val, prefix: "")
         iou.append(miou(h, color: val, prefix: ""))
         let last = h.evaluations.last
-        let g = c.glyphs
+        let g = d.glyphs
         let waiting = "no evaluation yet"
-        let yScale: ChartScale = c.logScale ? .log : .linear
+        let yScale: ChartScale = d.logScale ? .log : .linear
         var lossTitle = "loss"
         if let step = h.lastStep { lossTitle += String(format: " %.3f", step.epochLoss) }
         if let v = last?.loss { lossTitle += String(format: " · val %.3f", v) }

@@ -1,6 +1,17 @@
 import EngineProtocol
 import Foundation
 
+/// State of the runs screen: the browser, once opened, the directory it lists and the screen it
+/// returns to.
+public struct RunsScreenState: Sendable {
+    public var browser: RunsBrowserState?
+    public var root = "runs"
+    /// The screen the runs browser returns to.
+    public var returnTo: Screen?
+
+    public init() {}
+}
+
 /// State of the runs browser.
 public struct RunsBrowserState: Sendable {
     /// The directory holding run directories.
@@ -33,9 +44,9 @@ extension App {
         KeyBinding([(.up, .up), (.down, .down), (.char("k"), .up), (.char("j"), .down)], label: "↑↓ j k",
                    footer: "run", help: "Previous / next run"),
         KeyBinding([.enter], footer: "open", help: "Open the run read-only on the dashboard (with the overlay run's curves, if one is picked)",
-                   action: .open, disabledReason: { $0.cockpit.runs?.selected == nil ? "no run to open" : nil }),
+                   action: .open, disabledReason: { $0.runs.browser?.selected == nil ? "no run to open" : nil }),
         KeyBinding([.char("o")], footer: "overlay", help: "Pick / drop this run as the overlay: its curves are drawn, dimmed, under the run opened next",
-                   action: .overlay, disabledReason: { $0.cockpit.runs?.selected == nil ? "no run to pick" : nil }),
+                   action: .overlay, disabledReason: { $0.runs.browser?.selected == nil ? "no run to pick" : nil }),
         KeyBinding([.char("d")], footer: "diff", help: "Show / hide how the selected run's configuration differs from the one picked with o",
                    action: .diff, disabledReason: { diffUnavailable($0) }),
         KeyBinding([.char("g")], footer: "reload", help: "Read the runs directory again", action: .refresh),
@@ -52,23 +63,23 @@ extension App {
 
     /// Why there is no config diff to show: it needs a run picked with `o` and another selected.
     static func diffUnavailable(_ state: AppState) -> String? {
-        guard let runs = state.cockpit.runs, let picked = runs.picked else { return "pick a second run with o first" }
+        guard let runs = state.runs.browser, let picked = runs.picked else { return "pick a second run with o first" }
         guard let selected = runs.selected, selected.path != picked.path else { return "select a run other than the picked one (◆)" }
         return selected.config == nil || picked.config == nil ? "a run has no readable config.toml" : nil
     }
 
-    /// The runs browser, listing `state.cockpit.runsRoot`.
+    /// The runs browser, listing `state.runs.root`.
     static func openRuns(_ state: inout AppState) -> [Command] {
-        let root = state.cockpit.runsRoot
-        state.cockpit.runsReturn = state.screen
-        if state.cockpit.runs?.root != root { state.cockpit.runs = RunsBrowserState(root: root) }
-        state.cockpit.runs?.opening = nil
+        let root = state.runs.root
+        state.runs.returnTo = state.screen
+        if state.runs.browser?.root != root { state.runs.browser = RunsBrowserState(root: root) }
+        state.runs.browser?.opening = nil
         state.screen = .runs
         return [.cockpit(.scanRuns(root: root))]
     }
 
     static func updateRuns(_ state: inout AppState, _ msg: Msg) -> [Command] {
-        guard case .key(let key) = msg, var runs = state.cockpit.runs else { return [] }
+        guard case .key(let key) = msg, var runs = state.runs.browser else { return [] }
         if state.cockpit.quitQuestion != nil { return answerQuit(&state, key) }
         guard let binding = runsKeys.binding(for: key), let action = binding.action(for: key) else { return [] }
         if let reason = binding.disabledReason(state) {
@@ -88,7 +99,7 @@ extension App {
             }
             runs.opening = entry.path
             let overlay = runs.overlayPath == entry.path ? nil : runs.overlayPath
-            state.cockpit.runs = runs
+            state.runs.browser = runs
             return [.cockpit(.openRun(path: entry.path, overlay: overlay))]
         case .overlay:
             guard let entry = runs.selected else { break }
@@ -97,20 +108,20 @@ extension App {
         case .diff:
             runs.showDiff.toggle()
         case .refresh:
-            state.cockpit.runs = runs
+            state.runs.browser = runs
             return [.cockpit(.scanRuns(root: runs.root))]
         case .back:
-            state.screen = state.cockpit.runsReturn ?? .browser
+            state.screen = state.runs.returnTo ?? .browser
         case .help:
             state.showHelp = true
         case .quit:
-            state.cockpit.runs = runs
+            state.runs.browser = runs
             return requestQuit(&state)
         }
         let rows = max(1, state.rows - 6)
         if runs.selection < runs.scroll { runs.scroll = runs.selection }
         if runs.selection >= runs.scroll + rows { runs.scroll = runs.selection - rows + 1 }
-        state.cockpit.runs = runs
+        state.runs.browser = runs
         return []
     }
 
@@ -118,14 +129,14 @@ extension App {
     static func runsEvent(_ event: CockpitEvent, _ state: inout AppState) {
         switch event {
         case .runs(let root, let result):
-            guard var runs = state.cockpit.runs, runs.root == root else { return }
+            guard var runs = state.runs.browser, runs.root == root else { return }
             runs.entries = result
             runs.selection = max(0, min(runs.selection, runs.list.count - 1))
             runs.scroll = min(runs.scroll, runs.selection)
-            state.cockpit.runs = runs
+            state.runs.browser = runs
         case .runOpened(let path, let result):
-            guard state.cockpit.runs?.opening == path else { return }
-            state.cockpit.runs?.opening = nil
+            guard state.runs.browser?.opening == path else { return }
+            state.runs.browser?.opening = nil
             switch result {
             case .success(let opened):
                 guard runsUnavailable(state) == nil else {
@@ -148,9 +159,9 @@ extension App {
         grid.fill(header, with: Cell(" ", s.header))
         var x = grid.put(" Segscope ", x: 0, y: 0, style: s.header)
         x = grid.put("│ ", x: x, y: 0, style: s.header.with(fg: s.dim.fg))
-        grid.put("past runs in \(state.cockpit.runsRoot)", x: x, y: 0, style: s.header, maxWidth: state.columns - x - 1)
+        grid.put("past runs in \(state.runs.root)", x: x, y: 0, style: s.header, maxWidth: state.columns - x - 1)
         let body = Rect(x: 0, y: 1, width: state.columns, height: state.rows - 2)
-        let runs = state.cockpit.runs
+        let runs = state.runs.browser
         let count = runs?.list.count ?? 0
         let inner = grid.box(body, title: "Runs (\(count)) · newest first", border: s.focus, titleStyle: s.title)
         let footer = Rect(x: 0, y: state.rows - 1, width: state.columns, height: 1)
@@ -164,7 +175,7 @@ extension App {
             return []
         }
         guard count > 0 else {
-            grid.put("no runs here yet: a run started from the launcher (t) or with segscope train is written to \(state.cockpit.runsRoot)/",
+            grid.put("no runs here yet: a run started from the launcher (t) or with segscope train is written to \(state.runs.root)/",
                      x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 2)
             return []
         }

@@ -76,7 +76,7 @@ extension App {
     /// the samples saved with its latest evaluation.
     static func gallery(_ state: AppState) -> [ImageScore] {
         if state.cockpit.isReadOnly {
-            guard case .loaded(let saved)? = state.cockpit.compare.saved else { return [] }
+            guard case .loaded(let saved)? = state.compare.saved else { return [] }
             return ImageScore.rankedWorstFirst(saved.scores)
         }
         return ImageScore.rankedWorstFirst(state.cockpit.history.latestEvaluation?.imageScores ?? [])
@@ -84,7 +84,7 @@ extension App {
 
     static func compareSelectedID(_ state: AppState) -> String? {
         let g = gallery(state)
-        return g.indices.contains(state.cockpit.compare.selection) ? g[state.cockpit.compare.selection].id : nil
+        return g.indices.contains(state.compare.selection) ? g[state.compare.selection].id : nil
     }
 
     static func updateCompare(_ state: inout AppState, _ key: Key) -> [Command] {
@@ -104,25 +104,25 @@ extension App {
         case .classLeft, .classRight:
             let list = compareClassList(state)
             guard !list.isEmpty else { break }
-            let i = list.firstIndex(of: state.cockpit.compare.classCursor) ?? 0
+            let i = list.firstIndex(of: state.compare.classCursor) ?? 0
             let next = action == .classLeft ? max(0, i - 1) : min(list.count - 1, i + 1)
-            state.cockpit.compare.classCursor = list[min(next, classCount - 1)]
+            state.compare.classCursor = list[min(next, classCount - 1)]
         case .toggleClass:
-            let c = state.cockpit.compare.classCursor
-            if state.cockpit.compare.hidden.contains(c) {
-                state.cockpit.compare.hidden.remove(c)
+            let c = state.compare.classCursor
+            if state.compare.hidden.contains(c) {
+                state.compare.hidden.remove(c)
             } else {
-                state.cockpit.compare.hidden.insert(c)
+                state.compare.hidden.insert(c)
             }
         case .showAll:
-            state.cockpit.compare.hidden = []
+            state.compare.hidden = []
         case .opacity:
             let levels = [0.25, 0.5, 0.75, 1.0]
-            let i = levels.firstIndex { $0 > state.cockpit.compare.opacity + 1e-9 } ?? 0
-            state.cockpit.compare.opacity = levels[i]
+            let i = levels.firstIndex { $0 > state.compare.opacity + 1e-9 } ?? 0
+            state.compare.opacity = levels[i]
         case .repredict:
             guard let id = compareSelectedID(state) else { return [] }
-            state.cockpit.compare.requested[id] = state.cockpit.history.evaluationCount
+            state.compare.requested[id] = state.cockpit.history.evaluationCount
             return [.cockpit(.engine(.predict(sampleID: id)))]
         case .bestOrLatest, .olderEvaluation, .newerEvaluation:
             return switchSavedEvaluation(action, &state)
@@ -139,23 +139,23 @@ extension App {
     /// Why the saved evaluation cannot be switched: a live run, nothing read yet, or one kept.
     static func savedSwitchUnavailable(_ state: AppState) -> String? {
         guard state.cockpit.isReadOnly else { return "only on a past run (a live run predicts with its current weights)" }
-        guard case .loaded(let e)? = state.cockpit.compare.saved else { return "no saved predictions were read" }
+        guard case .loaded(let e)? = state.compare.saved else { return "no saved predictions were read" }
         return e.saved.count > 1 ? nil : "the run kept the predictions of one evaluation only"
     }
 
     static func bestOrLatestUnavailable(_ state: AppState) -> String? {
         if let reason = savedSwitchUnavailable(state) { return reason }
-        guard case .loaded(let e)? = state.cockpit.compare.saved else { return nil }
-        return e.bestIteration == e.latestIteration && (state.cockpit.compare.savedTarget ?? e.iteration) == e.latestIteration
+        guard case .loaded(let e)? = state.compare.saved else { return nil }
+        return e.bestIteration == e.latestIteration && (state.compare.savedTarget ?? e.iteration) == e.latestIteration
             ? "the latest evaluation is also the best" : nil
     }
 
     /// `b`: best ↔ latest; `[` / `]`: the previous / next kept evaluation. The evaluation shown
     /// stays until the asked one has been read.
     static func switchSavedEvaluation(_ action: CompareAction, _ state: inout AppState) -> [Command] {
-        guard case .loaded(let e)? = state.cockpit.compare.saved,
+        guard case .loaded(let e)? = state.compare.saved,
               let directory = state.cockpit.history.started?.runDirectory, !directory.isEmpty else { return [] }
-        let current = state.cockpit.compare.savedTarget ?? e.iteration
+        let current = state.compare.savedTarget ?? e.iteration
         let iterations = e.saved.map(\.iteration)
         let target: Int?
         switch action {
@@ -168,7 +168,7 @@ extension App {
             if target == nil { state.cockpit.notice = "the latest evaluation is shown" }
         }
         guard let target, target != current else { return [] }
-        state.cockpit.compare.savedTarget = target
+        state.compare.savedTarget = target
         return [.cockpit(.loadSaved(directory: directory, iteration: target))]
     }
 
@@ -187,53 +187,53 @@ extension App {
     static func moveCompare(by delta: Int, _ state: inout AppState) -> [Command] {
         let count = gallery(state).count
         guard count > 0 else { return [] }
-        let old = state.cockpit.compare.selection
-        state.cockpit.compare.selection = max(0, min(count - 1, old &+ delta))
+        let old = state.compare.selection
+        state.compare.selection = max(0, min(count - 1, old &+ delta))
         clampCompareScroll(&state)
-        return state.cockpit.compare.selection == old ? [] : compareSelectionChanged(&state)
+        return state.compare.selection == old ? [] : compareSelectionChanged(&state)
     }
 
     static func clampCompareScroll(_ state: inout AppState) {
         let rows = max(1, CompareLayout(columns: state.columns, rows: state.rows).galleryRows)
-        var c = state.cockpit.compare
+        var c = state.compare
         let count = gallery(state).count
         c.selection = max(0, min(c.selection, max(0, count - 1)))
         if c.selection < c.scroll { c.scroll = c.selection }
         if c.selection >= c.scroll + rows { c.scroll = c.selection - rows + 1 }
         c.scroll = max(0, min(c.scroll, max(0, count - rows)))
-        state.cockpit.compare = c
+        state.compare = c
     }
 
     /// Asks for what the selected image needs: its picture and truth, and a prediction made
     /// after the latest evaluation.
     static func compareSelectionChanged(_ state: inout AppState) -> [Command] {
-        if state.cockpit.isReadOnly, state.cockpit.compare.saved == nil {
+        if state.cockpit.isReadOnly, state.compare.saved == nil {
             guard let directory = state.cockpit.history.started?.runDirectory, !directory.isEmpty else {
-                state.cockpit.compare.saved = .failed("no saved predictions: the run's directory is unknown")
+                state.compare.saved = .failed("no saved predictions: the run's directory is unknown")
                 return []
             }
-            state.cockpit.compare.saved = .loading
+            state.compare.saved = .loading
             return [.cockpit(.loadSaved(directory: directory, iteration: nil))]
         }
         var commands: [Command] = []
-        if liveRunEnded(state), state.cockpit.compare.saved == nil,
+        if liveRunEnded(state), state.compare.saved == nil,
            let directory = state.cockpit.history.started?.runDirectory, !directory.isEmpty {
             // The run this front trained (or watched) has ended: the engine cannot predict any
             // more, the predictions it saved at its evaluations stand in (issue #17).
-            state.cockpit.compare.saved = .loading
+            state.compare.saved = .loading
             commands.append(.cockpit(.loadSaved(directory: directory, iteration: nil)))
         }
         guard let id = compareSelectedID(state) else { return commands }
         let h = state.cockpit.history
-        if state.cockpit.compare.slot(for: id) == nil, let config = h.started?.config {
-            state.cockpit.compare.store(id, .loading)
+        if state.compare.slot(for: id) == nil, let config = h.started?.config {
+            state.compare.store(id, .loading)
             commands.append(.cockpit(.loadSample(id: id, data: config.data, format: config.format)))
         }
         let evaluated = h.latestEvaluation?.iteration ?? 0
         let fresh = (h.predictions[id]?.iteration ?? -1) >= evaluated
-        if !fresh, !state.cockpit.isReadOnly, state.cockpit.compare.requested[id] != h.evaluationCount,
+        if !fresh, !state.cockpit.isReadOnly, state.compare.requested[id] != h.evaluationCount,
            h.engineState == .running || h.engineState == .paused {
-            state.cockpit.compare.requested[id] = h.evaluationCount
+            state.compare.requested[id] = h.evaluationCount
             commands.append(.cockpit(.engine(.predict(sampleID: id))))
         }
         return commands
@@ -253,37 +253,37 @@ extension App {
         if liveRunEnded(state) {
             switch result {
             case .success(let saved):
-                state.cockpit.compare.saved = .loaded(saved)
+                state.compare.saved = .loaded(saved)
                 for p in saved.predictions where (state.cockpit.history.predictions[p.sampleID]?.iteration ?? -1) < p.iteration {
                     state.cockpit.history.predictions[p.sampleID] = p
                 }
             case .failure(let error):
-                state.cockpit.compare.saved = .failed(error.description)
+                state.compare.saved = .failed(error.description)
             }
             return []
         }
         guard state.cockpit.isReadOnly else { return [] }
         let shownID = compareSelectedID(state)
         var switched = false
-        if case .loaded? = state.cockpit.compare.saved { switched = true }
+        if case .loaded? = state.compare.saved { switched = true }
         switch result {
         case .success(let saved):
             // An answer to a switch asked for before the last one: the last one is on its way.
-            if switched, let target = state.cockpit.compare.savedTarget, target != saved.iteration { return [] }
-            state.cockpit.compare.savedTarget = nil
-            state.cockpit.compare.saved = .loaded(saved)
+            if switched, let target = state.compare.savedTarget, target != saved.iteration { return [] }
+            state.compare.savedTarget = nil
+            state.compare.saved = .loaded(saved)
             state.cockpit.history.predictions = [:]
             for p in saved.predictions { state.cockpit.history.predictions[p.sampleID] = p }
             for problem in saved.problems { state.cockpit.history.append(.warning, place: "", "saved prediction: \(problem)") }
             // Switching evaluations keeps the image shown (the gallery is ranked anew).
-            if let shownID, let i = gallery(state).firstIndex(where: { $0.id == shownID }) { state.cockpit.compare.selection = i }
+            if let shownID, let i = gallery(state).firstIndex(where: { $0.id == shownID }) { state.compare.selection = i }
         case .failure(let error) where switched:
             // The evaluation shown stays; the one asked for could not be read (pruned meanwhile?).
-            state.cockpit.compare.savedTarget = nil
+            state.compare.savedTarget = nil
             state.cockpit.notice = error.description
             return []
         case .failure(let error):
-            state.cockpit.compare.saved = .failed(error.description)
+            state.compare.saved = .failed(error.description)
         }
         clampCompareScroll(&state)
         return state.screen == .compare ? compareSelectionChanged(&state) : []
@@ -308,10 +308,10 @@ extension App {
         var title = "compare predictions"
         if state.cockpit.isReadOnly {
             title = "saved predictions"
-            if case .loaded(let e)? = state.cockpit.compare.saved { title += " · " + savedEvaluationTitle(e) }
+            if case .loaded(let e)? = state.compare.saved { title += " · " + savedEvaluationTitle(e) }
         } else if let e = h.latestEvaluation { title += String(format: " · eval at it %d · mIoU %.3f · aAcc %.3f", e.iteration, e.metrics.mIoU, e.metrics.aAcc) }
         grid.put(title, x: x, y: 0, style: s.header, maxWidth: layout.header.width - x - 1)
-        let right = "mask opacity \(Int(state.cockpit.compare.opacity * 100))%"
+        let right = "mask opacity \(Int(state.compare.opacity * 100))%"
         grid.put(right, x: layout.header.maxX - TextWidth.width(right) - 1, y: 0, style: s.header)
         drawGallery(&grid, state, layout.gallery)
         let graphics = drawComparePanes(&grid, state, layout.panes)
@@ -323,7 +323,7 @@ extension App {
     static func drawGallery(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
         let s = state.styles
         let g = gallery(state)
-        let c = state.cockpit.compare
+        let c = state.compare
         let inner = grid.box(rect, title: "Worst first (\(g.count))", border: s.focus, titleStyle: s.title)
         guard inner.width > 8, inner.height > 1 else { return }
         guard !g.isEmpty else {
@@ -376,7 +376,7 @@ extension App {
     static func drawComparePanes(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) -> [GraphicPlacement] {
         let s = state.styles
         let h = state.cockpit.history
-        let c = state.cockpit.compare
+        let c = state.compare
         guard let id = compareSelectedID(state) else {
             let inner = grid.box(rect, title: "Image | truth | prediction | errors", border: s.border, titleStyle: s.title)
             if state.cockpit.isReadOnly, case .failed(let message)? = c.saved, inner.width > 2, inner.height > 2 {
@@ -446,7 +446,7 @@ extension App {
             } else if h.isActive {
                 note = "predicting…"
             } else {
-                switch state.cockpit.compare.saved {
+                switch state.compare.saved {
                 case .loaded?: note = "no saved prediction of this image (the run saved its first validation images')"
                 case .loading?: note = "reading the run's saved predictions…"
                 case .failed(let why)?: note = why
@@ -509,7 +509,7 @@ extension App {
         let n = state.cockpit.history.classNames.count
         var present = Set<Int>()
         if let id = compareSelectedID(state) {
-            if case .loaded(let sample)? = state.cockpit.compare.slot(for: id) {
+            if case .loaded(let sample)? = state.compare.slot(for: id) {
                 for v in sample.label.values where Int(v) < n { present.insert(Int(v)) }
             }
             if let p = state.cockpit.history.predictions[id] {
@@ -522,7 +522,7 @@ extension App {
     /// Classes with their toggle, this image's IoU per class when predicted.
     static func drawCompareClasses(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
         let s = state.styles
-        let c = state.cockpit.compare
+        let c = state.compare
         let names = state.cockpit.history.classNames
         let inner = grid.box(rect, title: "Classes · Space toggles · IoU on this image", border: s.border, titleStyle: s.title)
         guard inner.width > 10, inner.height > 0, !names.isEmpty else { return }

@@ -55,6 +55,15 @@ public struct LauncherState: Sendable {
     public var focusedKey: String { Self.fieldKeys[max(0, min(focus, Self.fieldKeys.count - 1))] }
 }
 
+/// State of the launcher screen: the form, once opened, and the configuration it starts from.
+public struct LauncherScreenState: Sendable {
+    public var form: LauncherState?
+    /// The launcher's first configuration (the program sets the dataset it was opened on).
+    public var base: TrainingConfig?
+
+    public init() {}
+}
+
 extension App {
     /// `t` from the browser: the dashboard once a run has started (in progress or finished),
     /// else the launcher.
@@ -69,10 +78,10 @@ extension App {
 
     /// The launcher, prefilled from the last run's configuration when there is one.
     static func openLauncher(_ state: inout AppState) {
-        if state.cockpit.launcher == nil {
-            var base = state.cockpit.launchBase ?? TrainingConfig()
+        if state.launcher.form == nil {
+            var base = state.launcher.base ?? TrainingConfig()
             if let previous = state.cockpit.history.started?.config { base = previous }
-            state.cockpit.launcher = LauncherState(base: base)
+            state.launcher.form = LauncherState(base: base)
         }
         state.screen = .launcher
     }
@@ -86,7 +95,7 @@ extension App {
     ]
 
     static func updateLauncher(_ state: inout AppState, _ msg: Msg) -> [Command] {
-        guard case .key(let key) = msg, var form = state.cockpit.launcher else { return [] }
+        guard case .key(let key) = msg, var form = state.launcher.form else { return [] }
         let name = form.focusedKey
         let choices = TrainingConfig.key(named: name)?.choices
         switch key {
@@ -115,7 +124,7 @@ extension App {
         case .escape:
             state.screen = .browser
         case .ctrl("c"):
-            state.cockpit.launcher = form
+            state.launcher.form = form
             return requestQuit(&state)
         case .enter:
             let (config, errors) = form.parsed
@@ -123,7 +132,7 @@ extension App {
                 form.focus = first
                 state.cockpit.notice = "fix \(errors.count == 1 ? "1 field" : "\(errors.count) fields") before starting"
             } else {
-                state.cockpit.launcher = form
+                state.launcher.form = form
                 state.cockpit.notice = nil
                 if state.cockpit.isReadOnly {
                     // Leaving a past run: the dashboard now belongs to the new run.
@@ -138,13 +147,13 @@ extension App {
         default:
             break
         }
-        state.cockpit.launcher = form
+        state.launcher.form = form
         return []
     }
 
     static func drawLauncher(_ grid: inout CellGrid, _ state: AppState) -> [GraphicPlacement] {
         let s = state.styles
-        guard let form = state.cockpit.launcher else { return [] }
+        guard let form = state.launcher.form else { return [] }
         let header = Rect(x: 0, y: 0, width: state.columns, height: 1)
         grid.fill(header, with: Cell(" ", s.header))
         var x = grid.put(" Segscope ", x: 0, y: 0, style: s.header)

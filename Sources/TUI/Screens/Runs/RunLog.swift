@@ -83,7 +83,7 @@ extension App {
                 state.cockpit.history.append(.warning, place: "", "overlay \(overlay.name): \(warning)")
             }
         }
-        state.cockpit.compare = CompareState()
+        state.compare = CompareState()
         state.screen = .cockpit
     }
 }
