@@ -118,35 +118,80 @@ extension ReferenceBackend {
         return x.withNCHW { xs in
             let y = Tensor(uninitialized: [g.batch, g.channels, g.outHeight, g.outWidth])
             let arg = Storage(count: y.count, zeroed: false)
-            let yd = y.data
             let ad = UnsafeMutableRawPointer(arg.data).assumingMemoryBound(to: Int32.self)
-            let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
-            let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideH, sw = g.strideW
-            let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth, pt = g.padTop, pl = g.padLeft
-            parallelFor(g.batch * g.channels) { planes in
-                for p in planes {
-                    let src = xs + p * ip, dst = yd + p * op, idx = ad + p * op
-                    for oy in 0..<oh {
-                        let y0 = oy * sh - pt
-                        let ys = max(y0, 0), ye = min(y0 + kh, ih)
-                        for ox in 0..<ow {
-                            let x0 = ox * sw - pl
-                            let xs0 = max(x0, 0), xe = min(x0 + kw, iw)
-                            var best = src[ys * iw + xs0], bi = ys * iw + xs0
-                            for iy in ys..<ye {
-                                let rowStart = iy * iw
-                                for ix in xs0..<xe {
-                                    let v = src[rowStart + ix]
-                                    if v > best { best = v; bi = rowStart + ix }
-                                }
+            maxPoolPlanes(xs, y.data, ad, g)
+            return (y, PoolContext(argmax: arg))
+        }
+    }
+
+    /// Max pool of NCHW planes into `dst` with winners in `idx` (index within the input plane;
+    /// the first maximum in row-major window order wins, as PyTorch's). Windows wholly inside
+    /// the input (all but a border row / column with "same" padding) run without bounds
+    /// tests, 3×3 unrolled; the border windows are clipped to the input (padded cells never win).
+    func maxPoolPlanes(_ xs: UnsafePointer<Float>, _ yd: UnsafeMutablePointer<Float>, _ ad: UnsafeMutablePointer<Int32>,
+                       _ g: PoolGeometry) {
+        let ip = g.inHeight * g.inWidth, op = g.outHeight * g.outWidth
+        let kh = g.kernelHeight, kw = g.kernelWidth, sh = g.strideH, sw = g.strideW
+        let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth, pt = g.padTop, pl = g.padLeft
+        // Output columns [cx0, cx1) and rows [cy0, cy1) whose windows lie inside the input.
+        func inner(_ pad: Int, _ k: Int, _ s: Int, _ n: Int, _ out: Int) -> (Int, Int) {
+            let lo = min(out, (pad + s - 1) / s)
+            let hi = n - k + pad >= 0 ? min(out, (n - k + pad) / s + 1) : 0
+            return (lo, max(lo, hi))
+        }
+        let (cy0, cy1) = inner(pt, kh, sh, ih, oh), (cx0, cx1) = inner(pl, kw, sw, iw, ow)
+        parallelFor(g.batch * g.channels) { planes in
+            for p in planes {
+                let src = xs + p * ip, dst = yd + p * op, idx = ad + p * op
+                func clipped(_ oy: Int, _ ox: Int) {
+                    let y0 = oy * sh - pt, x0 = ox * sw - pl
+                    let ys = max(y0, 0), ye = min(y0 + kh, ih), xs0 = max(x0, 0), xe = min(x0 + kw, iw)
+                    var best = src[ys * iw + xs0], bi = ys * iw + xs0
+                    for iy in ys..<ye {
+                        for ix in xs0..<xe where src[iy * iw + ix] > best { best = src[iy * iw + ix]; bi = iy * iw + ix }
+                    }
+                    dst[oy * ow + ox] = best
+                    idx[oy * ow + ox] = Int32(truncatingIfNeeded: bi)
+                }
+                for oy in 0..<oh {
+                    guard oy >= cy0 && oy < cy1 else {
+                        for ox in 0..<ow { clipped(oy, ox) }
+                        continue
+                    }
+                    for ox in 0..<cx0 { clipped(oy, ox) }
+                    let rowBase = (oy * sh - pt) * iw - pl
+                    let d = dst + oy * ow, q = idx + oy * ow
+                    if kh == 3 && kw == 3 {
+                        for ox in cx0..<cx1 {
+                            let b = rowBase + ox * sw
+                            let r0 = src + b, r1 = r0 + iw, r2 = r1 + iw
+                            var best = r0[0], bi = b
+                            if r0[1] > best { best = r0[1]; bi = b + 1 }
+                            if r0[2] > best { best = r0[2]; bi = b + 2 }
+                            if r1[0] > best { best = r1[0]; bi = b + iw }
+                            if r1[1] > best { best = r1[1]; bi = b + iw + 1 }
+                            if r1[2] > best { best = r1[2]; bi = b + iw + 2 }
+                            if r2[0] > best { best = r2[0]; bi = b + 2 * iw }
+                            if r2[1] > best { best = r2[1]; bi = b + 2 * iw + 1 }
+                            if r2[2] > best { best = r2[2]; bi = b + 2 * iw + 2 }
+                            d[ox] = best
+                            q[ox] = Int32(truncatingIfNeeded: bi)
+                        }
+                    } else {
+                        for ox in cx0..<cx1 {
+                            let b = rowBase + ox * sw
+                            var best = src[b], bi = b
+                            for i in 0..<kh {
+                                let r = b + i * iw
+                                for j in 0..<kw where src[r + j] > best { best = src[r + j]; bi = r + j }
                             }
-                            dst[oy * ow + ox] = best
-                            idx[oy * ow + ox] = Int32(truncatingIfNeeded: bi)
+                            d[ox] = best
+                            q[ox] = Int32(truncatingIfNeeded: bi)
                         }
                     }
+                    for ox in cx1..<ow { clipped(oy, ox) }
                 }
             }
-            return (y, PoolContext(argmax: arg))
         }
     }
 

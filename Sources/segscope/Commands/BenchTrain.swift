@@ -16,7 +16,11 @@ struct BenchTrain: ParsableCommand {
             index 255 on ~5% void pixels, backward, Adam (lr 1e-3). Each figure is the median of \
             --iters timed runs after 2 warm-ups. Peak RSS is the process's maximum resident size. \
             First target on the reference backend: ≥ 0.5× PyTorch's training images/s for xunet \
-            at batch 8.
+            at batch 8. After the timing, one more step runs through a counting wrapper of the \
+            backend: its conv and transposed-conv flops (2 per multiply-add; forward, weight \
+            gradient, and input gradient where one is needed) over the median step time are the \
+            achieved GFLOP/s, printed against the backend's 3×3 conv forward GFLOP/s measured in \
+            the same run (the conv peak) as a ratio.
             """)
 
     @Option(help: "Model name (see `segscope model list`).")
@@ -68,6 +72,15 @@ struct BenchTrain: ParsableCommand {
         var train_img_s: Double?
         var train_loss_first: Double?
         var sgemm_gflops: Double?
+        /// Conv / transposed-conv flops of one training step (forward + backward, counted from the
+        /// model's conv shapes by `CountingBackend`), the GFLOP/s the median step achieves, the
+        /// backend's 3×3 conv forward GFLOP/s measured in the same run, and their ratio.
+        var train_gflop_per_step: Double?
+        var train_gflops: Double?
+        var conv_peak_gflops: Double?
+        var of_conv_peak: Double?
+        /// /proc/loadavg's 1-minute figure at the end of the run.
+        var load_average: Double?
         var peak_rss_mib: Double
         /// `--distributed`: ranks, images/s of all ranks together, median all-reduce ms per step,
         /// bytes all-reduced per step, and (step − all-reduce) / step.
@@ -154,6 +167,21 @@ struct BenchTrain: ParsableCommand {
             report.train_ms = seconds * 1e3
             report.train_img_s = Double(batch) / seconds
             report.train_loss_first = firstLoss
+            if group == nil {
+                // One more (untimed) step through a counting wrapper of the same backend.
+                let counter = CountingBackend(inner: Backends.current)
+                Backends.current = counter
+                optimizer.zeroGrad()
+                crossEntropy(net(x), targets: labels, ignoreIndex: 255).backward()
+                optimizer.zeroGrad()
+                Backends.current = counter.inner
+                let flops = counter.forwardFlops + counter.backwardFlops
+                report.train_gflop_per_step = flops / 1e9
+                report.train_gflops = flops / seconds / 1e9
+                let peak = BenchTrain.convPeakGflops()
+                report.conv_peak_gflops = peak
+                report.of_conv_peak = flops / seconds / 1e9 / peak
+            }
             if let group {
                 // The timed iterations are the last `iters` (after 2 warm-ups).
                 let timed = Array(communication.suffix(iters))
@@ -174,6 +202,7 @@ struct BenchTrain: ParsableCommand {
         let gemmSeconds = BenchTrain.median(10) { _ = GradMode.withoutGrad { matmul(a, b) } }
         report.sgemm_gflops = 2 * pow(Double(n), 3) / gemmSeconds / 1e9
         report.peak_rss_mib = BenchTrain.peakRSSMiB()
+        report.load_average = BenchTrain.loadAverage()
         if let group, group.rank != 0 { return }
 
         if json {
@@ -202,6 +231,13 @@ struct BenchTrain: ParsableCommand {
         print(String(format: "tensor memory   %9.1f MiB at most in use, %.1f MiB held with the pool's free buffers",
                      Double(BufferPool.shared.peakLiveBytes) / 1048576, Double(BufferPool.shared.peakHeldBytes) / 1048576))
         if let gflops = report.sgemm_gflops { print(String(format: "sgemm 2048²     %9.1f GFLOP/s (this run)", gflops)) }
+        if let step = report.train_gflop_per_step, let achieved = report.train_gflops, let peak = report.conv_peak_gflops,
+           let ratio = report.of_conv_peak {
+            print(String(format: "conv peak       %9.1f GFLOP/s (3×3 conv forward 8×64×128×128→64, this run, this backend)", peak))
+            print(String(format: "training        %9.1f GFLOP/s  %5.1f %% of the conv peak  (%.2f GFLOP per step in convs, forward + backward)",
+                         achieved, ratio * 100, step))
+        }
+        if let load = report.load_average { print(String(format: "load average    %9.2f (1 minute, at the end; above the core count the figures are depressed)", load)) }
         print("Compare: ~/torch-venv/bin/python ../shared/bench/torch_reference.py --model \(spec.name) --batch \(batch) "
               + "--size \(input) --threads \(threadCount)")
     }
@@ -224,6 +260,29 @@ struct BenchTrain: ParsableCommand {
     static func median(of times: [Double]) -> Double {
         let t = times.sorted()
         return t.count % 2 == 1 ? t[t.count / 2] : (t[t.count / 2 - 1] + t[t.count / 2]) / 2
+    }
+
+    /// GFLOP/s of the current backend's 3×3 stride-1 conv forward on 8×64×128×128 → 64 (the
+    /// practical conv peak, as `bench ops` reports it): best of 5 after a warm-up.
+    static func convPeakGflops() -> Double {
+        let shape = [8, 64, 128, 128]
+        let x = Tensor(uninitialized: shape), w = Tensor(uninitialized: [64, 64, 3, 3]), b = Tensor(zeros: [64])
+        let g = Generator(seed: 7)
+        g.fillNormal(x.data, count: x.count, std: 1)
+        g.fillNormal(w.data, count: w.count, std: 0.05)
+        let geometry = ConvGeometry.conv(input: shape, outChannels: 64, kernel: (3, 3), stride: (1, 1), padding: .same,
+                                         dilation: (1, 1), groups: 1)
+        let backend = Backends.current
+        let times = BenchTrain.times(5, warmUps: 1) {
+            _ = GradMode.withoutGrad { backend.convForward(x: x, weight: w, bias: b, geometry: geometry) }
+        }
+        return geometry.flops / (times.min() ?? .infinity) / 1e9
+    }
+
+    static func loadAverage() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first else { return nil }
+        return Double(first)
     }
 
     /// The process's peak resident set size (`ru_maxrss`, KiB on Linux) in MiB.

@@ -65,7 +65,17 @@ extension DNNLBackend {
     private func maxPoolForwardBody(x: Tensor, geometry g: PoolGeometry,
                                     training forced: Bool? = nil) -> (y: Tensor, context: AnyObject?) {
         let training = forced ?? (GradMode.isEnabled && x.needsGrad)
-        let (srcDesc, src) = fatalOnError("max pool input \(x.shape)") { try concrete(x) }
+        // Plain NCHW input: oneDNN 2.6 has only its reference `simple_nchw` pooling for that
+        // order (≈ 0.2 GB/s here); reordered to nChw16c once it runs the JIT kernel, and the
+        // result stays blocked (DECISIONS.md D-220).
+        let (srcDesc, src) = fatalOnError("max pool input \(x.shape)") { () throws -> (dnnl_memory_desc_t, Storage) in
+            if case .nchw = x.layout, options.keepsBlockedLayouts, x.rank == 4, x.shape[1] % 8 == 0,
+               let tag = blockedTag(x.shape[1] % 16 == 0 ? 16 : 8) {
+                let want = try dnnlDesc(x.shape, tag)
+                return (want, try input(x, as: want))
+            }
+            return try concrete(x)
+        }
         guard let p = poolPrimitive(g, src: srcDesc, stage: .forward, training: training) else {
             let r = reference.maxPoolForward(x: x, geometry: g)
             return (r.y, ReferenceContext(r.context))
