@@ -73,6 +73,8 @@ final class AttachTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["data", "demo", "--out", demo.path, "--train", "6", "--val", "2"]).status, 0)
         let runs = work.appendingPathComponent("runs")
         let (train, run) = try startPausedRun(demo, runs: runs, name: "train")
+        // The socket exists a moment before train prints how to attach to it.
+        try waitFor("train's attach line") { train.stderr.contains("attach: segscope attach") || !train.process.isRunning }
         XCTAssertTrue(train.stderr.contains("attach: segscope attach"), train.stderr)
 
         // Two viewers; one is killed -9 while the run is paused.
