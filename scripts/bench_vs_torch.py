@@ -6,7 +6,10 @@ same model, batch, size and threads, REPEATS times per configuration, and prints
 the ratios Segscope ÷ PyTorch (images/s: higher is better for us; peak RSS: lower is better).
 
     scripts/bench_vs_torch.py [--repeats 2] [--iters 3] [--threads 2] [--backend dnnl]
-                              [--models xunet,unet,fcn-resnet18] [--batches 1,8]
+                              [--models xunet,unet,fcn-resnet18] [--batches 1,8] [--precision fp32]
+
+--precision bf16: `segscope bench train --precision bf16` beside PyTorch's bf16 autocast
+(scripts/torch_autocast_reference.py, the same models and timing with torch.autocast on the CPU).
 """
 import argparse, json, os, statistics, subprocess, sys
 
@@ -29,6 +32,7 @@ def main():
     p.add_argument("--backend", default="dnnl")
     p.add_argument("--models", default="xunet,unet,fcn-resnet18")
     p.add_argument("--batches", default="1,8")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--segscope", default=os.path.join(REPO, ".build/release/segscope"))
     p.add_argument("--python", default=os.environ.get("SEGSCOPE_TORCH_PYTHON", os.path.expanduser("~/torch-venv/bin/python")))
     candidates = [os.path.join(REPO, "..", "shared", "bench", "torch_reference.py"), "/work/shared/bench/torch_reference.py"]
@@ -44,10 +48,13 @@ def main():
             common = ["--model", model, "--batch", str(batch), "--threads", str(a.threads), "--iters", str(a.iters), "--json"]
             ours, theirs = [], []
             for _ in range(a.repeats):
-                ours.append(run([a.segscope, "bench", "train", "--backend", a.backend] + common))
-                theirs.append(run([a.python, a.reference] + common))
+                ours.append(run([a.segscope, "bench", "train", "--backend", a.backend, "--precision", a.precision] + common))
+                if a.precision == "bf16":
+                    theirs.append(run([a.python, os.path.join(HERE, "torch_autocast_reference.py"), "--precision", "bf16"] + common))
+                else:
+                    theirs.append(run([a.python, a.reference] + common))
             med = lambda runs, k: statistics.median(r[k] for r in runs)
-            row = {"model": model, "batch": batch}
+            row = {"model": model, "batch": batch, "precision": a.precision}
             for k in ["train_img_s", "infer_img_s", "peak_rss_mib"]:
                 row[k] = (med(ours, k), med(theirs, k))
             rows.append(row)

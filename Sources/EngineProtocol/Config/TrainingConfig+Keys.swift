@@ -127,6 +127,7 @@ extension TrainingConfig {
         .choice("batch_norm", "batch norm in training: batch (each batch's statistics; per rank when distributed) or frozen (running statistics, affine still trained)", \.batchNorm),
         .integer("early_stopping_patience", "stop after this many evaluations without a better val mIoU; 0 = never", \.earlyStoppingPatience),
         .choice("backend", "numeric backend: dnnl (oneDNN; reference when the library is missing) or reference (OpenBLAS im2col)", \.backend),
+        .choice("precision", "convolution arithmetic: fp32, or bf16 (oneDNN AVX512-BF16 / AMX kernels; fp32 master weights, optimizer state, loss and metrics; fp32 with a notice on CPUs without them)", \.precision),
         .string("runs_dir", "directory that holds run directories", \.runsDir),
         .string("resume", "checkpoints/last.resume.safetensors of a run to continue exactly; empty = fresh run", \.resume),
         .string("backbone_weights", "torchvision ImageNet ResNet weights (safetensors or .pth) for the backbone: resnet18 for fcn-resnet18, resnet50 / 101 for the torchvision models (fc.* ignored); empty = none", \.backboneWeights),

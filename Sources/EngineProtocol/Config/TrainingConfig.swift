@@ -127,6 +127,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Stop when val mIoU has not improved for this many evaluations; 0 = never.
     public var earlyStoppingPatience = 0
     public var backend: BackendKind = .dnnl
+    /// Convolution arithmetic: fp32, or bf16 with fp32 masters and results (`NumericPrecision`).
+    public var precision: NumericPrecision = .fp32
     /// Where run directories are created.
     public var runsDir = "runs"
     /// A `checkpoints/last.resume.safetensors` to continue from exactly; empty = a fresh run.

@@ -41,7 +41,7 @@ public final class ModelTrainingSession: TrainingSession {
         self.config = config
         self.distributed = distributed
         Threads.set(config.threads > 0 ? config.threads : ProcessInfo.processInfo.activeProcessorCount)
-        if let notice = try config.backend.select() { context.warn(notice) }
+        for notice in try config.backend.select(precision: config.precision) { context.warn(notice) }
         Generator.default.state = Generator(seed: UInt64(config.seed)).state
 
         dataset = try config.openDataset()

@@ -47,6 +47,9 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Numeric backend: \(Backends.names.joined(separator: " or ")) (default: \(Backends.defaultName) here).")
     var backend: String?
 
+    @Option(help: "Convolution arithmetic: fp32 (default) or bf16 (oneDNN AVX512-BF16 / AMX kernels; fp32 with a notice elsewhere).")
+    var precision: String?
+
     @Flag(help: "Print one JSON object (keys as torch_reference.py's).")
     var json = false
 
@@ -66,6 +69,8 @@ struct BenchTrain: ParsableCommand {
         var threads: Int
         var params: Int
         var backend: String
+        /// The convolution arithmetic that ran: "bf16" (oneDNN bf16 kernels) or "fp32".
+        var precision: String?
         var infer_ms: Double?
         var infer_img_s: Double?
         var train_ms: Double?
@@ -104,7 +109,7 @@ struct BenchTrain: ParsableCommand {
         try spec.validate(input)
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         Threads.set(threadCount)
-        try selectBackend(backend)
+        try selectBackend(backend, precision: precision)
         let net = try spec.build(ModelOptions(classes: classes ?? spec.defaultClasses, seed: 0))
         let c = net.classes
 
@@ -121,6 +126,7 @@ struct BenchTrain: ParsableCommand {
         var report = Report(model: spec.name, batch: batch, size: [input.height, input.width], classes: c,
                             threads: threadCount, params: net.trainableCount, backend: Backends.current.name,
                             peak_rss_mib: 0)
+        report.precision = (Backends.current as? DNNLBackend)?.options.bf16 == true ? "bf16" : "fp32"
         if mode != .train {
             net.eval()
             let seconds = BenchTrain.median(iters) { _ = GradMode.withoutGrad { net(x) } }

@@ -117,6 +117,8 @@ struct DoctorReport: Codable {
     var libraries: Libraries
     var blas: BLAS
     var cpu: CPUFeatures
+    /// Whether `precision = bf16` runs oneDNN's bf16 kernels here (`BF16Support`).
+    var bf16: BF16Support
     var locale: Locale
     var terminal: Terminal
     var mpi: MPI
@@ -149,6 +151,7 @@ struct DoctorReport: Codable {
             blas: BLAS(threads: NativeLibraries.blasThreads, config: NativeLibraries.openBLASConfig,
                        onednnRuntime: dnnl.runtime, openmpWait: OpenMPSpin.effectiveSetting),
             cpu: CPUFeatures.current,
+            bf16: BF16Support.current,
             locale: Locale(lcAll: env["LC_ALL"], lcCtype: env["LC_CTYPE"], lang: env["LANG"],
                            codeset: codeset, utf8: codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8"),
             terminal: terminal,
@@ -165,6 +168,7 @@ struct DoctorReport: Codable {
             "", "Compute",
             "  CPU        \(cpu.model), \(cpu.logicalCores) logical cores",
             "  features   AVX2 \(yesNo(cpu.avx2))  FMA \(yesNo(cpu.fma))  AVX-512 \(yesNo(cpu.avx512))  VNNI \(yesNo(cpu.avx512vnni))  AMX \(yesNo(cpu.amx))",
+            "  bf16       \(bf16.summary)",
             "  BLAS       \(blas.threads) threads (\(blas.config))",
             "  OpenMP     \(blas.openmpWait)",
             mpi.line,

@@ -15,9 +15,10 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Most pixels one forward pass takes; larger images are predicted in overlapping tiles (default: the run's max_whole_image_pixels).") var maxWholeImagePixels: Int?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
+    @Option(help: "Convolution arithmetic: fp32 (default) or bf16 (AVX512-BF16 / AMX; fp32 with a notice elsewhere).") var precision: String?
 
     func run() throws {
-        try selectBackend(backend)
+        try selectBackend(backend, precision: precision)
         let (predictor, config, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
@@ -60,9 +61,10 @@ struct Predict: ParsableCommand {
     @Option(help: "Most pixels one forward pass takes; larger images are predicted in overlapping tiles (default: the run's max_whole_image_pixels).") var maxWholeImagePixels: Int?
     @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
+    @Option(help: "Convolution arithmetic: fp32 (default) or bf16 (AVX512-BF16 / AMX; fp32 with a notice elsewhere).") var precision: String?
 
     func run() throws {
-        try selectBackend(backend)
+        try selectBackend(backend, precision: precision)
         let (predictor, _, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
@@ -107,12 +109,19 @@ func sizeLimit(_ pixels: Int) throws -> ImageSizeLimit {
     return ImageSizeLimit(wholeImagePixels: pixels)
 }
 
-/// `--backend NAME` (or the default, dnnl): selects it, printing the notice when oneDNN is missing.
-func selectBackend(_ name: String?) throws {
+/// `--backend NAME` (or the default, dnnl) in `--precision P` (or fp32): selects it, printing
+/// a notice when oneDNN is missing or bf16 is not available here (the command goes on in fp32).
+func selectBackend(_ name: String?, precision: String? = nil) throws {
+    let kind: BackendKind, wanted: NumericPrecision
     do {
-        let kind = try name.map { try BackendKind(option: $0) } ?? .dnnl
-        if let notice = try kind.select() { eprint("note: \(notice)") }
+        kind = try name.map { try BackendKind(option: $0) } ?? .dnnl
     } catch let error as ConfigError {
         throw ValidationError("--backend: \(error.message); allowed: \(error.allowed)")
     }
+    do {
+        wanted = try precision.map { try BackendKind.precision(option: $0) } ?? .fp32
+    } catch let error as ConfigError {
+        throw ValidationError("--precision: \(error.message); allowed: \(error.allowed)")
+    }
+    for notice in try kind.select(precision: wanted) { eprint("note: \(notice)") }
 }

@@ -29,6 +29,7 @@ struct Train: ParsableCommand {
     @Option(help: "Random crop, HxW or N.") var crop: String?
     @Option(parsing: .unconditional, help: "Threads (0: every core).") var threads: Int?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
+    @Option(help: "Convolution arithmetic: fp32 (default) or bf16 (AVX512-BF16 / AMX; fp32 with a notice elsewhere).") var precision: String?
     @Option(help: "Directory that holds run directories.") var runsDir: String?
     @Option(help: ArgumentHelp(backboneWeightsHelp))
     var backboneWeights: String?
@@ -65,7 +66,7 @@ struct Train: ParsableCommand {
         add("data", data); add("model", model); add("batch", batch); add("epochs", epochs)
         add("iterations", iterations); add("lr", lr); add("crop", crop); add("threads", threads)
         add("runs_dir", runsDir)
-        add("backend", backend)
+        add("backend", backend); add("precision", precision)
         add("backbone_weights", backboneWeights); add("resume", resume)
         if iterations != nil && epochs == nil { add("epochs", 0) }
         for item in settings {

@@ -28,7 +28,11 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         do { _ = try DNNLRuntime(); return nil } catch { return "\(error)" }
     }
 
-    public let name = "dnnl (oneDNN primitives, blocked layouts)"
+    public var name: String { options.bf16 ? "dnnl bf16 (oneDNN bf16 convolutions, fp32 elsewhere)" : "dnnl (oneDNN primitives, blocked layouts)" }
+
+    /// The instance with bf16 convolutions (`DNNLOptions.bf16`), or nil when the CPU has no
+    /// AVX512-BF16 / AMX (`BF16Support.current`) or the engine cannot be created.
+    public static let sharedBF16: DNNLBackend? = BF16Support.current.available ? try? DNNLBackend(options: DNNLOptions(bf16: true)) : nil
 
     let runtime: DNNLRuntime
     let lock = NSLock()
@@ -51,6 +55,8 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         return phaseDeconvolutionCount
     }
     private var phaseDeconvolutionCount = 0
+    /// Convs that ran in bf16 (`DNNLBF16Conv.swift`).
+    var bf16Count = 0
 
     /// A backend of its own (its engine, caches and switches). `shared` has the default options;
     /// benchmarks that compare switches make their own instance with other options.
@@ -95,6 +101,8 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
         case resampling(src: [Int64], dst: [Int], Stage)
         case concat([[Int64]])
         case binary([Int64], [Int64])
+        /// The bf16 variant of a conv / deconv key (`DNNLBF16Conv.swift`).
+        indirect case bf16(PrimitiveKey)
     }
 
     struct CacheKey: Hashable {
@@ -300,6 +308,10 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
             lock.lock(); phaseDeconvolutionCount += 1; lock.unlock()
             return (y, nil)
         }
+        if options.bf16,
+           let r = bf16ConvLikeForward(x: x, weight: weight, bias: bias, geometry: g, transposed: transposed, training: training) {
+            return r
+        }
         guard let p = convPrimitive(g, transposed: transposed, stage: .forward, bias: bias != nil, training: training) else {
             let r = transposed ? reference.convTransposeForward(x: x, weight: weight, bias: bias, geometry: g)
                 : reference.convForward(x: x, weight: weight, bias: bias, geometry: g)
@@ -329,6 +341,10 @@ public final class DNNLBackend: Backend, @unchecked Sendable {
 
     private func convLikeBackward(dy: Tensor, x: Tensor, weight: Tensor, geometry g: ConvGeometry, context: AnyObject?,
                                   transposed: Bool, needInput: Bool, needBias: Bool) -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
+        if options.bf16, let r = bf16ConvLikeBackward(dy: dy, x: x, weight: weight, geometry: g, context: context,
+                                                      transposed: transposed, needInput: needInput, needBias: needBias) {
+            return r
+        }
         let op = transposed ? "conv_transpose2d" : "conv2d"
         let ctx = context as? ConvContext
         guard let bw = convPrimitive(g, transposed: transposed, stage: .backwardWeights, bias: needBias, training: true),
@@ -415,9 +431,13 @@ public struct DNNLOptions: Sendable, Equatable {
     /// ~3500 (≈ 33 KB each: 4096 are ≈ 130 MB). Past the bound new primitives are built, used and
     /// dropped (`primitive(_:make:)`).
     public var maxCachedPrimitives: Int
+    /// Convolutions and transposed convolutions in bf16 with fp32 results (true; `precision =
+    /// bf16`, `DNNLBF16Conv.swift`) or fp32 throughout (false). Needs `BF16Support.current`.
+    public var bf16: Bool
 
     public init(keepsBlockedLayouts: Bool = true, ownBlockedBatchNorm: Bool = true, usesPhaseDeconvolution: Bool = true,
-                keepsInferenceWeights: Bool = true, maxCachedPrimitives: Int = 4096) {
+                keepsInferenceWeights: Bool = true, maxCachedPrimitives: Int = 4096, bf16: Bool = false) {
+        self.bf16 = bf16
         self.keepsBlockedLayouts = keepsBlockedLayouts
         self.ownBlockedBatchNorm = ownBlockedBatchNorm
         self.usesPhaseDeconvolution = usesPhaseDeconvolution

@@ -70,7 +70,7 @@ extension dnnl_memory_desc_t {
 
     /// Every field that distinguishes one layout from another, as a hashable key.
     var key: [Int64] {
-        var k: [Int64] = [Int64(ndims), Int64(format_kind.rawValue), offset0]
+        var k: [Int64] = [Int64(ndims), Int64(format_kind.rawValue), offset0, Int64(data_type.rawValue)]
         let n = Int(ndims)
         withUnsafeBytes(of: dims) { k += Array($0.bindMemory(to: Int64.self).prefix(n)) }
         withUnsafeBytes(of: padded_dims) { k += Array($0.bindMemory(to: Int64.self).prefix(n)) }
