@@ -24,11 +24,13 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     /// `segscope train` arguments shared by the one-process and the two-rank runs. Batch norm is
-    /// frozen: with batch statistics, two batches of b normalise differently than one of 2b.
-    private func trainArguments(batch: Int, iterations: Int, runs: String, extra: [String] = []) -> [String] {
+    /// frozen unless said: with per-rank batch statistics, two batches of b normalise
+    /// differently than one of 2b (`sync` normalises them as one).
+    private func trainArguments(batch: Int, iterations: Int, runs: String, batchNorm: String = "frozen",
+                                extra: [String] = []) -> [String] {
         ["train", "--data", demo.path, "--model", "xunet", "--batch", "\(batch)", "--iterations", "\(iterations)",
          "--crop", "32", "--threads", "1", "--runs-dir", work.appendingPathComponent(runs).path,
-         "--set", "batch_norm=frozen", "--set", "precise_bn_images=0", "--set", "eval_interval=\(iterations)",
+         "--set", "batch_norm=\(batchNorm)", "--set", "precise_bn_images=0", "--set", "eval_interval=\(iterations)",
          "--set", "optimizer=adam", "--set", "lr=0.0005"] + extra
     }
 
@@ -59,11 +61,29 @@ final class DistributedTrainingTests: XCTestCase {
     }
 
     func testTwoRanksOfBatchTwoAverageTheGradientsOfOneBatchOfFour() throws {
-        let one = work.appendingPathComponent("one.safetensors"), two = work.appendingPathComponent("two.safetensors")
-        let single = try CLI.run(trainArguments(batch: 4, iterations: 1, runs: "runs-1",
+        let worst = try gradientDifference(batchNorm: "frozen", oneProcess: "frozen")
+        XCTAssertLessThanOrEqual(worst.difference, 1e-5, "largest difference \(worst.difference) in \(worst.name)")
+    }
+
+    /// `batch_norm = sync` (synchronised batch norm, D-166): two ranks of batch 2 with batch
+    /// statistics give the gradients of one process of batch 4 with batch statistics; with
+    /// per-rank statistics (`batch`) they do not, so the check has teeth.
+    func testSynchronisedBatchNormOnTwoRanksGivesTheGradientsOfOneBatchOfFour() throws {
+        let synced = try gradientDifference(batchNorm: "sync", oneProcess: "batch")
+        XCTAssertLessThanOrEqual(synced.difference, 1e-5, "largest difference \(synced.difference) in \(synced.name)")
+        let perRank = try gradientDifference(batchNorm: "batch", oneProcess: "batch", tag: "per-rank")
+        XCTAssertGreaterThan(perRank.difference, 1e-3, "per-rank statistics should differ from the whole batch's")
+    }
+
+    /// The largest difference between the first step's gradients of one process of batch 4
+    /// (`oneProcess` batch norm) and two ranks of batch 2 (`batchNorm`).
+    private func gradientDifference(batchNorm: String, oneProcess: String, tag: String = "") throws -> (name: String, difference: Float) {
+        let one = work.appendingPathComponent("one\(tag).safetensors"), two = work.appendingPathComponent("two\(tag).safetensors")
+        let single = try CLI.run(trainArguments(batch: 4, iterations: 1, runs: "runs-1\(tag)", batchNorm: oneProcess,
                                                 extra: ["--distributed", "none", "--dump-gradients", one.path]))
         XCTAssertEqual(single.status, 0, single.stderr)
-        let ranks = try mpirun(trainArguments(batch: 2, iterations: 1, runs: "runs-2", extra: ["--dump-gradients", two.path]))
+        let ranks = try mpirun(trainArguments(batch: 2, iterations: 1, runs: "runs-2\(tag)", batchNorm: batchNorm,
+                                              extra: ["--dump-gradients", two.path]))
         XCTAssertEqual(ranks.status, 0, ranks.output)
         XCTAssertTrue(ranks.output.contains("data-parallel over 2 ranks"), ranks.output)
 
@@ -82,7 +102,7 @@ final class DistributedTrainingTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(largest, 1e-3, "the gradients are not all ~0 (the comparison would prove nothing)")
-        XCTAssertLessThanOrEqual(worst.difference, 1e-5, "largest difference \(worst.difference) in \(worst.name)")
+        return worst
     }
 
     func testFortyIterationsOnTwoRanksMatchOneProcessLosses() throws {

@@ -124,7 +124,7 @@ extension TrainingConfig {
         .choice("checkpoint", "checkpoints to keep", \.checkpoint),
         .integer("keep_predictions", "sample-prediction folders to keep: the best evaluation's and the last N evaluations'; 0 = every evaluation's", \.keepPredictions),
         .integer("precise_bn_images", "before each evaluation, recompute batch-norm statistics from this many training crops (precise BN); 0 = keep the running averages", \.preciseBNImages),
-        .choice("batch_norm", "batch norm in training: batch (each batch's statistics; per rank when distributed) or frozen (running statistics, affine still trained)", \.batchNorm),
+        .choice("batch_norm", "batch norm in training: batch (each batch's statistics; per rank when distributed), sync (statistics over all ranks' batches; as batch in one process) or frozen (running statistics, affine still trained)", \.batchNorm),
         .integer("early_stopping_patience", "stop after this many evaluations without a better val mIoU; 0 = never", \.earlyStoppingPatience),
         .choice("backend", "numeric backend: dnnl (oneDNN; reference when the library is missing) or reference (OpenBLAS im2col)", \.backend),
         .choice("precision", "convolution arithmetic: fp32, or bf16 (oneDNN AVX512-BF16 / AMX kernels; fp32 master weights, optimizer state, loss and metrics; fp32 with a notice on CPUs without them)", \.precision),

@@ -72,8 +72,9 @@ public enum SmallImagePolicy: String, Sendable, Codable, CaseIterable { case pad
 /// Batch norm while training: `batch` normalises with each batch's statistics (per rank in a
 /// distributed run) and updates the running averages; `frozen` normalises with the running
 /// statistics and leaves them (the affine weight and bias still train), so the step does not
-/// depend on how a batch is split over ranks.
-public enum BatchNormMode: String, Sendable, Codable, CaseIterable { case batch, frozen }
+/// depend on how a batch is split over ranks; `sync` normalises with the statistics of the
+/// whole batch over all ranks (PyTorch's SyncBatchNorm; in one process the same as `batch`).
+public enum BatchNormMode: String, Sendable, Codable, CaseIterable { case batch, sync, frozen }
 
 /// Everything that defines a training run. Saved as the run directory's `config.toml`; loaded
 /// from `--config FILE`; individual keys overridden on the command line. Keys and their meaning:
@@ -122,7 +123,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Before each evaluation, recompute batch-norm statistics from this many random training
     /// crops ("precise BN"; see `Layer.recomputeBatchNormStatistics`); 0 = off.
     public var preciseBNImages = 64
-    /// Batch norm in training: batch statistics or frozen running statistics (`BatchNormMode`).
+    /// Batch norm in training: batch, synchronised over ranks, or frozen running statistics (`BatchNormMode`).
     public var batchNorm: BatchNormMode = .batch
     /// Stop when val mIoU has not improved for this many evaluations; 0 = never.
     public var earlyStoppingPatience = 0

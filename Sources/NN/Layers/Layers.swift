@@ -70,6 +70,9 @@ public final class BatchNorm2d: Module, Layer {
     public let weight: Tensor, bias: Tensor
     public let runningMean: Tensor, runningVar: Tensor, numBatchesTracked: Tensor
     public var settings: BatchNormSettings
+    /// Set in data-parallel training with `batch_norm = sync`: training-mode statistics over
+    /// every replica's batch (`syncBatchNorm`); nil: this batch's own.
+    public var synchronizer: BatchNormSynchronizer?
 
     public init(_ channels: Int, settings: BatchNormSettings = .pytorch()) {
         weight = Tensor(shape: [channels], repeating: 1)
@@ -88,6 +91,10 @@ public final class BatchNorm2d: Module, Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         if isTraining { numBatchesTracked.data[0] += 1; numBatchesTracked.storage.markModified() }
+        if isTraining, let synchronizer {
+            return syncBatchNorm(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
+                                 settings: settings, synchronizer: synchronizer)
+        }
         return batchNorm(x, gamma: weight, beta: bias, runningMean: runningMean, runningVar: runningVar,
                          settings: settings, training: isTraining)
     }

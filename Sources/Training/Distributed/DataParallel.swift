@@ -166,6 +166,16 @@ public final class DataParallel: @unchecked Sendable {
         }
     }
 
+    // MARK: Synchronised batch norm
+
+    /// The first failed all-reduce of `sumOverReplicas` (the batch-norm layers cannot throw).
+    private var synchronizationFailure: Error?
+
+    /// Throws the failure of a synchronised batch norm's all-reduce since the last call.
+    public func throwSynchronizationFailure() throws {
+        if let failure = synchronizationFailure { synchronizationFailure = nil; throw failure }
+    }
+
     // MARK: Overlapped with the backward
 
     /// One step's overlapped averaging: which bucket each parameter is in, how many of a
@@ -286,5 +296,14 @@ public final class DataParallel: @unchecked Sendable {
         }
         return EvaluationResult(confusion: confusion, imageScores: scores, loss: pixels > 0 ? total[cells] / pixels : nil,
                                 samples: local.samples, skipped: skipped, sampleMetrics: perSample)
+    }
+}
+
+/// `batch_norm = sync`: the batch-norm layers' statistics summed over the ranks (D-166). After
+/// a failure the sums stay local and the step throws it (`throwSynchronizationFailure`).
+extension DataParallel: BatchNormSynchronizer {
+    public func sumOverReplicas(_ values: inout [Double]) {
+        guard synchronizationFailure == nil else { return }
+        do { try communicator.allReduceSum(&values) } catch { synchronizationFailure = error }
     }
 }

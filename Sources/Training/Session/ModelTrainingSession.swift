@@ -108,6 +108,9 @@ public final class ModelTrainingSession: TrainingSession {
                 ("the model's parameter count", trainable), ("iterations per epoch", iterationsPerEpoch),
                 ("training images", trainSamples), ("validation images", valSamples), ("batch", config.batch)])
             try distributed.broadcastState(of: network)
+            if config.batchNorm == .sync {
+                for (_, module) in network.namedModules() { (module as? BatchNorm2d)?.synchronizer = distributed }
+            }
         }
         enterTrainingMode()
     }
@@ -165,14 +168,21 @@ public final class ModelTrainingSession: TrainingSession {
         // Each bucket's all-reduce starts as soon as the backward has produced its gradients
         // (non-blocking), and is waited for before the optimizer step (D-164).
         distributed.beginStep(optimizer.parameters)
+        var hookFailure: Error?
+        let hook: (Tensor) -> Void = { parameter in
+            do { try distributed.gradientReady(parameter) } catch { hookFailure = hookFailure ?? error }
+        }
         if labelled > 0 {
             let seed = Float(Double(distributed.size) * Double(labelled) / totals[0])
-            var hookFailure: Error?
-            loss.backward(gradient: Tensor(shape: loss.shape, repeating: seed)) { parameter in
-                do { try distributed.gradientReady(parameter) } catch { hookFailure = hookFailure ?? error }
-            }
-            if let hookFailure { throw hookFailure }
+            loss.backward(gradient: Tensor(shape: loss.shape, repeating: seed), onLeafReady: hook)
+        } else if config.batchNorm == .sync {
+            // Synchronised batch norm all-reduces in the backward too: this rank must take part
+            // even without a labelled pixel, with a zero gradient (its loss is not a number).
+            let zero = scale(mean(logits), by: 0)
+            zero.backward(gradient: Tensor(zeros: zero.shape), onLeafReady: hook)
         }
+        if let hookFailure { throw hookFailure }
+        try distributed.throwSynchronizationFailure()
         try distributed.finishStep()
         if iteration == 1 { try dumpGradients() }
         optimizer.step()
