@@ -176,7 +176,8 @@ final class HeadlessRun: @unchecked Sendable {
         let events = server.relay(from: engine.events)
         engine.launch()
         engine.send(.start(config))
-        if startPaused { engine.send(.pause) }
+        // A distributed run pauses on rank 0's word (the ranks agree on it, D-167).
+        if startPaused && isReporter { engine.send(.pause) }
         var failed = false
         var started = false
         loop: while true {
@@ -231,11 +232,16 @@ final class HeadlessRun: @unchecked Sendable {
         engine.join(timeout: 30)
         server.close()
         let status = exitStatus != 0 ? exitStatus : failed ? 1 : 0
-        if let group, status != 0 {
-            // The other ranks may wait in a collective for this one: stop the whole job (this
-            // rank's logs and checkpoints are written; rank 0's last checkpoint stays intact).
-            eprint("\(rankPrefix)stopping all \(group.size) ranks (MPI_Abort, exit status \(status))")
-            group.communicator.abort(code: status)
+        if let group {
+            if failed {
+                // The other ranks may wait in a collective for this one: stop the whole job (this
+                // rank's logs and checkpoints are written; rank 0's last checkpoint stays intact).
+                eprint("\(rankPrefix)stopping all \(group.size) ranks (MPI_Abort, exit status \(status))")
+                group.communicator.abort(code: status)
+            }
+            // A stop (a viewer's, a signal's) is agreed by every rank at the same step (D-167):
+            // all of them end here, rank 0 after its last checkpoint.
+            do { try group.communicator.barrier() } catch { group.communicator.abort(code: status == 0 ? 1 : status) }
         }
         return status
     }
