@@ -162,6 +162,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var reduceZeroLabel = false
     /// The Pets trimap border: a class of its own or void.
     public var petsBorder: DatasetOptions.PetsBorder = .separateClass
+    /// Class colours of masks, overlays and legends: the dataset's own or a built-in palette.
+    public var palette: ClassPalette = .auto
     /// Random resize: target scale [height, width] ([0, 0] = the image's own size) times a ratio
     /// drawn from [resize_ratio_min, resize_ratio_max]; 1, 1 = off.
     public var resizeScale = PixelSize(square: 0)
