@@ -139,6 +139,39 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(Array(try pngPalette(out.appendingPathComponent("2007_000032.png")).prefix(6)), colors)
     }
 
+    /// `--recipe NAME` goes under the flags and --set, and config.toml holds it expanded (D-251);
+    /// `--recipe list` prints the recipes; a recipe for other models is refused naming them.
+    func testRecipeIsWrittenExpandedUnderTheExplicitKeys() throws {
+        let list = try CLI.run(["train", "--recipe", "list"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        for name in ["xunet", "unet", "fcn-resnet18", "torchvision", "mmseg-voc"] {
+            XCTAssertTrue(list.stdout.contains("\(name)  (models: "), list.stdout)
+        }
+        XCTAssertTrue(list.stdout.contains("lr=0.02") && list.stdout.contains("cat_max_ratio=0.75"), list.stdout)
+
+        let demo = try makeDemo()
+        let wrong = try CLI.run(["train", "--data", demo.path, "--recipe", "torchvision"])
+        XCTAssertEqual(wrong.status, 64, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("torchvision is a recipe for fcn-resnet50"), wrong.stderr)
+
+        let (result, run) = try train(demo, extra: ["--recipe", "xunet", "--iterations", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let config = try String(contentsOf: run.appendingPathComponent("config.toml"), encoding: .utf8)
+        for line in ["recipe = \"xunet\"", "optimizer = \"rmsprop\"", "schedule = \"constant\"", "flip_prob = 0.0",
+                     "resize_scale = [160, 160]", "keep_ratio = false", "batch = 2", "crop = [64, 64]", "iterations = 2", "epochs = 0"] {
+            XCTAssertTrue(config.contains("\n\(line)\n"), "\(line) missing from:\n\(config)")
+        }
+    }
+
+    func testTuiRefusesABadPetsBorderOrPalette() throws {
+        let border = try CLI.run(["tui", "--pets-border", "maybe"])
+        XCTAssertNotEqual(border.status, 0)
+        XCTAssertTrue(border.stderr.contains("--pets-border maybe: expected one of class, void"), border.stderr)
+        let palette = try CLI.run(["tui", "--palette", "rainbow"])
+        XCTAssertNotEqual(palette.status, 0)
+        XCTAssertTrue(palette.stderr.contains("--palette rainbow: expected one of auto, voc, ade20k, cityscapes"), palette.stderr)
+    }
+
     func testBadConfigValueNamesTheKeyAndAllowedValues() throws {
         let result = try CLI.run(["train", "--data", work.path, "--set", "optimizer=lion"])
         XCTAssertNotEqual(result.status, 0)

@@ -59,7 +59,7 @@ public enum ClassPalette: String, Sendable, Codable, CaseIterable {
     public static func recognise(_ names: [String]) -> (palette: ClassPalette, offset: Int)? {
         let given = names.map(normalized)
         for palette in [ClassPalette.ade20k, .cityscapes, .voc] {
-            let own = palette.classNames!.map(normalized)
+            let own = (palette.classNames ?? []).map(normalized)
             if given == own { return (palette, 0) }
             if palette == .ade20k && given.count == own.count + 1 && Array(given.dropFirst()) == own { return (palette, 1) }
         }

@@ -169,6 +169,7 @@ extension TrainingConfig {
 
     /// The recipe keys, appended to `keys`.
     static let recipeKeys: [ConfigKey] = [
+        .string("recipe", "the named recipe the values came from (segscope train --recipe list); applied first, under the other keys of the same file or command line", \.recipe),
         .string("loss", "loss terms, MMSeg's loss_decode: NAME[:WEIGHT] joined by '+', NAME one of ce, dice, focal, lovasz, ohem (e.g. ce+dice:0.5)", \.loss),
         .string("class_weights", "per-class weights of ce / ohem, comma-separated, one per class; empty = none", \.classWeights),
         .flag("avg_non_ignore", "ce / ohem: mean over the non-ignored pixels (MMSeg avg_non_ignore) instead of PyTorch's class-weighted mean", \.avgNonIgnore),

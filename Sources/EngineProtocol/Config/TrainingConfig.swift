@@ -139,6 +139,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
 
     // Recipe keys (issue #15): losses, labels, augmentation, test-time augmentation. See
     // `TrainingConfig+Recipe.swift` for their meaning and checks.
+    /// The named recipe this configuration was expanded from (`ConfigRecipe`); empty = none.
+    /// Applied where it is read (a TOML file, `--set` / `--recipe`), under that source's other keys.
+    public var recipe = ""
     /// Loss terms, MMSegmentation's `loss_decode` as text: `ce`, `ce+dice:0.5`, `ohem+lovasz:0.5`.
     public var loss = "ce"
     /// Per-class cross-entropy / OHEM weights, comma-separated; empty = none.

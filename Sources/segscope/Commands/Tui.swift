@@ -27,6 +27,9 @@ struct Tui: ParsableCommand {
     @Option(help: "Read only the first N samples of each split.")
     var limit: Int?
 
+    @Option(help: "Oxford-IIIT Pet trimap border: class (its own class 2, as the Keras example trains it) or void (ignored); also the launcher's pets_border.")
+    var petsBorder = "class"
+
     @Option(help: "Class colours: auto (the dataset's classes.txt colours, else the built-in palette of its class names, else VOC's), voc, ade20k or cityscapes; also the launcher's palette key.")
     var palette = "auto"
 
@@ -66,7 +69,10 @@ struct Tui: ParsableCommand {
         guard let classPalette = ClassPalette(rawValue: palette.lowercased()) else {
             throw ValidationError("--palette \(palette): expected one of \(ClassPalette.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        var options = DatasetOptions(limit: limit)
+        guard let border = DatasetOptions.PetsBorder(rawValue: petsBorder.lowercased()) else {
+            throw ValidationError("--pets-border \(petsBorder): expected one of \(DatasetOptions.PetsBorder.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var options = DatasetOptions(limit: limit, petsBorder: border)
         options.palette = classPalette
         let dataset = try openDataset(format: datasetFormat, options: options)
         var browser = BrowserState(dataset: dataset)
@@ -139,11 +145,13 @@ struct Tui: ParsableCommand {
         if let signal { throw ExitCode(128 + signal) }
     }
 
-    /// The launcher's starting configuration: this session's dataset (the demo set without --data) and palette.
+    /// The launcher's starting configuration: this session's dataset (the demo set without --data),
+    /// Pets border and palette.
     private func launchBase(format: DatasetFormat, options: DatasetOptions) -> TrainingConfig {
         var config = TrainingConfig()
         config.runsDir = runsDir
         config.palette = options.palette
+        config.petsBorder = options.petsBorder
         if let data {
             config.data = URL(fileURLWithPath: (data as NSString).expandingTildeInPath).standardizedFileURL.path
             config.format = format
