@@ -537,7 +537,8 @@ public final class TrainingEngine: @unchecked Sendable {
                                                    keep: run.config.keepPredictions,
                                                    metrics: result.sampleMetrics.isEmpty ? nil
                                                        : SampleMetricsFile(iteration: run.iteration, epoch: report.epoch, split: run.config.valSplit,
-                                                                           classNames: run.session.classNames, samples: result.sampleMetrics))
+                                                                           classNames: run.session.classNames, samples: result.sampleMetrics),
+                                                   palette: run.session.palette)
             } catch {
                 warn("cannot save the sample predictions of iteration \(run.iteration): \(error)")
             }

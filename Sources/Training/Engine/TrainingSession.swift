@@ -11,6 +11,8 @@ import NN
 public protocol TrainingSession: AnyObject {
     var model: ModelOverview { get }
     var classNames: [String] { get }
+    /// The classes' colours (256 entries, the dataset's `palette`) for saved masks and overlays.
+    var palette: [RGB] { get }
     var trainSamples: Int { get }
     var valSamples: Int { get }
     /// Iterations in one epoch (≥ 1): ⌈train samples / batch⌉ or ⌊…⌋ when the last partial
@@ -41,6 +43,11 @@ public protocol TrainingSession: AnyObject {
 
 extension TrainingSession {
     public var rankAgreement: (any RankAgreement)? { nil }
+}
+
+extension TrainingSession {
+    /// Sessions without a dataset of their own: the built-in palette of their class names.
+    public var palette: [RGB] { Palette.automatic(for: classNames) }
 }
 
 /// What one iteration measured.

@@ -9,6 +9,7 @@ import NN
 public final class ModelTrainingSession: TrainingSession {
     public let model: ModelOverview
     public let classNames: [String]
+    public let palette: [RGB]
     public let trainSamples: Int
     public let valSamples: Int
     public let iterationsPerEpoch: Int
@@ -48,6 +49,7 @@ public final class ModelTrainingSession: TrainingSession {
 
         dataset = try config.openDataset()
         classNames = dataset.classNames
+        palette = dataset.palette
         let spec = try ModelRegistry.spec(named: config.model)
         network = try spec.build(ModelOptions(classes: classNames.count, seed: UInt64(config.seed)))
         if !config.backboneWeights.isEmpty {
@@ -253,7 +255,8 @@ public final class ModelTrainingSession: TrainingSession {
         let rng = Generator.default.state.map { String($0) }.joined(separator: ",")
         let names = (try? MessageCoding.jsonLine(classNames)) ?? "[]"
         return Checkpoint(weights: weights, trainingState: slots,
-                          metadata: [Self.rngKey: rng, Predictor.classNamesKey: names])
+                          metadata: [Self.rngKey: rng, Predictor.classNamesKey: names,
+                                     Predictor.classColorsKey: Predictor.colorsText(palette, classes: classNames.count)])
     }
 
     public func restore(from file: SafetensorsFile) throws {
