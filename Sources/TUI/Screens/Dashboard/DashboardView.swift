@@ -70,10 +70,12 @@ extension App {
         }
         if let prompt = state.dashboard.prompt {
             grid.fill(rect, with: Cell(" ", s.overlay))
-            var x = grid.put(" learning rate: ", x: rect.x, y: rect.y, style: s.overlayKey)
+            var x = grid.put(" base learning rate: ", x: rect.x, y: rect.y, style: s.overlayKey)
             x = grid.put(prompt.text, x: x, y: rect.y, style: s.overlay)
             grid.set(x, rect.y, Cell("▏", s.overlayKey))
-            let hint = prompt.error ?? "Enter sends · Esc cancels"
+            // The step's rate is the base times the schedule's factor: say what it is now.
+            let now = state.cockpit.history.lastStep.map { "now \(formatLR($0.learningRate)) after the schedule · " } ?? ""
+            let hint = prompt.error ?? "\(now)Enter sends · Esc cancels"
             grid.put(hint, x: x + 3, y: rect.y, style: prompt.error == nil ? s.overlay : s.error.with(bg: s.overlay.bg),
                      maxWidth: rect.maxX - x - 3)
             return
