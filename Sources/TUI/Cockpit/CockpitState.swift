@@ -167,6 +167,9 @@ public struct CockpitState: Sendable {
     /// A live run in another process this front watches over its socket (`segscope attach`):
     /// quitting detaches (the run goes on) unless asked to stop it.
     public var attachment: Attachment?
+    /// Runs started here are processes of their own (`DetachedEngine`): quitting during one asks
+    /// whether to detach (it keeps training) or stop it (D-261).
+    public var detachable = false
 
     public init() {}
 

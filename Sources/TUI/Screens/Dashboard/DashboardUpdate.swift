@@ -79,7 +79,7 @@ extension App {
                 commands.append(.quit)
             }
             return commands
-        case .runs, .runOpened:
+        case .runs, .runOpened, .attached:
             runsEvent(event, &state)
             return []
         case .saved(let directory, let result):
@@ -219,7 +219,7 @@ extension App {
             return []
         }
         switch key {
-        case .char("d") where state.cockpit.attachment != nil:
+        case .char("d") where state.cockpit.attachment != nil || state.cockpit.detachable:
             // Detach: the run's own process keeps training.
             state.quit = true
             return [.quit]
