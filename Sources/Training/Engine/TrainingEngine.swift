@@ -148,7 +148,11 @@ public final class TrainingEngine: @unchecked Sendable {
                 warn("setLearningRate ignored: \(lr) is not a learning rate (allowed: \(LearningRateLimit.allowed))")
                 return
             }
-            run.baseLearningRate = lr
+            guard lr != run.baseLearningRate else {
+                warn("setLearningRate ignored: the base learning rate is already \(lr)")
+                return
+            }
+            record(run.changeLearningRate(to: lr), run)
         case (.setLearningRate, _):
             warn("setLearningRate ignored: no run is in progress; set lr in the configuration of the next start")
 
@@ -287,7 +291,8 @@ public final class TrainingEngine: @unchecked Sendable {
     // MARK: - A run
 
     final class ActiveRun {
-        let config: TrainingConfig
+        /// The run's configuration; learning-rate changes are recorded in it (`lr_changes`).
+        var config: TrainingConfig
         let session: any TrainingSession
         /// nil on a distributed run's ranks other than 0.
         let directory: RunDirectory?
@@ -436,6 +441,7 @@ public final class TrainingEngine: @unchecked Sendable {
             run.epochIndex = epoch
             run.epochLossSum = 0; run.epochSteps = 0; run.epochCorrect = 0; run.epochLabeled = 0
         }
+        if let change = run.replayLearningRateChange() { record(change, run) }
         let lr = run.learningRate(iteration: it)
         let began = ProcessInfo.processInfo.systemUptime
         let result: StepResult
@@ -491,6 +497,18 @@ public final class TrainingEngine: @unchecked Sendable {
             }
         }
         if it >= run.totalIterations { requestStop(.completed) }
+    }
+
+    /// Reports a learning-rate change and records it in metrics.jsonl and, made by a command, in
+    /// config.toml; a failed write is a warning (the run goes on at the new rate).
+    private func record(_ change: LearningRateChanged, _ run: ActiveRun) {
+        post(.learningRateChanged(change))
+        do {
+            try run.directory?.log(learningRateChange: change, config: change.replayed ? nil : run.config)
+        } catch {
+            warn("cannot record the learning-rate change after iteration \(change.iteration) in \(run.directory?.url.path ?? ""): "
+                 + "\(error); the run goes on at \(change.to), but its config.toml does not reproduce it")
+        }
     }
 
     private func evaluate() {

@@ -184,10 +184,11 @@ final class HeadlessRun: @unchecked Sendable {
     func run() -> Int32 {
         installSignalHandlers()
         let events = server.relay(from: engine.events)
-        engine.launch()
+        // Queued before the engine thread starts, so a paused start runs no iteration.
         engine.send(.start(config))
         // A distributed run pauses on rank 0's word (the ranks agree on it, D-167).
         if startPaused && isReporter { engine.send(.pause) }
+        engine.launch()
         var failed = false
         var started = false
         loop: while true {
@@ -234,6 +235,10 @@ final class HeadlessRun: @unchecked Sendable {
                 break loop
             case .state(let state):
                 if state == .idle && failed { break loop }
+            case .learningRateChanged(let change):
+                guard isReporter else { continue }
+                endBar()
+                eprint(learningRateLine(change))
             case .samplePrediction:
                 break
             }
@@ -279,6 +284,12 @@ final class HeadlessRun: @unchecked Sendable {
             lastBarLength = 0
         }
     }
+}
+
+/// `learning rate (base) 0.001 → 0.005 after iteration 12 (recorded in config.toml: lr_changes)`.
+func learningRateLine(_ change: LearningRateChanged) -> String {
+    "learning rate (base) \(change.from) → \(change.to) after iteration \(change.iteration)"
+        + (change.replayed ? " (replayed from lr_changes)" : " (recorded in config.toml: lr_changes)")
 }
 
 func formatDuration(_ seconds: Double) -> String {
