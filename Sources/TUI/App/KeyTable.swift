@@ -53,12 +53,13 @@ public struct KeyTable<Action: Sendable>: Sendable {
 
     /// Footer entries (key label, text) of the bindings available in `state`; optional ones
     /// are left out, last first, until the rest fit `state.columns`.
-    public func footerEntries(_ state: AppState) -> [(key: String, text: String)] {
+    /// `reserving` cells at the right are kept for a notice (optional entries give way first).
+    public func footerEntries(_ state: AppState, reserving: Int = 0) -> [(key: String, text: String)] {
         var entries: [(key: String, text: String, optional: Bool)] = bindings.compactMap { b in
             guard let text = b.footer, b.disabledReason(state) == nil else { return nil }
             return (b.label, text, b.footerOptional)
         }
-        while !CellGrid.footerFits(entries.map { ($0.key, $0.text) }, width: state.columns),
+        while !CellGrid.footerFits(entries.map { ($0.key, $0.text) }, width: state.columns - reserving),
               let last = entries.lastIndex(where: \.optional) {
             entries.remove(at: last)
         }
