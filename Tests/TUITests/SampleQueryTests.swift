@@ -125,13 +125,13 @@ final class SampleQueryTests: XCTestCase {
         let m = BrowserMetrics(run: "r", file: file)
         let ids = ["a", "b", "c"]
         XCTAssertNil(BrowserState.unscoredNote([], ids: ids, metrics: m, split: "val"))
-        XCTAssertEqual(BrowserState.unscoredNote([.iou], ids: ids, metrics: m, split: "val"), "1 unscored: iou terms are false for them")
-        XCTAssertEqual(BrowserState.unscoredNote([.lq, .iou], ids: ids, metrics: m, split: "val"), "2 unscored: iou / lq terms are false for them")
+        XCTAssertEqual(BrowserState.unscoredNote([.iou], ids: ids, metrics: m, split: "val"), "1 unscored: iou terms false")
+        XCTAssertEqual(BrowserState.unscoredNote([.lq, .iou], ids: ids, metrics: m, split: "val"), "2 unscored: iou / lq terms false")
         XCTAssertEqual(BrowserState.unscoredNote([.acc], ids: ids, metrics: m, split: "train"),
-                       "1 unscored: acc terms are false for them (the evaluation scored val)")
+                       "1 unscored: acc terms false (scored: val)")
         XCTAssertNil(BrowserState.unscoredNote([.acc], ids: ["a", "b"], metrics: m, split: "val"))
         XCTAssertEqual(BrowserState.unscoredNote([.acc], ids: ids, metrics: nil, split: "val"),
-                       "acc terms are false: no sample is scored (v reads the run's evaluation)")
+                       "no sample scored: acc terms false (v loads an evaluation)")
     }
 
     /// The browser: `/` with a query on the VOC fixtures, and a bad query's message in the list.

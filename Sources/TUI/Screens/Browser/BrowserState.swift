@@ -150,11 +150,11 @@ public struct BrowserState: Sendable {
     static func unscoredNote(_ figures: Set<SampleFigure>, ids: [String], metrics: BrowserMetrics?, split: Split?) -> String? {
         guard !figures.isEmpty else { return nil }
         let names = figures.sorted().map(\.rawValue).joined(separator: " / ")
-        guard let metrics else { return "\(names) terms are false: no sample is scored (v reads the run's evaluation)" }
+        guard let metrics else { return "no sample scored: \(names) terms false (v loads an evaluation)" }
         let unscored = ids.filter { id in figures.contains { $0.value(metrics.byID[id]) == nil } }.count
         guard unscored > 0 else { return nil }
-        let other = metrics.file.split != split ? " (the evaluation scored \(metrics.file.split))" : ""
-        return "\(unscored) unscored: \(names) terms are false for them\(other)"
+        let other = metrics.file.split != split ? " (scored: \(metrics.file.split))" : ""
+        return "\(unscored) unscored: \(names) terms false\(other)"
     }
 
     /// The footer's status text: the filter's note.
