@@ -277,6 +277,23 @@ final class TuiTests: XCTestCase {
         XCTAssertGreaterThan(object["training_iterations"] as? Int ?? 0, 0, "no training ran meanwhile: \(result.stdout)")
     }
 
+    /// `bench tui --latency --attach`: the same measurement with the run in a process of its own,
+    /// its events over the socket (D-261); the run's process is stopped before the bench exits.
+    func testLatencyBenchOverTheSocketMeasuresEveryKey() throws {
+        let result = try CLI.run(["bench", "tui", "--latency", "--attach", "--keys", "6", "--interval-ms", "20", "--crop", "32",
+                                  "--batch", "2", "--threads", "1", "--columns", "100", "--rows", "30", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
+        XCTAssertEqual(object["keys"] as? Int, 6, result.stdout)
+        XCTAssertEqual(object["engine"] as? String, "own process, over its socket", result.stdout)
+        for key in ["p50_ms", "p95_ms", "max_ms", "target_p95_ms"] {
+            XCTAssertNotNil(object[key] as? Double, "\(key) missing: \(result.stdout)")
+        }
+        XCTAssertGreaterThan(object["training_iterations"] as? Int ?? 0, 0, "no training ran meanwhile: \(result.stdout)")
+        XCTAssertNil(Self.pid(of: "train --config \(FileManager.default.temporaryDirectory.path)/segscope-latency-"),
+                     "the bench's run was stopped")
+    }
+
     /// The `__metadata__` of a safetensors file (8-byte little-endian header length, JSON header).
     static func safetensorsMetadata(_ url: URL) throws -> [String: String] {
         let data = try Data(contentsOf: url)
