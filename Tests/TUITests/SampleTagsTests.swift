@@ -199,7 +199,7 @@ final class SampleTagsTests: XCTestCase {
         var state = AppState(columns: 100, rows: 30, depth: .direct, theme: try Theme.load(nil, depth: .direct), browser: browser)
         XCTAssertEqual(App.update(&state, .key(.char("x"))), [], "no write")
         XCTAssertTrue(state.browser.tags.isEmpty)
-        XCTAssertEqual(state.browser.status, "x: the tags file cannot be read (see the footer)")
+        XCTAssertEqual(state.browser.status, "x X: the tags file cannot be read (see the footer)")
         XCTAssertEqual(App.update(&state, .key(.down)), [])
         XCTAssertEqual(state.browser.status, "tags off: cannot read the tags: tags/set.json is damaged")
     }

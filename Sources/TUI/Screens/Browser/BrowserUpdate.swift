@@ -31,7 +31,7 @@ extension App {
         KeyBinding([.char("m")], footer: "mode", help: "View mode: image | mask side by side, image, mask, overlay", action: .mode),
         KeyBinding([.char("o")], footer: "opacity", help: "Overlay opacity 25% → 50% → 75% → 100%", action: .opacity,
                    disabledReason: { $0.browser.mode == .overlay ? nil : "only in overlay mode (m)" }),
-        KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name: words ANDed (dog sheep), a | b, !person, person>20% (pixel share), id:2008; after v iou<0.3, acc>=0.9, lq<0.2 (Enter keeps, Esc clears)", action: .filter),
+        KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name: dog sheep (AND), a | b, !person, person>20%, id:2008, tag:NAME, iou<0.3 after v", action: .filter),
         KeyBinding([.escape], footer: nil, help: "Clear the filter / close this help", action: .clearFilter),
         KeyBinding([.char("v")], footer: "eval", footerOptional: true,
                    help: "Per-sample IoU, accuracy and label quality of the dashboard run's latest evaluation (again: hide)",
@@ -42,14 +42,11 @@ extension App {
         KeyBinding([(.char("c"), .nextConfusion), (.char("C"), .previousConfusion)], label: "c C", footer: "confusion", footerOptional: true,
                    help: "Samples behind a confusion cell (truth → predicted), largest cells in turn",
                    disabledReason: { ($0.browser.metrics?.loaded?.cells.isEmpty ?? true) ? "needs metrics (v)" : nil }),
-        KeyBinding([.char("x")], footer: "tag", footerOptional: true,
-                   help: "Tag / untag the selected sample (the tag named last with X; first “marked”); filter with tag:NAME or tagged",
-                   action: .tag, disabledReason: { tagsUnavailable($0) }),
-        KeyBinding([.char("X")], footer: nil,
-                   help: "Name a tag and toggle it on the selected sample (x then uses it)",
-                   action: .tagNamed, disabledReason: { tagsUnavailable($0) }),
+        KeyBinding([(.char("x"), .tag), (.char("X"), .tagNamed)], label: "x X", footer: "tag", footerOptional: true,
+                   help: "Tag / untag the selection; X names the tag (filter: tag:NAME)",
+                   disabledReason: { tagsUnavailable($0) }),
         KeyBinding([(.char("e"), .exportCSV), (.char("E"), .exportJSON)], label: "e E", footer: "export", footerOptional: true,
-                   help: "Export the list as shown (filtered, sorted, with its columns and tags) as CSV / JSON under the runs folder's exports/",
+                   help: "Export the list as shown, as CSV / JSON, to <runs>/exports/",
                    disabledReason: { $0.browser.visible.isEmpty ? "the list is empty" : nil }),
         KeyBinding([.char("t")], footer: "train", help: "Training: launch a run, or watch the one in progress", action: .training),
         KeyBinding([.char("r")], footer: "runs", help: "Past runs: open one read-only, overlay another one's curves", action: .runs,
@@ -66,7 +63,7 @@ extension App {
             state.browser.notice = nil
             guard let binding = browserKeys.binding(for: key), let action = binding.action(for: key) else { return [] }
             if let reason = binding.disabledReason(state) {
-                if action == .tag || action == .tagNamed || action == .exportCSV || action == .exportJSON {
+                if [.tag, .tagNamed, .exportCSV, .exportJSON].contains(action) {
                     state.browser.notice = "\(binding.label): \(reason)"
                 }
                 return []
