@@ -72,6 +72,10 @@ final class DataExportTests: XCTestCase {
         XCTAssertTrue(sort.stderr.contains("--sort iou needs --run"), sort.stderr)
         let format = try CLI.run(["data", "export", Fixtures.voc.path, "--as", "xml"])
         XCTAssertTrue(format.stderr.contains("--as xml: expected csv or json"), format.stderr)
+        let unscored = try CLI.run(["data", "export", Fixtures.voc.path, "--query", "iou<0.3"])
+        XCTAssertEqual(unscored.status, 0, unscored.stderr)
+        XCTAssertTrue(unscored.stderr.contains("note: no sample scored: iou terms false (--run gives an evaluation's figures)"), unscored.stderr)
+        XCTAssertEqual(unscored.stdout, "id,width,height,classes,tags,iou,acc,lq\n")
         let run = try CLI.run(["data", "export", Fixtures.voc.path, "--run", temp.path])
         XCTAssertTrue(run.stderr.contains("predictions/index.json is missing"), run.stderr)
     }

@@ -88,7 +88,9 @@ struct DataExport: ParsableCommand {
         browser.sort = order
         browser.applyFilter()
         if let problem = browser.filterError { throw ValidationError("--query \(query): \(problem)") }
-        if let note = browser.filterNote { printError("note: \(note)") }
+        if let note = browser.filterNote {
+            printError("note: " + note.replacingOccurrences(of: BrowserState.noMetricsHint, with: "--run gives an evaluation's figures"))
+        }
         let export = browser.export()
         let bytes = try export.encoded(exportFormat)
         guard let out else {

@@ -162,11 +162,14 @@ public struct BrowserState: Sendable {
         }
     }
 
+    /// How the unscored note says to load figures (`segscope data export` says `--run`).
+    public static let noMetricsHint = "v loads an evaluation"
+
     /// Says how many of `ids` lack a figure the query compares (nil: none, or no figure term).
     static func unscoredNote(_ figures: Set<SampleFigure>, ids: [String], metrics: BrowserMetrics?, split: Split?) -> String? {
         guard !figures.isEmpty else { return nil }
         let names = figures.sorted().map(\.rawValue).joined(separator: " / ")
-        guard let metrics else { return "no sample scored: \(names) terms false (v loads an evaluation)" }
+        guard let metrics else { return "no sample scored: \(names) terms false (\(noMetricsHint))" }
         let unscored = ids.filter { id in figures.contains { $0.value(metrics.byID[id]) == nil } }.count
         guard unscored > 0 else { return nil }
         let other = metrics.file.split != split ? " (scored: \(metrics.file.split))" : ""
