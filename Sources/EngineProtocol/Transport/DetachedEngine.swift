@@ -26,6 +26,7 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
     private var client: EngineClient?
     private var child: EngineProcess?
     private var _runDirectory: String?
+    private var _abandonedStart: URL?
     private var launched = false
     private let done = DispatchSemaphore(value: 0)
     /// Seconds a started process may take to serve its run (dataset scan, model build).
@@ -35,6 +36,8 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
 
     /// The directory of the run watched now (once started or attached).
     public var runDirectory: String? { lock.withLock { _runDirectory } }
+    /// The log of a run whose process was still starting when the front shut down (it goes on).
+    public var abandonedStart: URL? { lock.withLock { _abandonedStart } }
 
     public func launch() {
         guard lock.withLock({ () -> Bool in
@@ -129,7 +132,8 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
         let stamp = RunLayout.name(model: config.model, date: Date())
         let configFile = root.appendingPathComponent(".segscope-train-\(stamp)-\(UUID().uuidString.prefix(8)).toml")
         let log = root.appendingPathComponent("segscope-train-\(stamp).log")
-        defer { unlink(configFile.path) }
+        var removeConfig = true
+        defer { if removeConfig { unlink(configFile.path) } }
         let process: EngineProcess
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -146,6 +150,13 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
         var directory: String?
         while directory == nil {
             while let command = commands.poll() { queued.append(command) }
+            if queued.contains(.shutdown) && process.status == nil {
+                // The front is leaving: the run goes on without a viewer (its config file stays,
+                // the process may not have read it yet).
+                removeConfig = false
+                lock.withLock { _abandonedStart = process.log }
+                return queued
+            }
             if let status = process.status {
                 // It may have printed the line and ended (a trap at the first iteration).
                 directory = Self.attachLine(in: process.log)

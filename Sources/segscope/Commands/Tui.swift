@@ -140,6 +140,8 @@ struct Tui: ParsableCommand {
             if active, signal == nil || signal == SIGHUP, let directory = detached.runDirectory {
                 let what = cockpit.quitQuestion == .stoppingThenQuit ? "the run is stopping in its own process" : "detached; the run goes on"
                 FileHandle.standardError.write(Data("segscope: \(what) (segscope attach \(directory))\n".utf8))
+            } else if let log = detached.abandonedStart {
+                FileHandle.standardError.write(Data("segscope: a run was still starting; it goes on in its own process (segscope runs lists it; its log: \(log.path))\n".utf8))
             }
         }
         if let signal { throw ExitCode(128 + signal) }
