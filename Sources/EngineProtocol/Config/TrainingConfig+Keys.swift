@@ -173,7 +173,11 @@ extension TrainingConfig {
     public func applying(overrides: [(key: String, value: String)]) throws -> TrainingConfig {
         var config = self
         var errors: [ConfigError] = []
-        for (key, value) in overrides {
+        // A recipe goes under the other overrides (D-251).
+        if let recipe = overrides.last(where: { $0.key == "recipe" }) {
+            do throws(ConfigErrors) { config = try config.applying(recipe: recipe.value) } catch { errors += error.errors }
+        }
+        for (key, value) in overrides where key != "recipe" {
             do throws(ConfigError) { try config.set(key, text: value) } catch { errors.append(error) }
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
@@ -269,6 +273,7 @@ extension TrainingConfig {
               "is for a model with an ImageNet backbone, not \(model)",
               "empty, or a weights file (safetensors or .pth) with model = one of \(withBackbone.joined(separator: ", "))")
         errors += recipeProblems()
+        errors += recipeNameProblems()
         return errors
     }
 

@@ -19,12 +19,13 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try selectBackend(backend, precision: precision)
-        let (predictor, config, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
+        let (predictor, config, classNames, _) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
         let dataPath = data ?? config.data
         let root = dataPath.isEmpty ? try DemoDataset.ensureDefault() : URL(fileURLWithPath: dataPath)
-        let dataset = try DatasetLoader.open(root, format: data == nil ? config.format : .auto)
+        // The labels read as the run read them (reduce_zero_label, ignore_index, the Pets border).
+        let dataset = try DatasetLoader.open(root, format: data == nil ? config.format : .auto, options: config.datasetOptions)
         guard dataset.classNames.count == classNames.count else {
             throw ValidationError("\(root.path) has \(dataset.classNames.count) classes; the checkpoint was trained on \(classNames.count)")
         }
@@ -50,10 +51,10 @@ struct Eval: ParsableCommand {
 
 extension InferenceMode: ExpressibleByArgument {}
 
-/// `segscope predict`: VOC-palette masks and colour overlays for images.
+/// `segscope predict`: masks in the classes' colours and colour overlays for images.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Predict masks for images: VOC-palette PNGs (value = class index) and overlays.")
+        abstract: "Predict masks for images: paletted PNGs (value = class index) in the run's class colours, and overlays.")
 
     @Option(help: "A checkpoint written by segscope train.") var checkpoint: String
     @Argument(help: "Images (JPEG or PNG).") var images: [String]
@@ -65,7 +66,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try selectBackend(backend, precision: precision)
-        let (predictor, _, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
+        let (predictor, _, classNames, palette) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
         let outURL = URL(fileURLWithPath: out)
@@ -81,8 +82,8 @@ struct Predict: ParsableCommand {
                 let image = try ImageCodec.readRGB(url)
                 let mask = try predictor.predict(image)
                 let stem = url.deletingPathExtension().lastPathComponent
-                try ImageCodec.writePalettedPNG(mask, palette: Palette.voc, to: outURL.appendingPathComponent("\(stem).png"))
-                try ImageCodec.writeRGBPNG(Overlay.blend(image, mask), to: outURL.appendingPathComponent("\(stem)_overlay.png"))
+                try ImageCodec.writePalettedPNG(mask, palette: palette, to: outURL.appendingPathComponent("\(stem).png"))
+                try ImageCodec.writeRGBPNG(Overlay.blend(image, mask, palette: palette), to: outURL.appendingPathComponent("\(stem)_overlay.png"))
                 var counts = [Int](repeating: 0, count: classNames.count)
                 for v in mask.values where Int(v) < counts.count { counts[Int(v)] += 1 }
                 let present = counts.indices.filter { counts[$0] > 0 }

@@ -27,6 +27,12 @@ struct Tui: ParsableCommand {
     @Option(help: "Read only the first N samples of each split.")
     var limit: Int?
 
+    @Option(help: "Oxford-IIIT Pet trimap border: class (its own class 2, as the Keras example trains it) or void (ignored); also the launcher's pets_border.")
+    var petsBorder = "class"
+
+    @Option(help: "Class colours: auto (the dataset's classes.txt colours, else the built-in palette of its class names, else VOC's), voc, ade20k or cityscapes; also the launcher's palette key.")
+    var palette = "auto"
+
     @Option(help: "Colour depth: auto, direct (truecolor), 256, 16 or mono. auto follows terminfo, COLORTERM and NO_COLOR.")
     var color = "auto"
 
@@ -60,7 +66,15 @@ struct Tui: ParsableCommand {
             throw ValidationError("--format \(format): expected one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let limit, limit <= 0 { throw ValidationError("--limit \(limit): must be a positive number of samples") }
-        let dataset = try openDataset(format: datasetFormat)
+        guard let classPalette = ClassPalette(rawValue: palette.lowercased()) else {
+            throw ValidationError("--palette \(palette): expected one of \(ClassPalette.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let border = DatasetOptions.PetsBorder(rawValue: petsBorder.lowercased()) else {
+            throw ValidationError("--pets-border \(petsBorder): expected one of \(DatasetOptions.PetsBorder.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var options = DatasetOptions(limit: limit, petsBorder: border)
+        options.palette = classPalette
+        let dataset = try openDataset(format: datasetFormat, options: options)
         var browser = BrowserState(dataset: dataset)
         if let split {
             guard let index = browser.splits.firstIndex(of: split) else {
@@ -89,7 +103,7 @@ struct Tui: ParsableCommand {
                              graphics: driver.showsGraphics, browser: browser)
         state.dashboard.glyphs = ChartGlyphs.detect()
         if let past { App.openPastRun(&state, name: past.name, history: past.history, overlay: past.overlay) }
-        state.launcher.base = launchBase(format: datasetFormat)
+        state.launcher.base = launchBase(format: datasetFormat, options: options)
         state.runs.root = runsDir
         // Every run is a process of its own (D-261): the launcher's start runs `segscope train`,
         // watched over its socket; quitting may leave it training. Attached, the engine is the
@@ -152,10 +166,13 @@ struct Tui: ParsableCommand {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    /// The launcher's starting configuration: this session's dataset (the demo set without --data).
-    private func launchBase(format: DatasetFormat) -> TrainingConfig {
+    /// The launcher's starting configuration: this session's dataset (the demo set without --data),
+    /// Pets border and palette.
+    private func launchBase(format: DatasetFormat, options: DatasetOptions) -> TrainingConfig {
         var config = TrainingConfig()
         config.runsDir = runsDir
+        config.palette = options.palette
+        config.petsBorder = options.petsBorder
         if let data {
             config.data = URL(fileURLWithPath: (data as NSString).expandingTildeInPath).standardizedFileURL.path
             config.format = format
@@ -187,8 +204,7 @@ struct Tui: ParsableCommand {
         return (main.0, main.1, other.map { (name: $0.0, history: $0.1) })
     }
 
-    private func openDataset(format: DatasetFormat) throws -> any SegmentationDataset {
-        let options = DatasetOptions(limit: limit)
+    private func openDataset(format: DatasetFormat, options: DatasetOptions) throws -> any SegmentationDataset {
         guard let data else {
             // The demo set lives in the user's cache directory; the first run generates it.
             let root: URL

@@ -8,7 +8,7 @@ import Foundation
 public struct LauncherState: Sendable {
     /// The keys the form shows, in order.
     public static let fieldKeys = ["model", "data", "format", "split", "val_split", "crop", "batch", "epochs", "iterations", "optimizer", "lr",
-                                   "schedule", "threads", "eval_interval", "backend"]
+                                   "schedule", "threads", "eval_interval", "backend", "pets_border"]
     /// The configuration the form started from (its other keys are kept as they are).
     public var base: TrainingConfig
     /// Text of each field, by key.
