@@ -112,5 +112,9 @@ final class DetachedEngineTests: XCTestCase {
         XCTAssertNil(DetachedEngine.attachLine(in: work.appendingPathComponent("none.log")))
         XCTAssertEqual(EngineProcess.describe(64 << 8), "exited with status 64")
         XCTAssertEqual(EngineProcess.describe(SIGKILL), "was killed by signal 9 (SIGKILL)")
+        XCTAssertTrue(DetachedEngine.isOrderlyExit(0))
+        XCTAssertTrue(DetachedEngine.isOrderlyExit(143 << 8), "train stopped by SIGTERM with its checkpoint")
+        XCTAssertFalse(DetachedEngine.isOrderlyExit(1 << 8))
+        XCTAssertFalse(DetachedEngine.isOrderlyExit(SIGILL))
     }
 }

@@ -201,6 +201,12 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
         return queued
     }
 
+    /// Exit 0, or train's statuses after a signal it stopped on with a checkpoint (128 + HUP / INT / TERM).
+    static func isOrderlyExit(_ status: Int32) -> Bool {
+        guard status & 0x7f == 0 else { return false }
+        return [0, 128 + SIGHUP, 128 + SIGINT, 128 + SIGTERM].contains((status >> 8) & 0xff)
+    }
+
     /// `attach: segscope attach DIR` in train's log: the run's directory.
     static func attachLine(in log: URL) -> String? {
         guard let data = FileManager.default.contents(atPath: log.path) else { return nil }
@@ -254,7 +260,9 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
                 }
             }
             guard let child, !finished, !client.wasDetached, lock.withLock({ self.client === client }) else { return }
-            if let status = child.waitForExit(timeout: 30) {
+            // Exit 0 (or a signal's checkpointed stop: 129, 130, 143) is an orderly end whose last
+            // events did not arrive; anything else is a failure to show.
+            if let status = child.waitForExit(timeout: 30), !Self.isOrderlyExit(status) {
                 report(child, status: status, what: "ended before the run finished", iteration: lastIteration)
             }
             events.post(.state(.idle))
