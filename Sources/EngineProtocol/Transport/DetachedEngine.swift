@@ -5,6 +5,8 @@ import Glibc
 
 /// An engine host that can turn to another live run (the runs browser's Enter on a live run).
 public protocol LiveRunHost: EngineHost {
+    /// Whether the runs it attaches to are steered (`control`), not only watched.
+    var viewerControl: Bool { get }
     /// Watches and steers the run served on `socket` from now on; the run watched so far, if
     /// any, is detached from (it goes on). Returns the server's hello.
     func attach(socket: String) throws -> WireProtocol.Hello
@@ -22,6 +24,8 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
     public let events = EventQueue()
     /// The program the runs are started with (`segscope` itself: `<executable> train --config F`).
     let executable: String
+    /// `attach` subscribes with control (runs started here always are steered).
+    public let viewerControl: Bool
     private let lock = NSLock()
     private var client: EngineClient?
     private var child: EngineProcess?
@@ -32,7 +36,10 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
     /// Seconds a started process may take to serve its run (dataset scan, model build).
     var startTimeout: TimeInterval = 600
 
-    public init(executable: String) { self.executable = executable }
+    public init(executable: String, viewerControl: Bool = true) {
+        self.executable = executable
+        self.viewerControl = viewerControl
+    }
 
     /// The directory of the run watched now (once started or attached).
     public var runDirectory: String? { lock.withLock { _runDirectory } }
@@ -69,7 +76,7 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
     }
 
     public func attach(socket: String) throws -> WireProtocol.Hello {
-        let client = try EngineClient(path: socket, control: true)
+        let client = try EngineClient(path: socket, control: viewerControl)
         let directory = client.hello?.runDirectory ?? (socket as NSString).deletingLastPathComponent
         let old = lock.withLock { () -> EngineClient? in
             defer {
