@@ -24,11 +24,10 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
     public let events = EventQueue()
     /// The program the runs are started with (`segscope` itself: `<executable> train --config F`).
     let executable: String
-    /// `attach` subscribes with control (runs started here always are steered).
+    /// Whether `attach` subscribes with control (the runs started here are always steered).
     public let viewerControl: Bool
     private let lock = NSLock()
     private var client: EngineClient?
-    private var child: EngineProcess?
     private var _runDirectory: String?
     private var _abandonedStart: URL?
     private var launched = false
@@ -81,7 +80,6 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
         let old = lock.withLock { () -> EngineClient? in
             defer {
                 self.client = client
-                child = nil
                 _runDirectory = directory
             }
             return self.client
@@ -200,7 +198,6 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
         }
         lock.withLock {
             self.client = client
-            child = process
             _runDirectory = directory
         }
         forward(client, child: process)
