@@ -108,6 +108,7 @@ extension TrainingConfig {
         .integer("iterations", "iterations to train (0 when epochs is set)", \.iterations),
         .choice("optimizer", "update rule", \.optimizer),
         .float("lr", "base learning rate", \.lr),
+        .string("lr_changes", "changes of the base learning rate while training (cockpit L, attach --send lr=…), recorded by the engine as ITER:RATE,…: from iteration ITER + 1 on the base is RATE; replayed, so this file reproduces the run's rates; empty = none", \.lrChanges),
         .choice("schedule", "learning-rate schedule over the run (poly: torchvision's reference, per iteration)", \.schedule),
         .float("poly_power", "exponent of the poly schedule", \.polyPower),
         .integer("step_size", "iterations between decays of the step schedule", \.stepSize),
@@ -236,6 +237,7 @@ extension TrainingConfig {
                   "exactly one of epochs / iterations positive, the other 0")
         }
         check(LearningRateLimit.allows(lr), "lr", "\(lr) is out of range", LearningRateLimit.allowed)
+        do throws(ConfigError) { _ = try LearningRateChange.parse(lrChanges) } catch { errors.append(error) }
         check(polyPower.isFinite && polyPower > 0, "poly_power", "\(polyPower) is out of range", "a number > 0")
         if schedule == .step {
             check(stepSize > 0, "step_size", "must be set when schedule is step (got \(stepSize))", "an integer ≥ 1")

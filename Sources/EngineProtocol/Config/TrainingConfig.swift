@@ -96,6 +96,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var iterations = 0
     public var optimizer: OptimizerKind = .adam
     public var lr = 1e-3
+    /// Changes of the base rate made while the run trained, `ITER:RATE,…` (`LearningRateChange`):
+    /// replayed at the same step boundaries, so the file reproduces the run's rates.
+    public var lrChanges = ""
     public var schedule: ScheduleKind = .poly
     public var polyPower = 0.9
     /// For `schedule = "step"`: multiply by `stepGamma` every `stepSize` iterations.

@@ -35,6 +35,14 @@ public protocol TrainingSession: AnyObject {
 
     /// Restores from a resume file written from `checkpoint()` (weights, optimizer, RNG, …).
     func restore(from file: SafetensorsFile) throws
+
+    /// The ranks of a distributed run, which must agree on every command before one takes
+    /// effect (D-167); nil for a single process.
+    var rankAgreement: (any RankAgreement)? { get }
+}
+
+extension TrainingSession {
+    public var rankAgreement: (any RankAgreement)? { nil }
 }
 
 extension TrainingSession {

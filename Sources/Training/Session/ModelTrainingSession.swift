@@ -33,6 +33,8 @@ public final class ModelTrainingSession: TrainingSession {
     /// rank 0 only (`segscope train --dump-gradients`: checks data-parallel training against one
     /// process with the whole batch).
     public var gradientDump: URL?
+    /// A job of more than one rank agrees on every command (D-167).
+    public var rankAgreement: (any RankAgreement)? { distributed.flatMap { $0.size > 1 ? $0 : nil } }
 
     /// State-dict prefix of optimizer slots and the metadata key of the RNG in checkpoints.
     static let optimizerPrefix = "optimizer."

@@ -184,9 +184,11 @@ final class HeadlessRun: @unchecked Sendable {
     func run() -> Int32 {
         installSignalHandlers()
         let events = server.relay(from: engine.events)
-        engine.launch()
+        // Queued before the engine thread starts, so a paused start runs no iteration.
         engine.send(.start(config))
-        if startPaused { engine.send(.pause) }
+        // A distributed run pauses on rank 0's word (the ranks agree on it, D-167).
+        if startPaused && isReporter { engine.send(.pause) }
+        engine.launch()
         var failed = false
         var started = false
         loop: while true {
@@ -236,6 +238,10 @@ final class HeadlessRun: @unchecked Sendable {
                 break loop
             case .state(let state):
                 if state == .idle && failed { break loop }
+            case .learningRateChanged(let change):
+                guard isReporter else { continue }
+                endBar()
+                eprint(learningRateLine(change))
             case .samplePrediction:
                 break
             }
@@ -244,11 +250,16 @@ final class HeadlessRun: @unchecked Sendable {
         engine.join(timeout: 30)
         server.close()
         let status = exitStatus != 0 ? exitStatus : failed ? 1 : 0
-        if let group, status != 0 {
-            // The other ranks may wait in a collective for this one: stop the whole job (this
-            // rank's logs and checkpoints are written; rank 0's last checkpoint stays intact).
-            eprint("\(rankPrefix)stopping all \(group.size) ranks (MPI_Abort, exit status \(status))")
-            group.communicator.abort(code: status)
+        if let group {
+            if failed {
+                // The other ranks may wait in a collective for this one: stop the whole job (this
+                // rank's logs and checkpoints are written; rank 0's last checkpoint stays intact).
+                eprint("\(rankPrefix)stopping all \(group.size) ranks (MPI_Abort, exit status \(status))")
+                group.communicator.abort(code: status)
+            }
+            // A stop (a viewer's, a signal's) is agreed by every rank at the same step (D-167):
+            // all of them end here, rank 0 after its last checkpoint.
+            do { try group.communicator.barrier() } catch { group.communicator.abort(code: status == 0 ? 1 : status) }
         }
         return status
     }
@@ -276,6 +287,12 @@ final class HeadlessRun: @unchecked Sendable {
             lastBarLength = 0
         }
     }
+}
+
+/// `learning rate (base) 0.001 → 0.005 after iteration 12 (recorded in config.toml: lr_changes)`.
+func learningRateLine(_ change: LearningRateChanged) -> String {
+    "learning rate (base) \(change.from) → \(change.to) after iteration \(change.iteration)"
+        + (change.replayed ? " (replayed from lr_changes)" : " (recorded in config.toml: lr_changes)")
 }
 
 func formatDuration(_ seconds: Double) -> String {

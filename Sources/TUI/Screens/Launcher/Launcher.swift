@@ -80,7 +80,11 @@ extension App {
     static func openLauncher(_ state: inout AppState) {
         if state.launcher.form == nil {
             var base = state.launcher.base ?? TrainingConfig()
-            if let previous = state.cockpit.history.started?.config { base = previous }
+            if let previous = state.cockpit.history.started?.config {
+                base = previous
+                // A new run starts at the form's lr: the rate changes were the last run's (D-260).
+                base.lrChanges = ""
+            }
             state.launcher.form = LauncherState(base: base)
         }
         state.screen = .launcher
