@@ -163,6 +163,35 @@ final class TrainCommandTests: XCTestCase {
         }
     }
 
+    /// `eval_tta` during training: metrics.jsonl carries the augmented figures with "tta" and the
+    /// single-scale ones as "ss" (D-252); `eval --tta` reports both, and its ss figure is `eval --tta ss`'s.
+    func testEvaluationDuringTrainingWithTTAReportsSSBesideIt() throws {
+        let demo = try makeDemo()
+        let (result, run) = try train(demo, extra: ["--iterations", "2", "--set", "eval_interval=2", "--set", "eval_tta=flip"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("flip mIoU") && result.stderr.contains(" vs ss "), result.stderr)
+        let lines = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        let evaluation = try XCTUnwrap(try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            .last { ($0["type"] as? String) == "evaluation" }, "no evaluation in metrics.jsonl")
+        let payload = (evaluation["evaluation"] as? [String: Any]) ?? evaluation
+        XCTAssertEqual(payload["tta"] as? String, "flip", "\(payload.keys.sorted())")
+        let ss = try XCTUnwrap(payload["ss"] as? [String: Any], "\(payload.keys.sorted())")
+        XCTAssertNotNil(ss["mIoU"] as? Double, "\(ss.keys.sorted())")
+
+        let checkpoint = run.appendingPathComponent("checkpoints/last.safetensors").path
+        let flip = try CLI.run(["eval", "--checkpoint", checkpoint, "--json"])
+        XCTAssertEqual(flip.status, 0, flip.stderr)
+        let single = try CLI.run(["eval", "--checkpoint", checkpoint, "--tta", "ss", "--json"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let flipReport = try XCTUnwrap(try events(flip.stdout).first)
+        let singleReport = try XCTUnwrap(try events(single.stdout).first)
+        XCTAssertEqual(flipReport["tta"] as? String, "flip", "the run's eval_tta is eval's default")
+        XCTAssertNil(singleReport["ss"])
+        let ssOfFlip = try XCTUnwrap((flipReport["ss"] as? [String: Any])?["mIoU"] as? Double)
+        let ssAlone = try XCTUnwrap((singleReport["metrics"] as? [String: Any])?["mIoU"] as? Double)
+        XCTAssertEqual(ssOfFlip, ssAlone, accuracy: 1e-12)
+    }
+
     func testTuiRefusesABadPetsBorderOrPalette() throws {
         let border = try CLI.run(["tui", "--pets-border", "maybe"])
         XCTAssertNotEqual(border.status, 0)

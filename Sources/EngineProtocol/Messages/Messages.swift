@@ -293,10 +293,17 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var seconds: Double
     /// Whether this evaluation set a new best mIoU.
     public var isBest: Bool
+    /// The test-time augmentation `metrics` were measured with (`eval_tta`); nil: single scale.
+    public var tta: TTAMode?
+    /// With test-time augmentation: the single-scale figures of the same pass ("ss" beside
+    /// "ms+flip" in metrics.jsonl); nil without.
+    public var singleScale: SegmentationMetrics?
 
     public init(epoch: Int, iteration: Int, split: String, metrics: SegmentationMetrics, classNames: [String],
                 confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double?, mode: InferenceMode, seconds: Double,
-                isBest: Bool) {
+                isBest: Bool, tta: TTAMode? = nil, singleScale: SegmentationMetrics? = nil) {
+        self.tta = tta
+        self.singleScale = singleScale
         self.epoch = epoch
         self.iteration = iteration
         self.split = split
@@ -312,7 +319,7 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case epoch, iteration, split, metrics, classNames = "class_names", confusion, imageScores = "image_scores"
-        case loss, mode, seconds, isBest = "is_best"
+        case loss, mode, seconds, isBest = "is_best", tta, singleScale = "ss"
     }
 }
 

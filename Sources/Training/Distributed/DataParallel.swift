@@ -256,7 +256,10 @@ public final class DataParallel: @unchecked Sendable {
         // Layout: confusion counts, loss·pixels, pixels, skipped per rank, then 4 per image
         // (present, mIoU, pixel accuracy, labelled pixels).
         let scoresStart = cells + 2 + size
-        var values = [Double](repeating: 0, count: scoresStart + 4 * ids.count)
+        // With test-time augmentation, the single-scale confusion counts follow (every rank has the same config).
+        let singleStart = scoresStart + 4 * ids.count
+        var values = [Double](repeating: 0, count: singleStart + (local.singleScaleConfusion == nil ? 0 : cells))
+        for (i, c) in (local.singleScaleConfusion?.counts ?? []).enumerated() { values[singleStart + i] = Double(c) }
         for (i, c) in local.confusion.counts.enumerated() { values[i] = Double(c) }
         if let loss = local.loss {
             values[cells] = loss * lossWeight
@@ -294,8 +297,11 @@ public final class DataParallel: @unchecked Sendable {
         let perSample = scores.map { s in
             own[s.id] ?? SampleMetrics(id: s.id, mIoU: s.mIoU, pixelAccuracy: s.pixelAccuracy, pixels: s.pixels, labelQuality: .nan)
         }
+        let singleScale = local.singleScaleConfusion == nil ? nil
+            : ConfusionMatrix(classCount: classes, counts: total[singleStart..<(singleStart + cells)].map { Int($0) },
+                              ignoreIndex: local.confusion.ignoreIndex)
         return EvaluationResult(confusion: confusion, imageScores: scores, loss: pixels > 0 ? total[cells] / pixels : nil,
-                                samples: local.samples, skipped: skipped, sampleMetrics: perSample)
+                                samples: local.samples, skipped: skipped, sampleMetrics: perSample, singleScaleConfusion: singleScale)
     }
 }
 

@@ -540,7 +540,9 @@ public final class TrainingEngine: @unchecked Sendable {
                                       split: run.config.valSplit, metrics: metrics, classNames: run.session.classNames,
                                       confusion: result.confusion, imageScores: ImageScore.rankedWorstFirst(result.imageScores),
                                       loss: result.loss, mode: run.config.evalMode,
-                                      seconds: run.lastEvaluationSeconds, isBest: isBest)
+                                      seconds: run.lastEvaluationSeconds, isBest: isBest,
+                                      tta: result.singleScaleConfusion == nil ? nil : run.config.evalTTA,
+                                      singleScale: result.singleScaleConfusion.map { SegmentationMetrics($0) })
         post(.evaluation(report))
         do {
             try run.directory?.log(evaluation: report)

@@ -80,10 +80,13 @@ public struct EvaluationResult: Sendable {
     /// Every scored sample's figures, label quality and confusion cells, in evaluation order
     /// (saved as `predictions/<iteration>/samples.json`, D-188).
     public var sampleMetrics: [SampleMetrics]
+    /// With test-time augmentation: the single-scale pass of the same images (nil without).
+    public var singleScaleConfusion: ConfusionMatrix?
 
     public init(confusion: ConfusionMatrix, imageScores: [ImageScore], loss: Double? = nil, samples: [EvaluatedSample] = [],
-                skipped: [String] = [], sampleMetrics: [SampleMetrics] = []) {
+                skipped: [String] = [], sampleMetrics: [SampleMetrics] = [], singleScaleConfusion: ConfusionMatrix? = nil) {
         self.sampleMetrics = sampleMetrics
+        self.singleScaleConfusion = singleScaleConfusion
         self.confusion = confusion
         self.imageScores = imageScores
         self.loss = loss

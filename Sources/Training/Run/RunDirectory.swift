@@ -164,6 +164,10 @@ public final class RunDirectory {
             ("val/mDice", e.metrics.mDice), ("val/fwIoU", e.metrics.fwIoU),
         ]
         if let loss = e.loss { scalars.append(("val/loss", loss)) }
+        if let ss = e.singleScale {
+            // With test-time augmentation, val/ is the augmented figure and val_ss/ the single scale.
+            scalars += [("val_ss/mIoU", ss.mIoU), ("val_ss/aAcc", ss.aAcc), ("val_ss/mAcc", ss.mAcc)]
+        }
         for (c, iou) in e.metrics.classIoU.enumerated() {
             let name = c < e.classNames.count ? e.classNames[c] : "class\(c)"
             scalars.append(("val_IoU/\(name)", iou))

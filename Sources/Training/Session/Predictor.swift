@@ -75,11 +75,20 @@ public final class Predictor {
     /// mode runs an image above `sizeLimit.wholeImagePixels` in overlapping tiles merged on the
     /// logits; an image too large for the prediction buffers is refused (`InputTooLargeError`)
     /// before anything is allocated.
-    public func logits(_ image: RGBImage) throws -> [Float] {
-        guard tta != .ss else { return try singleLogits(image) }
+    public func logits(_ image: RGBImage) throws -> [Float] { try augmentedLogits(image).merged }
+
+    /// The logits of `image` merged over the test-time augmentation (`logits`), and the
+    /// single-scale logits among them: the unflipped pass at the image's own size (one more
+    /// pass when no scale is 1). Without TTA both are the one pass.
+    func augmentedLogits(_ image: RGBImage) throws -> (merged: [Float], single: [Float]) {
+        guard tta != .ss else {
+            let out = try singleLogits(image)
+            return (out, out)
+        }
         let (h, w) = (image.height, image.width)
         let scales = tta.multiScale ? ttaScales : [1]
         var sum = [Float](repeating: 0, count: classes * h * w)
+        var single: [Float]?
         var passes = 0
         func add(_ out: [Float]) {
             for i in sum.indices { sum[i] += out[i] }
@@ -88,7 +97,9 @@ public final class Predictor {
         for scale in scales {
             let size = Size2D(height: max(1, Int((Double(h) * scale).rounded())), width: max(1, Int((Double(w) * scale).rounded())))
             let scaled = size.height == h && size.width == w ? image : Transforms.resizeBilinear(image, to: size)
-            add(Self.resized(try singleLogits(scaled), classes: classes, from: size, toHeight: h, width: w))
+            let out = Self.resized(try singleLogits(scaled), classes: classes, from: size, toHeight: h, width: w)
+            if single == nil && size.height == h && size.width == w { single = out }
+            add(out)
             if tta.flips {
                 let flipped = Self.flippedHorizontally(try singleLogits(Transforms.flipHorizontally(image: scaled)),
                                                        classes: classes, height: size.height, width: size.width)
@@ -97,7 +108,7 @@ public final class Predictor {
         }
         let inverse = 1 / Float(passes)
         for i in sum.indices { sum[i] *= inverse }
-        return sum
+        return (sum, try single ?? singleLogits(image))
     }
 
     /// CHW logits resized bilinearly (PyTorch `interpolate(align_corners=False)`, as MMSeg's TTA).
@@ -162,9 +173,12 @@ public final class Predictor {
     /// Predicts every listed sample of `dataset` into one confusion matrix, with each image's own
     /// scores (for worst-first ranking) and the mean cross-entropy over every labelled pixel
     /// (the validation loss, pooled like the training loss). The first `keeping` samples are
-    /// returned with their images and predictions (`EvaluationResult.samples`).
+    /// returned with their images and predictions (`EvaluationResult.samples`). With test-time
+    /// augmentation the figures are the augmented ones, and `singleScaleConfusion` holds the
+    /// single-scale pass of the same images ("ss" beside "ms+flip").
     public func evaluate(_ dataset: any SegmentationDataset, ids: [String], keeping: Int = 0) throws -> EvaluationResult {
         var confusion = ConfusionMatrix(classCount: classes)
+        var singleScale = ConfusionMatrix(classCount: classes)
         var scores: [ImageScore] = []
         var kept: [EvaluatedSample] = []
         var perSample: [SampleMetrics] = []
@@ -182,9 +196,9 @@ public final class Predictor {
                 continue
             }
             let n = scores.count
-            let out: [Float]
+            let out: [Float], single: [Float]
             do {
-                out = try logits(sample.image)
+                (out, single) = try augmentedLogits(sample.image)
             } catch let error as InputTooLargeError {
                 skipped.append("\(id): \(error)")
                 continue
@@ -202,6 +216,7 @@ public final class Predictor {
                 cells = SampleMetrics.confusionCells(own)
             }
             confusion.add(truth: sample.label, prediction: prediction)
+            if tta != .ss { singleScale.add(truth: sample.label, prediction: labels(single, of: sample.image)) }
             let score = ImageScore(id: id, truth: sample.label.values, prediction: prediction.values, classCount: classes)
             scores.append(score)
             perSample.append(SampleMetrics(id: id, mIoU: score.mIoU, pixelAccuracy: score.pixelAccuracy, pixels: score.pixels,
@@ -216,7 +231,8 @@ public final class Predictor {
         }
         return EvaluationResult(confusion: confusion, imageScores: scores,
                                 loss: lossPixels > 0 ? lossSum / Double(lossPixels) : nil, samples: kept, skipped: skipped,
-                                sampleMetrics: perSample)
+                                sampleMetrics: perSample,
+                                singleScaleConfusion: tta == .ss ? nil : singleScale)
     }
 
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the

@@ -12,6 +12,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Dataset directory (default: the one the run trained on).") var data: String?
     @Option(help: "Split to evaluate.") var split = "val"
     @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
+    @Option(help: "Test-time augmentation: ss, flip, ms (the run's tta_scales) or ms+flip, merged on the logits (default: the run's eval_tta).")
+    var tta: TTAMode?
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Most pixels one forward pass takes; larger images are predicted in overlapping tiles (default: the run's max_whole_image_pixels).") var maxWholeImagePixels: Int?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
@@ -21,6 +23,7 @@ struct Eval: ParsableCommand {
         try selectBackend(backend, precision: precision)
         let (predictor, config, classNames, _) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
+        if let tta { predictor.tta = tta }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
         let dataPath = data ?? config.data
         let root = dataPath.isEmpty ? try DemoDataset.ensureDefault() : URL(fileURLWithPath: dataPath)
@@ -35,21 +38,30 @@ struct Eval: ParsableCommand {
         let metrics = SegmentationMetrics(result.confusion)
         if json {
             struct Report: Encodable {
-                var checkpoint: String, split: String, mode: String, metrics: SegmentationMetrics, loss: Double?
+                var checkpoint: String, split: String, mode: String, tta: String, metrics: SegmentationMetrics, loss: Double?
+                var ss: SegmentationMetrics?
                 var classNames: [String], imageScores: [ImageScore]
             }
             print(try MessageCoding.jsonLine(Report(checkpoint: checkpoint, split: split, mode: predictor.mode.rawValue,
-                                                    metrics: metrics, loss: result.loss, classNames: classNames,
-                                                    imageScores: scores)))
+                                                    tta: predictor.tta.rawValue, metrics: metrics, loss: result.loss,
+                                                    ss: result.singleScaleConfusion.map { SegmentationMetrics($0) },
+                                                    classNames: classNames, imageScores: scores)))
         } else {
-            print("\(checkpoint) on \(root.path) [\(split), \(scores.count) images, \(predictor.mode.rawValue) inference]")
+            let augmented = predictor.tta == .ss ? "" : ", test-time augmentation \(predictor.tta.rawValue)"
+            print("\(checkpoint) on \(root.path) [\(split), \(scores.count) images, \(predictor.mode.rawValue) inference\(augmented)]")
             print(MetricsTable.render(metrics, classNames: classNames, imageScores: scores))
+            if let single = result.singleScaleConfusion {
+                let ss = SegmentationMetrics(single)
+                print(String(format: "%@ mIoU %.4f  aAcc %.4f  vs ss mIoU %.4f  aAcc %.4f (the single-scale pass of the same images)",
+                             predictor.tta.rawValue, metrics.mIoU, metrics.aAcc, ss.mIoU, ss.aAcc))
+            }
             if let loss = result.loss { print(String(format: "loss %.4f: cross-entropy averaged over the labelled pixels (void 255 ignored)", loss)) }
         }
     }
 }
 
 extension InferenceMode: ExpressibleByArgument {}
+extension TTAMode: ExpressibleByArgument {}
 
 /// `segscope predict`: masks in the classes' colours and colour overlays for images.
 struct Predict: ParsableCommand {
@@ -61,6 +73,8 @@ struct Predict: ParsableCommand {
     @Option(help: "Output directory.") var out: String
     @Option(help: "Most pixels one forward pass takes; larger images are predicted in overlapping tiles (default: the run's max_whole_image_pixels).") var maxWholeImagePixels: Int?
     @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
+    @Option(help: "Test-time augmentation: ss, flip, ms (the run's tta_scales) or ms+flip, merged on the logits (default: the run's eval_tta).")
+    var tta: TTAMode?
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
     @Option(help: "Convolution arithmetic: fp32 (default) or bf16 (AVX512-BF16 / AMX; fp32 with a notice elsewhere).") var precision: String?
 
@@ -68,6 +82,7 @@ struct Predict: ParsableCommand {
         try selectBackend(backend, precision: precision)
         let (predictor, _, classNames, palette) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
         if let mode { predictor.mode = mode }
+        if let tta { predictor.tta = tta }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
         let outURL = URL(fileURLWithPath: out)
         do {

@@ -214,6 +214,9 @@ final class HeadlessRun: @unchecked Sendable {
                 let m = report.metrics
                 eprint(String(format: "eval @ iteration %d (epoch %d): mIoU %.4f  aAcc %.4f  mAcc %.4f  [pixels pooled over the %@ split]",
                               report.iteration, report.epoch, m.mIoU, m.aAcc, m.mAcc, report.split))
+                if let tta = report.tta, let ss = report.singleScale {
+                    eprint(String(format: "  %@ mIoU %.4f vs ss %.4f", tta.rawValue, m.mIoU, ss.mIoU))
+                }
             case .checkpointSaved(let saved):
                 guard isReporter else { continue }
                 endBar()
