@@ -27,10 +27,14 @@ without committing them.
 `Golden/tv/*-layout.pth` are real torch.save files of full state dicts whose tensors are
 stride-0 views of one value (see `layout_checkpoints`): tiny, yet loaded end to end.
 
+`--predict` writes `Golden/tv/predict/` for `segscope predict --model fcn-resnet50 --weights …`
+(see `predict_fixture`): torchvision's preprocessing of a real VOC photo, its fcn_resnet50 on
+formula weights, and its masks at the photo's size as VOC-palette PNGs.
+
 Usage (by hand; CI only reads the committed files):
-    /root/torch-venv/bin/python scripts/golden/torchvision_golden.py [--model fcn-resnet50] [--layouts]
+    python3 scripts/golden/torchvision_golden.py [--model fcn-resnet50] [--layouts] [--predict]
 """
-import argparse, copy, json, os, sys
+import argparse, copy, json, math, os, sys
 
 import numpy as np
 import torch
@@ -253,11 +257,160 @@ def layout_checkpoints():
     save(G.R.MODELS["xunet"]["build"](3), os.path.join(OUT, "xunet-layout.pth"))
 
 
+PREDICT_PHOTO = "voc/JPEGImages/2007_000032.jpg"  # 500×281, relative to ../shared/fixtures
+# (resize, center crop or None): the tutorial flow at reduced sizes (fcn_resnet50 at the
+# preset's 520 on a 500×281 photo is 520×925; the weights are formula values either way).
+PREDICT_CASES = {"resize160": (160, None), "resize128-crop112": (128, 112)}
+# Images whose bytes Pillow's resize gives (FNV-1a 64 of the RGB bytes), shorter side → N:
+# the preset's 520 (upscaling), and reductions (antialiased: the filter widens).
+PREDICT_RESIZES = [520, 256, 160, 128, 97]
+
+
+def fixtures_dir():
+    here = G.REPO
+    for c in [os.environ.get("SEGSCOPE_FIXTURES", ""), os.path.join(os.path.dirname(here), "shared", "fixtures"),
+              os.path.join(os.path.dirname(os.path.dirname(here)), "shared", "fixtures")]:
+        if c and os.path.exists(os.path.join(c, "voc")):
+            return c
+    sys.exit("no shared/fixtures found; set SEGSCOPE_FIXTURES")
+
+
+def fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def crop_box(photo_w, photo_h, resized_w, resized_h, crop):
+    """The part of the photo the network sees, in photo pixels: the whole photo, or the centre
+    crop (torchvision's CenterCrop offsets, round half to even) scaled back by the resize and
+    rounded half up. Segscope's Predictor computes the same box."""
+    if crop is None:
+        return 0, 0, photo_w, photo_h
+    top = int(round((resized_h - crop) / 2.0))
+    left = int(round((resized_w - crop) / 2.0))
+    sx, sy = photo_w / resized_w, photo_h / resized_h
+    x0, x1 = math.floor(left * sx + 0.5), math.floor((left + crop) * sx + 0.5)
+    y0, y1 = math.floor(top * sy + 0.5), math.floor((top + crop) * sy + 0.5)
+    return x0, y0, x1, y1
+
+
+def preprocess(img, resize, crop):
+    """torchvision's transforms on a PIL image, as the tutorial writes them."""
+    import torchvision.transforms as T
+    steps = [T.Resize(resize)] + ([T.CenterCrop(crop)] if crop else []) \
+        + [T.ToTensor(), T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])]
+    return T.Compose(steps)(img).unsqueeze(0)
+
+
+def predict_fixture():
+    """`Golden/tv/predict/`: what `segscope predict --model fcn-resnet50 --weights W
+    [--resize N] [--center-crop N] photo.jpg` must give. fcn_resnet50's weights (141 MB) are not
+    committed: every tensor is the name-seeded formula with the offset / scale in
+    `fcn-resnet50.json` (BN statistics calibrated on the first case's input), which the Swift
+    test writes to a safetensors file before running the command. Torchvision's mask for each
+    case: the main head's logits at the network's input size, resized bilinearly
+    (align_corners=False) onto the crop's box in the photo, argmax; pixels outside the box 255.
+    Also the FNV-1a 64 of the photo's RGB bytes as Pillow decodes it and of Pillow's resize
+    (BILINEAR, what torchvision's Resize does to a PIL image) to each of PREDICT_RESIZES, and the
+    preset's 520 input (SemanticSegmentation(resize_size=520), the weights' own transforms)."""
+    from PIL import Image
+    from torchvision.transforms._presets import SemanticSegmentation
+    out_dir = os.path.join(OUT, "predict")
+    os.makedirs(out_dir, exist_ok=True)
+    img = Image.open(os.path.join(fixtures_dir(), PREDICT_PHOTO)).convert("RGB")
+    w, h = img.size
+    model = build("fcn-resnet50", 21)
+    first = next(iter(PREDICT_CASES.values()))
+    G.fill_model(model)
+    specs = G.fill_model(model, calibrate_batch_norm(model, preprocess(img, *first)))
+    model.eval()
+    palette = []
+    for i in range(256):  # the VOC colour map (Datasets/Palette.swift)
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette += [r, g, b]
+    cases = {}
+    for name, (resize, crop) in PREDICT_CASES.items():
+        x = preprocess(img, resize, crop)
+        with torch.no_grad():
+            logits = model(x)["out"]
+        resized = img.resize(tuple(S_size(w, h, resize)), Image.BILINEAR).size
+        x0, y0, x1, y1 = crop_box(w, h, resized[0], resized[1], crop)
+        with torch.no_grad():
+            up = F.interpolate(logits, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False)[0]
+        top2 = up.topk(2, dim=0).values
+        gap = (top2[0] - top2[1]).flatten()
+        mask = np.full((h, w), 255, dtype=np.uint8)
+        mask[y0:y1, x0:x1] = up.argmax(dim=0).numpy().astype(np.uint8)
+        png = Image.fromarray(mask, mode="P")
+        png.putpalette(palette)
+        png.save(os.path.join(out_dir, f"{name}.png"), optimize=True)
+        counts = {int(k): int(v) for k, v in zip(*np.unique(mask, return_counts=True))}
+        cases[name] = {"resize": resize, "center_crop": crop, "input": list(x.shape[2:]), "box": [x0, y0, x1, y1],
+                       "mask": f"{name}.png", "counts": counts, "logit_abs_max": float(logits.abs().max()),
+                       "gap_below_1e-3": int((gap < 1e-3).sum()), "gap_below_1e-2": int((gap < 1e-2).sum())}
+        print(f"predict {name}: input {list(x.shape[2:])}, box {[x0, y0, x1, y1]}, classes {sorted(counts)}, "
+              f"{cases[name]['gap_below_1e-3']} pixels with a top-2 gap < 1e-3")
+    resizes = {}
+    for n in PREDICT_RESIZES:
+        r = img.resize(tuple(S_size(w, h, n)), Image.BILINEAR)
+        resizes[str(n)] = {"size": list(r.size), "fnv1a64": fnv1a64(r.tobytes())}
+    preset = SemanticSegmentation(resize_size=520)(img)
+    doc = {"model": "fcn-resnet50", "classes": 21, "torch": torch.__version__, "torchvision": torchvision.__version__,
+           "generator": "scripts/golden/torchvision_golden.py --predict", "photo": PREDICT_PHOTO,
+           "photo_size": [w, h], "photo_fnv1a64": fnv1a64(img.tobytes()), "pillow_resizes": resizes,
+           "preset_520": {"shape": list(preset.shape), "sum": float(preset.double().sum()),
+                          "first": [float(v) for v in preset.flatten()[:4]]},
+           "cases": cases,
+           "state_dict": [[e["name"], e["shape"], e.get("offset"), e.get("scale")] for e in specs]}
+    with open(os.path.join(out_dir, "fcn-resnet50.json"), "w") as f:
+        f.write("{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in doc.items() if k != "state_dict"))
+        f.write(',\n"state_dict": [\n' + ",\n".join(json.dumps(r) for r in doc["state_dict"]) + "]\n}\n")
+    two_state_dicts(os.path.join(out_dir, "xunet-student-teacher.pth"))
+    total = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
+    print(f"predict fixture: {total / 1e3:.0f} KB in {out_dir}")
+
+
+def two_state_dicts(path):
+    """A checkpoint that wraps two xunet state dicts, {"epoch": 1, "student": …, "teacher": …}
+    (tensors stride-0 views as in `layout_checkpoints`: student (i % 7 + 1) / 64, teacher twice
+    that), so only --key picks one."""
+    import collections
+    model = G.R.MODELS["xunet"]["build"](3)
+    def sd(factor):
+        out = collections.OrderedDict()
+        for i, (k, v) in enumerate(model.state_dict().items()):
+            out[k] = torch.tensor(i, dtype=torch.int64) if v.dtype == torch.int64 \
+                else torch.full((1,), factor * (i % 7 + 1) / 64.0, dtype=v.dtype).expand(v.shape)
+        return out
+    torch.save({"epoch": 1, "student": sd(1), "teacher": sd(2)}, path)
+    print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes")
+
+
+def S_size(w, h, n):
+    """torchvision's Resize(n) output size (W, H): the shorter side n, the longer int(n · long / short)."""
+    if w <= h:
+        return n, int(n * h / w)
+    return int(n * w / h), n
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=sorted(CASES))
     p.add_argument("--layouts", action="store_true", help="write only the *-layout.pth checkpoints")
+    p.add_argument("--predict", action="store_true", help="write only Golden/tv/predict/ (segscope predict)")
     a = p.parse_args()
+    if a.predict:
+        torch.set_num_threads(1)
+        predict_fixture()
+        return
     if a.layouts:
         layout_checkpoints()
         return

@@ -131,6 +131,7 @@ extension TrainingConfig {
         .string("runs_dir", "directory that holds run directories", \.runsDir),
         .string("resume", "checkpoints/last.resume.safetensors of a run to continue exactly; empty = fresh run", \.resume),
         .string("backbone_weights", "torchvision ImageNet ResNet weights (safetensors or .pth) for the backbone: resnet18 for fcn-resnet18, resnet50 / 101 for the torchvision models (fc.* ignored); empty = none", \.backboneWeights),
+        .string("backbone_weights_key", "the state dict inside a PyTorch checkpoint given as backbone_weights that wraps it ('model', 'state_dict', 'a/b' for nested entries); empty = found automatically", \.backboneWeightsKey),
     ] + recipeKeys
 
     public static func key(named name: String) -> ConfigKey? { keys.first { $0.name == name } }
@@ -266,6 +267,8 @@ extension TrainingConfig {
         check(backboneWeights.isEmpty || withBackbone.contains(model), "backbone_weights",
               "is for a model with an ImageNet backbone, not \(model)",
               "empty, or a weights file (safetensors or .pth) with model = one of \(withBackbone.joined(separator: ", "))")
+        check(backboneWeightsKey.isEmpty || !backboneWeights.isEmpty, "backbone_weights_key",
+              "is set without backbone_weights", "empty, or the key of the state dict inside the backbone_weights checkpoint")
         errors += recipeProblems()
         return errors
     }
