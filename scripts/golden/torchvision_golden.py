@@ -2,7 +2,8 @@
 """Golden values for the torchvision segmentation models (Tests/ModelsTests/Golden/tv/).
 
 The networks are torchvision's own (`torchvision.models.segmentation.fcn_resnet50(weights=None,
-weights_backbone=None, aux_loss=True)` and the others): nothing is redefined here. Their
+weights_backbone=None, aux_loss=True)` and the others; `lraspp_mobilenet_v3_large` has no aux
+head, so its files have no aux logits and its loss is CE(out) alone): nothing is redefined here. Their
 weights are far too large to commit (fcn_resnet50 is 141 MB), so every parameter and batch-norm
 buffer is filled by the name-seeded formula of scripts/golden/models_golden.py, which the Swift
 tests compute identically (`ParityFill`); only offsets / scales, checksums, logits and gradient
@@ -54,7 +55,9 @@ BUILDERS = {
     "fcn-resnet101": S.fcn_resnet101,
     "deeplabv3-resnet50": S.deeplabv3_resnet50,
     "deeplabv3-resnet101": S.deeplabv3_resnet101,
+    "lraspp-mobilenet-v3-large": S.lraspp_mobilenet_v3_large,
 }
+HAS_AUX = {name: not name.startswith("lraspp") for name in BUILDERS}
 
 # eval: (batch, height, width); train: same, or None (eval parity only: the ResNet-101 variants
 # are the same code with more blocks). DeepLabV3's eval input gives layer4 14×14 features, so
@@ -64,12 +67,15 @@ CASES = {
     "deeplabv3-resnet50": dict(classes=3, eval=(1, 112, 112), train=(2, 48, 48)),
     "fcn-resnet101": dict(classes=3, eval=(1, 48, 64), train=None),
     "deeplabv3-resnet101": dict(classes=3, eval=(1, 48, 64), train=None),
+    # LR-ASPP: high features at H/16 (6×8 here), low at H/8; no aux head.
+    "lraspp-mobilenet-v3-large": dict(classes=3, eval=(1, 96, 128), train=(2, 64, 64)),
 }
 
 
 def build(name, classes):
     torch.manual_seed(0)
-    return BUILDERS[name](weights=None, weights_backbone=None, num_classes=classes, aux_loss=True)
+    aux = {"aux_loss": True} if HAS_AUX[name] else {}
+    return BUILDERS[name](weights=None, weights_backbone=None, num_classes=classes, **aux)
 
 
 def fill_buffers(model, overrides):
@@ -138,7 +144,7 @@ def golden(name):
     model.eval()
     with torch.no_grad():
         out = model(x_eval)
-    tensors = {"eval.out": out["out"].contiguous(), "eval.aux": out["aux"].contiguous()}
+    tensors = {k: v.contiguous() for k, v in {"eval.out": out["out"], "eval.aux": out.get("aux")}.items() if v is not None}
     doc = {"model": name, "classes": classes, "torch": torch.__version__, "torchvision": torchvision.__version__,
            "generator": "scripts/golden/torchvision_golden.py",
            "eval": {"batch": b, "size": [h, w], "input_first": [float(v) for v in x_eval.flatten()[:4]],
@@ -157,7 +163,8 @@ def golden(name):
         out32, loss32, grads32, buffers32 = train_step(model, x, labels)
         out64, loss64, grads64, buffers64 = train_step(m64, x.double(), labels)
         tensors["train.out"] = out64["out"].float().contiguous()
-        tensors["train.aux"] = out64["aux"].float().contiguous()
+        if "aux" in out64:
+            tensors["train.aux"] = out64["aux"].float().contiguous()
         tensors["train.labels"] = labels.to(torch.uint8).contiguous()
         for n, buf in buffers64.items():
             tensors["after_train." + n] = buf.float().contiguous()
@@ -166,8 +173,9 @@ def golden(name):
             summary["torch_f32_err"] = grad_error(grads32[summary["name"]], summary)
         doc["train"] = {"batch": b, "size": [h, w], "loss": loss64, "torch_f32_loss": loss32,
                         "torch_f32_logit_err": float((out32["out"].double() - out64["out"]).abs().max()),
-                        "torch_f32_aux_err": float((out32["aux"].double() - out64["aux"]).abs().max()),
                         "grads": summaries}
+        if "aux" in out64:
+            doc["train"]["torch_f32_aux_err"] = float((out32["aux"].double() - out64["aux"]).abs().max())
 
     os.makedirs(OUT, exist_ok=True)
     stem = os.path.join(OUT, name)
@@ -181,14 +189,15 @@ def golden(name):
 
 
 def train_step(model, x, labels):
-    """One step of torchvision's loss, CE(out) + 0.5 · CE(aux), batch-statistics BN, dropout off."""
+    """One step of torchvision's loss, CE(out) + 0.5 · CE(aux) (no aux: CE(out)), batch-statistics BN, dropout off."""
     model.train()
     for m in model.modules():
         if isinstance(m, torch.nn.Dropout):
             m.eval()
     out = model(x)
-    loss = F.cross_entropy(out["out"], labels, ignore_index=255) \
-        + 0.5 * F.cross_entropy(out["aux"], labels, ignore_index=255)
+    loss = F.cross_entropy(out["out"], labels, ignore_index=255)
+    if "aux" in out:
+        loss = loss + 0.5 * F.cross_entropy(out["aux"], labels, ignore_index=255)
     model.zero_grad()
     loss.backward()
     grads = {n: p.grad.detach().double() for n, p in model.named_parameters()}
@@ -216,9 +225,9 @@ def key_list(module):
 def keys():
     doc = {}
     for name, builder in BUILDERS.items():
-        model = builder(weights=None, weights_backbone=None, aux_loss=True)
+        model = builder(weights=None, weights_backbone=None, **({"aux_loss": True} if HAS_AUX[name] else {}))
         doc[name] = {"parameters": sum(p.numel() for p in model.parameters()), "state_dict": key_list(model)}
-    for name in ["resnet50", "resnet101"]:
+    for name in ["resnet50", "resnet101", "mobilenet_v3_large"]:
         doc[name] = {"state_dict": key_list(getattr(torchvision.models, name)(weights=None))}
     with open(os.path.join(OUT, "keys.json"), "w") as f:
         f.write("{\n")
@@ -406,6 +415,7 @@ def main():
     p.add_argument("--model", choices=sorted(CASES))
     p.add_argument("--layouts", action="store_true", help="write only the *-layout.pth checkpoints")
     p.add_argument("--predict", action="store_true", help="write only Golden/tv/predict/ (segscope predict)")
+    p.add_argument("--keys", action="store_true", help="write only Golden/tv/keys.json")
     a = p.parse_args()
     if a.predict:
         torch.set_num_threads(1)
@@ -413,6 +423,9 @@ def main():
         return
     if a.layouts:
         layout_checkpoints()
+        return
+    if a.keys:
+        keys()
         return
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)

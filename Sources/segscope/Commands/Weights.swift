@@ -11,8 +11,9 @@ struct WeightsCommand: ParsableCommand {
         subcommands: [WeightsInspect.self, WeightsConvert.self])
 }
 
-let backboneWeightsHelp = "torchvision ImageNet ResNet weights (safetensors or .pth) for the backbone: resnet18 for "
-    + "fcn-resnet18, resnet50 / resnet101 for the torchvision models; fc.* is ignored."
+let backboneWeightsHelp = "torchvision ImageNet classifier weights (safetensors or .pth) for the backbone: resnet18 for "
+    + "fcn-resnet18, resnet50 / resnet101 for the fcn / deeplabv3 models, mobilenet_v3_large for lraspp; its head "
+    + "(fc.*, classifier.*) is ignored."
 let checkpointKeyHelp = "The state dict inside a PyTorch checkpoint that wraps it ('model', 'state_dict', "
     + "'a/b' for nested entries); default: found automatically."
 
@@ -114,7 +115,7 @@ struct WeightsInspect: ParsableCommand {
                              matched: fit.matched, missing: fit.missing.map(\.name), unexpected: fit.unexpected.map(\.name),
                              wrong: fit.wrong))
             if let loadable = model as? BackboneLoadable {
-                let backbone = WeightsFit(items: items, expected: loadable.backboneLayout(), ignoring: { $0.hasPrefix("fc.") })
+                let backbone = WeightsFit(items: items, expected: loadable.backboneLayout(), ignoring: loadable.isClassifierTensor)
                 out.append(.init(model: spec.name, classes: model.classes, as_: "backbone", fits: backbone.fits,
                                  summary: backbone.summary, matched: backbone.matched,
                                  missing: backbone.missing.map(\.name), unexpected: backbone.unexpected.map(\.name),
