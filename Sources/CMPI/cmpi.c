@@ -16,6 +16,7 @@ static int (*p_comm_size)(handle, int *);
 static int (*p_allreduce)(const void *, void *, int, handle, handle, handle);
 static int (*p_iallreduce)(const void *, void *, int, handle, handle, handle, void **);
 static int (*p_wait)(void **, void *);
+static int (*p_test)(void **, int *, void *);
 static int (*p_query_thread)(int *);
 static int (*p_bcast)(void *, int, handle, int, handle);
 static int (*p_barrier)(handle);
@@ -52,6 +53,7 @@ int cmpi_load(char *error, size_t error_size) {
         && resolve((void **)&p_allreduce, "MPI_Allreduce", error, error_size)
         && resolve((void **)&p_iallreduce, "MPI_Iallreduce", error, error_size)
         && resolve((void **)&p_wait, "MPI_Wait", error, error_size)
+        && resolve((void **)&p_test, "MPI_Test", error, error_size)
         && resolve((void **)&p_query_thread, "MPI_Query_thread", error, error_size)
         && resolve((void **)&p_bcast, "MPI_Bcast", error, error_size)
         && resolve((void **)&p_barrier, "MPI_Barrier", error, error_size)
@@ -122,7 +124,14 @@ int cmpi_iallreduce_sum_float(float *buffer, long count, void **request) {
     return p_iallreduce(MPI_IN_PLACE_OMPI, buffer, (int)count, type_float, op_sum, comm_world, request);
 }
 
+int cmpi_iallreduce_sum_double(double *buffer, long count, void **request) {
+    if (!lib) return -1;
+    if (count > INT_MAX) return -1;
+    return p_iallreduce(MPI_IN_PLACE_OMPI, buffer, (int)count, type_double, op_sum, comm_world, request);
+}
+
 int cmpi_wait(void **request) { return lib ? p_wait(request, NULL) : -1; }   // NULL = MPI_STATUS_IGNORE
+int cmpi_test(void **request, int *done) { return lib ? p_test(request, done, NULL) : -1; }
 
 int cmpi_bcast_float(float *buffer, long count, int root) {
     if (!lib) return -1;

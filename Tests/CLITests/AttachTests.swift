@@ -68,6 +68,52 @@ final class AttachTests: XCTestCase {
         text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
+    /// `--send lr=…` on a paused run: the change is in config.toml at once, in metrics.jsonl with
+    /// the steps, and `train --config RUN/config.toml` trains with the same rates (D-260).
+    func testALearningRateChangeIsRecordedAndTheRunsConfigReproducesIt() throws {
+        let demo = work.appendingPathComponent("demo")
+        XCTAssertEqual(try CLI.run(["data", "demo", "--out", demo.path, "--train", "4", "--val", "2"]).status, 0)
+        let runs = work.appendingPathComponent("runs")
+        let (train, run) = try startPausedRun(demo, runs: runs, name: "train")
+        try waitFor("train's attach line") { train.stderr.contains("attach: segscope attach") || !train.process.isRunning }
+        let changed = try CLI.run(["attach", run.path, "--control", "--send", "lr=0.004"])
+        XCTAssertEqual(changed.status, 0, changed.stderr)
+        XCTAssertTrue(changed.stderr.contains("setLearningRate: ok"), changed.stderr)
+        let configURL = run.appendingPathComponent("config.toml")
+        try waitFor("lr_changes in config.toml") {
+            ((try? String(contentsOf: configURL, encoding: .utf8)) ?? "").contains("\nlr_changes = \"0:0.004\"\n") || !train.process.isRunning
+        }
+        let config = try String(contentsOf: configURL, encoding: .utf8)
+        XCTAssertTrue(config.contains("\nlr_changes = \"0:0.004\"\n"), config)
+        XCTAssertTrue(config.contains("\nlr = 0.001\n"), "lr stays the starting rate:\n\(config)")
+
+        XCTAssertEqual(try CLI.run(["attach", run.path, "--control", "--send", "resume"]).status, 0)
+        XCTAssertEqual(try XCTUnwrap(train.exitStatus(), train.stderr), 0, train.stderr)
+        XCTAssertTrue(train.stderr.contains("learning rate (base) 0.001 → 0.004 after iteration 0"), train.stderr)
+        func logged(_ dir: URL) throws -> [[String: Any]] {
+            messages(try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8))
+        }
+        let lines = try logged(run)
+        let change = try XCTUnwrap(lines.first { $0["type"] as? String == "learningRateChanged" }, "\(lines)")
+        XCTAssertEqual(change["iteration"] as? Int, 0)
+        XCTAssertEqual(change["from"] as? Double, 0.001)
+        XCTAssertEqual(change["to"] as? Double, 0.004)
+        XCTAssertEqual(change["replayed"] as? Bool, false)
+        func rates(_ lines: [[String: Any]]) -> [Double] {
+            lines.filter { $0["type"] as? String == "step" }.compactMap { $0["learning_rate"] as? Double }
+        }
+        XCTAssertEqual(rates(lines).count, 4)
+        XCTAssertEqual(rates(lines).first, 0.004, "iteration 1 trains at the new base (the poly factor is 1 there)")
+
+        // The run's own config.toml reproduces its rates.
+        let replayRuns = work.appendingPathComponent("replay")
+        let replay = try CLI.run(["train", "--config", configURL.path, "--runs-dir", replayRuns.path])
+        XCTAssertEqual(replay.status, 0, replay.stderr)
+        XCTAssertTrue(replay.stderr.contains("(replayed from lr_changes)"), replay.stderr)
+        let replayDir = try XCTUnwrap(try FileManager.default.contentsOfDirectory(at: replayRuns, includingPropertiesForKeys: nil).first)
+        XCTAssertEqual(rates(try logged(replayDir)), rates(lines))
+    }
+
     func testViewersAttachSteerAndOutliveNothing() throws {
         let demo = work.appendingPathComponent("demo")
         XCTAssertEqual(try CLI.run(["data", "demo", "--out", demo.path, "--train", "6", "--val", "2"]).status, 0)

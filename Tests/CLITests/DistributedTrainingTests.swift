@@ -167,4 +167,89 @@ final class DistributedTrainingTests: XCTestCase {
             XCTAssertEqual(u, v, accuracy: 1e-4, "iteration \(x["iteration"] ?? "?")")
         }
     }
+
+    // MARK: - Steering a distributed run through rank 0's socket (D-167)
+
+    /// `mpirun -np 2 segscope <arguments> --paused` in the background, and its run directory
+    /// once rank 0 serves it (`engine.sock`).
+    private func startPausedTwoRankRun(_ arguments: [String], runs: String) throws -> (job: Process, run: URL, log: URL) {
+        let log = work.appendingPathComponent("\(runs).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let job = Process()
+        job.executableURL = URL(fileURLWithPath: try XCTUnwrap(DistributedTests.mpirun))
+        job.arguments = ["-np", "2", "--allow-run-as-root", "--oversubscribe", CLI.executable.path] + arguments + ["--paused"]
+        let handle = try FileHandle(forWritingTo: log)
+        job.standardOutput = handle
+        job.standardError = handle
+        job.standardInput = FileHandle.nullDevice
+        try job.run()
+        let root = work.appendingPathComponent(runs), limit = Date().addingTimeInterval(300)
+        var run: URL?
+        while run == nil && job.isRunning && Date() < limit {
+            let dirs = (try? FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)) ?? []
+            run = dirs.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("engine.sock").path) }
+            if run == nil { usleep(50_000) }
+        }
+        guard let run else {
+            job.terminate()
+            job.waitUntilExit()
+            let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            XCTFail("rank 0 never served the run; the job said:\n\(said)")
+            throw XCTSkip("no run to steer")
+        }
+        return (job, run, log)
+    }
+
+    /// The job's exit status; a job still running after `seconds` (a hang: ranks that did not
+    /// agree) is terminated and fails the test.
+    private func exitStatus(of job: Process, log: URL, within seconds: Double = 300) -> Int32? {
+        let limit = Date().addingTimeInterval(seconds)
+        while job.isRunning && Date() < limit { usleep(50_000) }
+        guard !job.isRunning else {
+            job.terminate()
+            job.waitUntilExit()
+            XCTFail("the ranks did not finish (a hang); the job said:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            return nil
+        }
+        return job.terminationStatus
+    }
+
+    func testViewerCommandsOnRankZeroSteerEveryRank() throws {
+        // Started at lr 0.0005 and paused; a viewer of rank 0 sets 0.004 and resumes. Every rank
+        // must take the new rate at the same step: the losses are then those of one process
+        // trained at 0.004 from the start (a rank left at 0.0005 would drift apart at once).
+        let constant = ["--set", "schedule=constant"]
+        let single = try CLI.run(trainArguments(batch: 4, iterations: 6, runs: "runs-1",
+                                                extra: constant + ["--set", "lr=0.004", "--distributed", "none"]))
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let (job, run, log) = try startPausedTwoRankRun(trainArguments(batch: 2, iterations: 6, runs: "runs-2", extra: constant),
+                                                        runs: "runs-2")
+        let steer = try CLI.run(["attach", run.path, "--control", "--send", "lr=0.004", "--send", "resume"])
+        XCTAssertEqual(steer.status, 0, steer.stderr)
+        XCTAssertEqual(exitStatus(of: job, log: log), 0, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+
+        let a = try records(try onlyRun(in: "runs-1"), type: "step"), b = try records(run, type: "step")
+        XCTAssertEqual(b.count, 6)
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(try XCTUnwrap(y["learning_rate"] as? Double), 0.004, accuracy: 1e-12)
+            let u = try XCTUnwrap(x["loss"] as? Double), v = try XCTUnwrap(y["loss"] as? Double)
+            XCTAssertEqual(u, v, accuracy: 1e-4, "iteration \(x["iteration"] ?? "?")")
+        }
+    }
+
+    func testEvaluatingAndStoppingAPausedTwoRankRunReachesEveryRank() throws {
+        // Evaluation is a collective (the confusion matrices are summed): asked of rank 0 alone,
+        // it would leave rank 0 waiting for rank 1 for ever. Stop then ends both ranks cleanly.
+        let (job, run, log) = try startPausedTwoRankRun(trainArguments(batch: 2, iterations: 6, runs: "runs-2"), runs: "runs-2")
+        let steer = try CLI.run(["attach", run.path, "--control", "--send", "evaluateNow", "--send", "stop"])
+        XCTAssertEqual(steer.status, 0, steer.stderr)
+        XCTAssertEqual(exitStatus(of: job, log: log), 0)
+        let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        XCTAssertTrue(said.contains("finished (stopped) after 0 iterations"), said)
+        XCTAssertFalse(said.contains("MPI_Abort"), said)
+        XCTAssertEqual(try records(run, type: "step").count, 0, "paused from the start: no step was taken")
+        let evaluations = try records(run, type: "evaluation")
+        XCTAssertEqual(evaluations.count, 1, said)
+        XCTAssertEqual(evaluations.first?["iteration"] as? Int, 0)
+    }
 }

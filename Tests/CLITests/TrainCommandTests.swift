@@ -99,6 +99,79 @@ final class TrainCommandTests: XCTestCase {
         }
     }
 
+    /// The PLTE entries of a paletted PNG, as (r, g, b) triples.
+    private func pngPalette(_ url: URL) throws -> [[UInt8]] {
+        let bytes = [UInt8](try Data(contentsOf: url))
+        var at = 8
+        while at + 8 <= bytes.count {
+            let length = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+            if String(decoding: bytes[(at + 4)..<(at + 8)], as: UTF8.self) == "PLTE" {
+                return stride(from: at + 8, to: at + 8 + length, by: 3).map { Array(bytes[$0..<($0 + 3)]) }
+            }
+            at += 12 + length
+        }
+        XCTFail("\(url.lastPathComponent) has no PLTE chunk")
+        return []
+    }
+
+    /// classes.txt colours reach every mask a run writes: its sample predictions and `predict`'s
+    /// output (through the checkpoint), D-250.
+    func testMasksOfARunAndOfPredictTakeTheClassesTxtColours() throws {
+        let demo = try makeDemo()
+        let names = ["background", "disc", "box", "triangle", "star", "ring"]
+        let colors: [[UInt8]] = [[0, 0, 0], [10, 20, 30], [40, 50, 60], [70, 80, 90], [100, 110, 120], [130, 140, 150]]
+        let text = zip(names, colors).map { "\($0) \($1[0]) \($1[1]) \($1[2])" }.joined(separator: "\n") + "\n"
+        try text.write(to: demo.appendingPathComponent("classes.txt"), atomically: true, encoding: .utf8)
+        let (result, run) = try train(demo, extra: ["--iterations", "2", "--set", "eval_interval=2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let config = try String(contentsOf: run.appendingPathComponent("config.toml"), encoding: .utf8)
+        XCTAssertTrue(config.contains("palette = \"auto\""), config)
+        let saved = run.appendingPathComponent("predictions/000002")
+        let mask = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: saved.path)
+            .first { $0.hasSuffix(".png") && !$0.hasSuffix("_overlay.png") }, "no mask in \(saved.path)")
+        XCTAssertEqual(Array(try pngPalette(saved.appendingPathComponent(mask)).prefix(6)), colors)
+
+        let out = work.appendingPathComponent("pred")
+        let image = Fixtures.voc.appendingPathComponent("JPEGImages/2007_000032.jpg").path
+        let predict = try CLI.run(["predict", "--checkpoint", run.appendingPathComponent("checkpoints/last.safetensors").path,
+                                   "--out", out.path, image])
+        XCTAssertEqual(predict.status, 0, predict.stderr)
+        XCTAssertEqual(Array(try pngPalette(out.appendingPathComponent("2007_000032.png")).prefix(6)), colors)
+    }
+
+    /// `--recipe NAME` goes under the flags and --set, and config.toml holds it expanded (D-251);
+    /// `--recipe list` prints the recipes; a recipe for other models is refused naming them.
+    func testRecipeIsWrittenExpandedUnderTheExplicitKeys() throws {
+        let list = try CLI.run(["train", "--recipe", "list"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        for name in ["xunet", "unet", "fcn-resnet18", "torchvision", "mmseg-voc"] {
+            XCTAssertTrue(list.stdout.contains("\(name)  (models: "), list.stdout)
+        }
+        XCTAssertTrue(list.stdout.contains("lr=0.02") && list.stdout.contains("cat_max_ratio=0.75"), list.stdout)
+
+        let demo = try makeDemo()
+        let wrong = try CLI.run(["train", "--data", demo.path, "--recipe", "torchvision"])
+        XCTAssertEqual(wrong.status, 64, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("torchvision is a recipe for fcn-resnet50"), wrong.stderr)
+
+        let (result, run) = try train(demo, extra: ["--recipe", "xunet", "--iterations", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let config = try String(contentsOf: run.appendingPathComponent("config.toml"), encoding: .utf8)
+        for line in ["recipe = \"xunet\"", "optimizer = \"rmsprop\"", "schedule = \"constant\"", "flip_prob = 0.0",
+                     "resize_scale = [160, 160]", "keep_ratio = false", "batch = 2", "crop = [64, 64]", "iterations = 2", "epochs = 0"] {
+            XCTAssertTrue(config.contains("\n\(line)\n"), "\(line) missing from:\n\(config)")
+        }
+    }
+
+    func testTuiRefusesABadPetsBorderOrPalette() throws {
+        let border = try CLI.run(["tui", "--pets-border", "maybe"])
+        XCTAssertNotEqual(border.status, 0)
+        XCTAssertTrue(border.stderr.contains("--pets-border maybe: expected one of class, void"), border.stderr)
+        let palette = try CLI.run(["tui", "--palette", "rainbow"])
+        XCTAssertNotEqual(palette.status, 0)
+        XCTAssertTrue(palette.stderr.contains("--palette rainbow: expected one of auto, voc, ade20k, cityscapes"), palette.stderr)
+    }
+
     func testBadConfigValueNamesTheKeyAndAllowedValues() throws {
         let result = try CLI.run(["train", "--data", work.path, "--set", "optimizer=lion"])
         XCTAssertNotEqual(result.status, 0)

@@ -113,7 +113,11 @@ final class TuiTests: XCTestCase {
     private func startTinyRun() throws -> (session: TmuxSession, root: URL, idle: URL) {
         try XCTSkipUnless(TmuxSession.isAvailable, "tmux is not installed (scripts/install-deps.sh installs it)")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-tui-train-\(UUID().uuidString)")
-        addTeardownBlock { try? FileManager.default.removeItem(at: root) }
+        addTeardownBlock {
+            // The run is a process of its own (D-261): a failed test must not leave it training.
+            Self.killEngines(under: root)
+            try? FileManager.default.removeItem(at: root)
+        }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let demo = root.appendingPathComponent("demo")
         let made = try CLI.run(["data", "demo", "--out", demo.path, "--train", "8", "--val", "3"])
@@ -281,6 +285,22 @@ final class TuiTests: XCTestCase {
         guard length > 0, 8 + length <= data.count else { throw NSError(domain: "safetensors", code: 2) }
         let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any]
         return header?["__metadata__"] as? [String: String] ?? [:]
+    }
+
+    /// Kills (-9) every `segscope train` the front started for runs under `root`.
+    static func killEngines(under root: URL) {
+        while let pid = pid(of: "train --config \(root.path)") {
+            kill(pid, SIGKILL)
+            // Reaped by init once its parent (the front) is gone; wait until it is no longer listed.
+            let limit = Date().addingTimeInterval(10)
+            while Date() < limit, kill(pid, 0) == 0, !isZombie(pid) { usleep(10_000) }
+            if Date() >= limit { return }
+        }
+    }
+
+    private static func isZombie(_ pid: pid_t) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.range(of: ") Z ") != nil || stat.isEmpty
     }
 
     /// The pid of the newest process whose command line contains `pattern`.

@@ -192,6 +192,28 @@ final class SocketTransportTests: XCTestCase {
         return (read, fd)
     }
 
+    /// `close()` returns only once each viewer was sent what was pending: the process exits next,
+    /// and a viewer must still get the run's last events (`finished`; seen missing under load).
+    /// The lines are read without waiting once `close()` has returned, so a writer still at work
+    /// would leave some out.
+    func testClosingSendsEveryPendingLineBeforeItReturns() throws {
+        let fd = try UnixSocket.connect(to: path)
+        defer { close(fd) }
+        XCTAssertTrue(UnixSocket.writeLine(fd, WireProtocol.subscribe(id: 1, since: nil, control: false)))
+        let reader = LineReader(fd: fd, limit: 1 << 30)
+        while let line = reader.next(), !line.text.contains("\"snapshot\"") {}
+        post(1...40)   // few enough for the socket's buffer: the writer never waits for this reader
+        server.close()
+        var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = recv(fd, &chunk, chunk.count, Int32(MSG_DONTWAIT))
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        let events = String(decoding: bytes, as: UTF8.self).split(separator: "\n").filter { $0.contains("\"event\"") }
+        XCTAssertEqual(events.count, 40, "every event recorded before close() was sent before it returned")
+    }
+
     /// Random bytes, truncated and mistyped requests, and an over-long line: each gets an error
     /// (or a refusal), none reaches the engine, and the connection still answers afterwards.
     func testProtocolFuzzNeverBreaksTheServer() throws {

@@ -150,6 +150,47 @@ final class BrowserMetricsTests: XCTestCase {
         XCTAssertTrue(App.browserKeys.helpEntries(runtime.state).contains { $0.disabled?.contains("no run") == true })
     }
 
+    /// `iou<…`, `acc>=…`, `lq<…` in the filter after `v`, with class terms and inside a sort; the
+    /// footer says how many samples were unscored; before `v` no sample passes, and the list says why.
+    func testFilterByFiguresAfterV() throws {
+        let (runtime, driver) = try open(try makeRun())
+        func filter(_ text: String) {
+            runtime.send([.key(.escape), .key(.char("/"))] + text.unicodeScalars.map { .key(.char($0)) } + [.key(.enter)])
+        }
+        filter("iou<0.5")
+        XCTAssertEqual(listed(runtime), [], "no figures before v")
+        var text = driver.screen.text
+        XCTAssertTrue(text.contains("no sample matches “iou<0.5”"), text)
+        XCTAssertTrue(driver.screen.line(29).contains("no sample scored: iou terms false (v loads an evaluation)"), driver.screen.line(29))
+        assertGolden(text, named: "browser-query-figures-before-v-100x30")
+
+        runtime.send([.key(.char("v"))])
+        XCTAssertEqual(listed(runtime), ["2007_000033", "2007_000039"], "v re-applies the filter")
+        text = driver.screen.text
+        XCTAssertTrue(driver.screen.line(29).contains("1 unscored: iou terms false"), driver.screen.line(29))
+        assertGolden(text, named: "browser-query-figures-100x30")
+
+        filter("acc>=0.9")
+        XCTAssertEqual(listed(runtime), ["2007_000032", "2007_000033"])
+        XCTAssertFalse(driver.screen.line(29).contains("unscored"), "every sample has an accuracy:\n\(driver.screen.line(29))")
+        filter("lq<0.2 | iou>0.6")
+        XCTAssertEqual(listed(runtime), ["2007_000032", "2007_000039"])
+        filter("aeroplane acc<0.95")
+        XCTAssertEqual(listed(runtime), ["2007_000032"], "class and figure terms together")
+        filter("!iou<0.5")
+        XCTAssertEqual(listed(runtime), ["2007_000032", "2007_000042"], "the unscored IoU's term is false, its negation true")
+
+        // Inside a sort: worst accuracy first among those with label quality at least 0.4.
+        filter("lq>=0.4")
+        runtime.send([.key(.char("s")), .key(.char("s"))])
+        XCTAssertEqual(runtime.state.browser.sort, .accuracy)
+        XCTAssertEqual(listed(runtime), ["2007_000042", "2007_000032", "2007_000033"])
+
+        filter("iou<0.5x")
+        XCTAssertTrue(driver.screen.text.contains("filter: “iou<0.5x”: expected a"), driver.screen.text)
+        XCTAssertTrue(driver.screen.text.contains("number after <, e.g. iou<0.3"), "a bad number names the term:\n\(driver.screen.text)")
+    }
+
     func testSortOrderIsPureAndKeepsUnscoredLast() {
         let ids = ["a", "b", "c", "d"]
         let file = SampleMetricsFile(iteration: 1, epoch: 1, split: "val", classNames: ["bg", "x"], samples: [

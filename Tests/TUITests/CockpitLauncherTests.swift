@@ -45,6 +45,26 @@ final class CockpitLauncherTests: XCTestCase {
         XCTAssertEqual(runtime.state.screen, .cockpit)
     }
 
+    /// The Pets border (class or void) is a field of the form, cycled with ← →, and the run
+    /// starts with it (issue #15); `tui --pets-border` sets the form's starting value.
+    func testPetsBorderIsAFieldOfTheForm() throws {
+        let (runtime, driver, link) = try CockpitHarness.make(events: [.state(.idle)], launchBase: {
+            var c = TrainingConfig()
+            c.petsBorder = .void
+            return c
+        }())
+        XCTAssertEqual(runtime.state.launcher.form?.texts["pets_border"], "void")
+        runtime.send([.key(.backTab)])
+        XCTAssertEqual(runtime.state.launcher.form?.focusedKey, "pets_border")
+        XCTAssertTrue(driver.screen.text.contains("pets_border   ‹ void ›"), driver.screen.text)
+        runtime.send([.key(.right)])
+        XCTAssertEqual(runtime.state.launcher.form?.texts["pets_border"], "class")
+        runtime.send([.key(.right), .key(.enter)])
+        var want = TrainingConfig()
+        want.petsBorder = .void
+        XCTAssertEqual(CockpitHarness.sent(link), [.start(want)])
+    }
+
     func testNewRunFromAFinishedRunStartsFromItsConfiguration() throws {
         let (runtime, _, _) = try CockpitHarness.make(events: CockpitTests.finishedRun)
         runtime.send([.key(.char("n"))])

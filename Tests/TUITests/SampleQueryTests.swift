@@ -1,4 +1,5 @@
 import Datasets
+import EngineProtocol
 import Foundation
 import TestSupport
 @testable import TUI
@@ -67,6 +68,70 @@ final class SampleQueryTests: XCTestCase {
         XCTAssertEqual(message("dog)"), "unmatched “)”")
         XCTAssertEqual(message("dog |"), "“or” needs something after it")
         XCTAssertEqual(message("!"), "“!” needs a class or word after it")
+    }
+
+    /// Per-sample figures (D-188) in queries: iou / acc / lq thresholds combine with class terms;
+    /// a figure term is false on a sample without that figure.
+    func testFigureTermsCombineWithClassTermsAndAreFalseWhenUnscored() throws {
+        let figures: [String: SampleMetrics] = [
+            "a-dog-sheep": SampleMetrics(id: "a-dog-sheep", mIoU: 0.25, pixelAccuracy: 0.95, pixels: 100, labelQuality: 0.8),
+            "b-dog": SampleMetrics(id: "b-dog", mIoU: 0.6, pixelAccuracy: 0.9, pixels: 100, labelQuality: 0.1),
+            "c-sheep-person": SampleMetrics(id: "c-sheep-person", mIoU: .nan, pixelAccuracy: 0.5, pixels: 0, labelQuality: .nan),
+            // d-cat and 2008_e-person: not scored.
+        ]
+        func select(_ query: String) throws -> [String] {
+            let q = try SampleQuery.parse(query, classNames: names)
+            return samples.filter { q.matches(id: $0.id, info: $0, objectClasses: objectClasses($0), metrics: figures[$0.id]) }.map(\.id)
+        }
+        XCTAssertEqual(try select("iou<0.3"), ["a-dog-sheep"])
+        XCTAssertEqual(try select("iou<30%"), ["a-dog-sheep"], "30% is 0.3")
+        XCTAssertEqual(try select("IoU<30"), ["a-dog-sheep"], "above 1 reads as percent, any case")
+        XCTAssertEqual(try select("acc>=0.9"), ["a-dog-sheep", "b-dog"])
+        XCTAssertEqual(try select("accuracy>0.9"), ["a-dog-sheep"])
+        XCTAssertEqual(try select("lq<0.2"), ["b-dog"])
+        XCTAssertEqual(try select("iou<0.3 | lq<0.2"), ["a-dog-sheep", "b-dog"])
+        XCTAssertEqual(try select("dog acc>=0.9 !sheep"), ["b-dog"])
+        XCTAssertEqual(try select("sheep>=10% iou<=0.5"), ["a-dog-sheep"], "share and figure thresholds together")
+        XCTAssertEqual(try select("acc<0.6"), ["c-sheep-person"])
+        XCTAssertEqual(try select("iou>=0"), ["a-dog-sheep", "b-dog"], "an undefined IoU (NaN) is no figure")
+        XCTAssertEqual(try select("!iou<0.3"), ["b-dog", "c-sheep-person", "d-cat", "2008_e-person"],
+                       "the term is false when unscored, so its negation holds")
+        XCTAssertEqual(try SampleQuery.parse("(iou<0.3 | dog) !lq>0.5", classNames: names).figures, [.iou, .lq])
+        XCTAssertEqual(try SampleQuery.parse("dog person>2%", classNames: names).figures, [])
+        XCTAssertEqual(try SampleQuery.parse("iou", classNames: names), .word("iou"), "without a comparison, a word as always")
+        // Without figures (no v), every figure term is false.
+        let q = try SampleQuery.parse("acc>=0", classNames: names)
+        XCTAssertFalse(samples.contains { q.matches(id: $0.id, info: $0, objectClasses: objectClasses($0)) })
+    }
+
+    func testBadFigureNumbersNameTheTerm() {
+        func message(_ q: String) -> String {
+            do { _ = try SampleQuery.parse(q, classNames: names); return "parsed" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message("iou<abc"), "“iou<abc”: expected a number after <, e.g. iou<0.3")
+        XCTAssertEqual(message("dog acc>=nine"), "“acc>=nine”: expected a number after >=, e.g. acc>=0.3")
+        XCTAssertEqual(message("lq<"), "“lq<”: expected a number after <, e.g. lq<0.3")
+        XCTAssertEqual(message("iou<-0.2"), "“iou<-0.2”: expected a number after <, e.g. iou<0.3")
+        XCTAssertEqual(message("quality>150%"), "“quality>150%”: label quality is at most 1 (100%)")
+        XCTAssertEqual(message("<0.3"), "“<0.3”: a class name or iou / acc / lq goes before <")
+    }
+
+    /// The unscored note the footer shows: counts the samples lacking a compared figure.
+    func testUnscoredNoteCountsSamplesWithoutTheFigure() {
+        let file = SampleMetricsFile(iteration: 1, epoch: 1, split: "val", classNames: ["bg", "x"], samples: [
+            SampleMetrics(id: "a", mIoU: 0.2, pixelAccuracy: 0.5, pixels: 1, labelQuality: .nan),
+            SampleMetrics(id: "b", mIoU: 0.4, pixelAccuracy: 0.5, pixels: 1, labelQuality: 0.3),
+        ])
+        let m = BrowserMetrics(run: "r", file: file)
+        let ids = ["a", "b", "c"]
+        XCTAssertNil(BrowserState.unscoredNote([], ids: ids, metrics: m, split: "val"))
+        XCTAssertEqual(BrowserState.unscoredNote([.iou], ids: ids, metrics: m, split: "val"), "1 unscored: iou terms false")
+        XCTAssertEqual(BrowserState.unscoredNote([.lq, .iou], ids: ids, metrics: m, split: "val"), "2 unscored: iou / lq terms false")
+        XCTAssertEqual(BrowserState.unscoredNote([.acc], ids: ids, metrics: m, split: "train"),
+                       "1 unscored: acc terms false (scored: val)")
+        XCTAssertNil(BrowserState.unscoredNote([.acc], ids: ["a", "b"], metrics: m, split: "val"))
+        XCTAssertEqual(BrowserState.unscoredNote([.acc], ids: ids, metrics: nil, split: "val"),
+                       "no sample scored: acc terms false (v loads an evaluation)")
     }
 
     /// The browser: `/` with a query on the VOC fixtures, and a bad query's message in the list.

@@ -44,6 +44,9 @@ final class FakeSession: TrainingSession {
     var moment = 0.0
     var evaluations = 0
     var lastIteration = 0
+    /// The ranks this session trains with (RankAgreementTests), nil: one process.
+    var agreement: (any RankAgreement)?
+    var rankAgreement: (any RankAgreement)? { agreement }
 
     init(script: Script, probe: Probe) {
         self.script = script

@@ -27,6 +27,38 @@ final class SamplePredictionsTests: XCTestCase {
                                score: ImageScore(id: id, truth: truth.values, prediction: values, classCount: 21))
     }
 
+    /// The masks and overlays of a run are drawn in its dataset's colours (D-250): Cityscapes
+    /// here, where class 0 (road) is a class like any other and is blended too.
+    func testMasksAndOverlaysTakeTheDatasetsPalette() throws {
+        let run = try RunDirectory.create(root: root, model: "xunet")
+        let palette = ClassPalette.cityscapes.palette(for: Palette.cityscapesClassNames, own: Palette.voc)
+        try run.writePredictions([sample("a", width: 7, height: 5, predicted: 13)], iteration: 10, epoch: 1, split: "val",
+                                 mIoU: 0.25, isBest: true, palette: palette)
+        let folder = run.predictionsURL.appendingPathComponent("000010")
+        let mask = try ImageCodec.readPNG(folder.appendingPathComponent("a.png"))
+        guard case .paletted(let written) = mask.kind else { return XCTFail("a.png is not paletted: \(mask.kind)") }
+        XCTAssertEqual(written[13], RGB(0, 0, 142), "car")
+        XCTAssertEqual(written[0], RGB(128, 64, 128), "road")
+        let overlay = try ImageCodec.readRGB(folder.appendingPathComponent("a_overlay.png"))
+        XCTAssertEqual(Array(overlay.pixels[0..<3]), [50, 50, 121], "car blended at 50 %")
+        XCTAssertEqual(Array(overlay.pixels[(3 * 34)..<(3 * 35)]), [114, 82, 114], "road blended at 50 %")
+    }
+
+    /// A checkpoint carries its classes' colours; one without them gets the `palette` key's.
+    func testCheckpointColoursRoundTripAndFallBackToTheConfig() throws {
+        var palette = Palette.voc
+        palette[1] = RGB(1, 2, 3)
+        let names = ["background", "thing"]
+        let metadata = [Predictor.classColorsKey: Predictor.colorsText(palette, classes: 2)]
+        XCTAssertEqual(metadata[Predictor.classColorsKey], "[[0,0,0],[1,2,3]]")
+        var config = TrainingConfig()
+        config.palette = .cityscapes
+        XCTAssertEqual(Predictor.palette(metadata: metadata, classNames: names, config: config), palette)
+        XCTAssertEqual(Predictor.palette(metadata: [:], classNames: names, config: config)[1], RGB(244, 35, 232))
+        XCTAssertEqual(Predictor.palette(metadata: [Predictor.classColorsKey: "[[1,2,3]]"], classNames: names,
+                                         config: TrainingConfig()), Palette.voc, "colours of another class count are not used")
+    }
+
     func testEachEvaluationGetsAFolderOfMasksOverlaysAndAnIndex() throws {
         let run = try RunDirectory.create(root: root, model: "xunet")
         let samples = [sample("a", width: 7, height: 5, predicted: 15), sample("sub/b", width: 4, height: 9, predicted: 1)]

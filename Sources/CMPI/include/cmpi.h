@@ -23,8 +23,12 @@ int cmpi_allreduce_sum_double(const double *send, double *receive, long count);
 /// Starts a non-blocking sum of `count` floats in place (MPI_Iallreduce with MPI_IN_PLACE,
 /// count < 2^31); `request` receives the handle for cmpi_wait.
 int cmpi_iallreduce_sum_float(float *buffer, long count, void **request);
-/// MPI_Wait on a request from cmpi_iallreduce_sum_float (status ignored).
+/// The same for `count` doubles.
+int cmpi_iallreduce_sum_double(double *buffer, long count, void **request);
+/// MPI_Wait on a request from cmpi_iallreduce_sum_* (status ignored).
 int cmpi_wait(void **request);
+/// MPI_Test on such a request: `done` becomes 1 when it completed (the request is then freed).
+int cmpi_test(void **request, int *done);
 /// Broadcast `count` floats from `root` to every rank, in place.
 int cmpi_bcast_float(float *buffer, long count, int root);
 int cmpi_barrier(void);

@@ -23,6 +23,83 @@ public enum Palette {
     }
 }
 
+/// Which colours classes are drawn and written in (config key `palette`, D-250). Every display
+/// and written mask takes its colours from a dataset's `palette`, which this decides.
+public enum ClassPalette: String, Sendable, Codable, CaseIterable {
+    /// The dataset's own colours (`classes.txt` / `labelmap.txt` with a colour on every line; the
+    /// Pets trimap colours), else the built-in palette whose class list the dataset has
+    /// (`recognise`), else the VOC colormap.
+    case auto
+    case voc, ade20k, cityscapes
+
+    /// The built-in colours, one per class in `classNames` order (all 256 for VOC); nil for auto.
+    public var colors: [RGB]? {
+        switch self {
+        case .auto: return nil
+        case .voc: return Palette.voc
+        case .ade20k: return Palette.ade20k
+        case .cityscapes: return Palette.cityscapes
+        }
+    }
+
+    /// The class list the built-in palette is for; nil for auto.
+    public var classNames: [String]? {
+        switch self {
+        case .auto: return nil
+        case .voc: return Palette.vocClassNames
+        case .ade20k: return Palette.ade20kClassNames
+        case .cityscapes: return Palette.cityscapesClassNames
+        }
+    }
+
+    /// The built-in palette whose classes `names` are, compared without case and with `_` as a
+    /// space: ADE20K's 150 (also after one extra first class: ADE20K's 0 = "other" before
+    /// `reduce_zero_label`), Cityscapes' 19 train ids, or VOC's 21; with the index of its first
+    /// class in `names`.
+    public static func recognise(_ names: [String]) -> (palette: ClassPalette, offset: Int)? {
+        let given = names.map(normalized)
+        for palette in [ClassPalette.ade20k, .cityscapes, .voc] {
+            let own = (palette.classNames ?? []).map(normalized)
+            if given == own { return (palette, 0) }
+            if palette == .ade20k && given.count == own.count + 1 && Array(given.dropFirst()) == own { return (palette, 1) }
+        }
+        return nil
+    }
+
+    private static func normalized(_ name: String) -> String {
+        name.lowercased().replacingOccurrences(of: "_", with: " ").split(separator: " ").joined(separator: " ")
+    }
+
+    /// The 256-entry palette for a dataset with classes `names` whose own palette is `own`:
+    /// `own` for auto, else this palette's colours (from where `recognise` finds its classes in
+    /// `names`, else from class 0) with the VOC colormap beyond them.
+    public func palette(for names: [String], own: [RGB]) -> [RGB] {
+        switch self {
+        case .auto: return own
+        case .voc: return Palette.voc
+        case .ade20k, .cityscapes:
+            let offset = Self.recognise(names).flatMap { $0.palette == self ? $0.offset : nil } ?? 0
+            return Palette.filled(colors ?? [], from: offset)
+        }
+    }
+}
+
+extension Palette {
+    /// 256 colours: `colors` from index `offset` on, the VOC colormap elsewhere (255 stays VOC's void).
+    public static func filled(_ colors: [RGB], from offset: Int = 0) -> [RGB] {
+        var p = voc
+        for (i, c) in colors.enumerated() where offset + i < 255 { p[offset + i] = c }
+        return p
+    }
+
+    /// The palette of a class list that brings no colours: the built-in one `ClassPalette.recognise`
+    /// finds for `names`, else the VOC colormap.
+    public static func automatic(for names: [String]) -> [RGB] {
+        guard let (palette, offset) = ClassPalette.recognise(names), let colors = palette.colors else { return voc }
+        return filled(colors, from: offset)
+    }
+}
+
 /// Maps RGB mask colours to class indices (d2l's `colormap2label`): a 2^24-entry table is
 /// avoided by a dictionary keyed on the packed colour. Colours not in the table become 255.
 public struct ColorToLabel: Sendable {

@@ -6,7 +6,9 @@ import Foundation
 /// - `classes.txt`: one class per line, `name`, `name r g b` or `name:r,g,b`.
 ///
 /// Line order gives the class index. Colours, when every line has one, replace the VOC
-/// colormap for display and for mapping RGB masks back to indices.
+/// colormap for display and for mapping RGB masks back to indices; a list without colours takes
+/// the built-in palette of its class names (`Palette.automatic`). A colour that is not three
+/// integers 0…255 is refused naming the file, line and value.
 public struct ClassList: Sendable, Equatable {
     public var names: [String]
     public var colors: [RGB]?
@@ -34,12 +36,12 @@ public struct ClassList: Sendable, Equatable {
     }
 
     public static func read(_ url: URL) throws -> ClassList {
-        let lines = try DatasetFiles.lines(url)
         var names: [String] = []
         var colors: [RGB] = []
-        for (number, line) in lines.enumerated() {
-            let (name, color) = try parse(line, file: url, line: number + 1)
-            guard !name.isEmpty else { throw DatasetError("\(url.path) line \(number + 1): empty class name") }
+        // Numbered as in the file (comments and blank lines counted), so an error points at its line.
+        for (number, line) in try DatasetFiles.numberedLines(url) {
+            let (name, color) = try parse(line, file: url, line: number)
+            guard !name.isEmpty else { throw DatasetError("\(url.path) line \(number): empty class name") }
             names.append(name)
             if let color { colors.append(color) }
         }
@@ -62,19 +64,38 @@ public struct ClassList: Sendable, Equatable {
             }
             return (name, RGB(UInt8(r), UInt8(g), UInt8(b)))
         }
+        // `name r g b`: a line ending in two or more numbers means a colour and is checked; one
+        // trailing number stays part of the name ("level 2").
         let tokens = line.split(whereSeparator: \.isWhitespace).map(String.init)
-        if tokens.count >= 4, let r = UInt8(tokens[tokens.count - 3]), let g = UInt8(tokens[tokens.count - 2]),
-           let b = UInt8(tokens[tokens.count - 1]) {
-            return (tokens.dropLast(3).joined(separator: " "), RGB(r, g, b))
+        let numbers = tokens.reversed().prefix(while: isNumber).count
+        guard numbers >= 2 else { return (line, nil) }
+        let place = "\(file.path) line \(number)"
+        let form = "expected `name r g b` with r, g, b integers from 0 to 255 (or `name:r,g,b`)"
+        guard numbers >= 3 else {
+            throw DatasetError("\(place): '\(line)' ends in \(numbers) numbers, not a colour of three; \(form)")
         }
-        return (line, nil)
+        guard tokens.count > 3 else { throw DatasetError("\(place): '\(line)' has a colour but no class name; \(form)") }
+        var rgb: [UInt8] = []
+        for (channel, text) in zip(["r", "g", "b"], tokens.suffix(3)) {
+            guard let value = UInt8(text) else {
+                throw DatasetError("\(place): \(channel) value '\(text)' of '\(line)' is not an integer from 0 to 255; \(form)")
+            }
+            rgb.append(value)
+        }
+        return (tokens.dropLast(3).joined(separator: " "), RGB(rgb[0], rgb[1], rgb[2]))
     }
 
-    /// A 256-entry display palette: the list's colours first, the VOC colormap for the rest.
+    /// A token that reads as a number (digits with an optional sign, point or exponent).
+    private static func isNumber(_ token: String) -> Bool {
+        let digits = "0123456789"
+        return token.contains(where: digits.contains) && token.allSatisfy { digits.contains($0) || "+-.eE".contains($0) }
+    }
+
+    /// A 256-entry display palette: the list's colours first and the VOC colormap for the rest;
+    /// without colours, the built-in palette of its class names (ADE20K, Cityscapes, VOC) or VOC's.
     public var palette: [RGB] {
-        var p = Palette.voc
-        if let colors { for (i, c) in colors.enumerated() where i < 255 { p[i] = c } }
-        return p
+        guard let colors else { return Palette.automatic(for: names) }
+        return Palette.filled(colors)
     }
 
     /// Text for a `classes.txt`: one `name r g b` line per class.

@@ -30,6 +30,8 @@ public struct DatasetOptions: Sendable, Equatable {
     public var reduceZeroLabel = false
     /// A label value ignored like 255 (mapped to 255 after `reduceZeroLabel`); 255 = none besides 255.
     public var ignoreIndex: UInt8 = LabelMap.void
+    /// The class colours: the dataset's own (`auto`) or a built-in palette (`RecoloredDataset`).
+    public var palette: ClassPalette = .auto
 
     public init(limit: Int? = nil, petsBorder: PetsBorder = .separateClass) {
         self.limit = limit
@@ -86,15 +88,19 @@ enum DatasetFiles {
     }
 
     /// Reads a text file's lines, trimmed, without blanks and `#` comments.
-    static func lines(_ url: URL) throws -> [String] {
+    static func lines(_ url: URL) throws -> [String] { try numberedLines(url).map(\.text) }
+
+    /// `lines` with each line's 1-based number in the file.
+    static func numberedLines(_ url: URL) throws -> [(number: Int, text: String)] {
         let text: String
         do {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
             throw DatasetError("\(url.path): cannot read the list file (\(error.localizedDescription))")
         }
-        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        return text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+            .map { (number: $0.offset + 1, text: $0.element.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .filter { !$0.text.isEmpty && !$0.text.hasPrefix("#") }
     }
 
     /// The ids of a list file: the first word of each line (VOC and Pets lists carry more columns).

@@ -20,7 +20,8 @@ public enum DatasetLoader {
         case .folder: dataset = try FolderDataset(root: url, options: options)
         case .auto: throw DatasetError("\(url.path): cannot detect the dataset layout")
         }
-        return options.relabels ? try RelabeledDataset(dataset, options: options) : dataset
+        let labelled = options.relabels ? try RelabeledDataset(dataset, options: options) : dataset
+        return options.palette == .auto ? labelled : RecoloredDataset(labelled, palette: options.palette)
     }
 
     /// Recognises a layout from the directories present:

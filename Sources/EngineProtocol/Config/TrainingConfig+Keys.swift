@@ -108,6 +108,7 @@ extension TrainingConfig {
         .integer("iterations", "iterations to train (0 when epochs is set)", \.iterations),
         .choice("optimizer", "update rule", \.optimizer),
         .float("lr", "base learning rate", \.lr),
+        .string("lr_changes", "changes of the base learning rate while training (cockpit L, attach --send lr=…), recorded by the engine as ITER:RATE,…: from iteration ITER + 1 on the base is RATE; replayed, so this file reproduces the run's rates; empty = none", \.lrChanges),
         .choice("schedule", "learning-rate schedule over the run (poly: torchvision's reference, per iteration)", \.schedule),
         .float("poly_power", "exponent of the poly schedule", \.polyPower),
         .integer("step_size", "iterations between decays of the step schedule", \.stepSize),
@@ -173,7 +174,11 @@ extension TrainingConfig {
     public func applying(overrides: [(key: String, value: String)]) throws -> TrainingConfig {
         var config = self
         var errors: [ConfigError] = []
-        for (key, value) in overrides {
+        // A recipe goes under the other overrides (D-251).
+        if let recipe = overrides.last(where: { $0.key == "recipe" }) {
+            do throws(ConfigErrors) { config = try config.applying(recipe: recipe.value) } catch { errors += error.errors }
+        }
+        for (key, value) in overrides where key != "recipe" {
             do throws(ConfigError) { try config.set(key, text: value) } catch { errors.append(error) }
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
@@ -233,6 +238,7 @@ extension TrainingConfig {
                   "exactly one of epochs / iterations positive, the other 0")
         }
         check(LearningRateLimit.allows(lr), "lr", "\(lr) is out of range", LearningRateLimit.allowed)
+        do throws(ConfigError) { _ = try LearningRateChange.parse(lrChanges) } catch { errors.append(error) }
         check(polyPower.isFinite && polyPower > 0, "poly_power", "\(polyPower) is out of range", "a number > 0")
         if schedule == .step {
             check(stepSize > 0, "step_size", "must be set when schedule is step (got \(stepSize))", "an integer ≥ 1")
@@ -270,6 +276,7 @@ extension TrainingConfig {
         check(backboneWeightsKey.isEmpty || !backboneWeights.isEmpty, "backbone_weights_key",
               "is set without backbone_weights", "empty, or the key of the state dict inside the backbone_weights checkpoint")
         errors += recipeProblems()
+        errors += recipeNameProblems()
         return errors
     }
 

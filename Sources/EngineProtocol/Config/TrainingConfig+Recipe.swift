@@ -114,11 +114,13 @@ extension TrainingConfig {
         return scales
     }
 
-    /// How the dataset's labels are read: the Pets border, `reduce_zero_label`, `ignore_index`.
+    /// How the dataset's labels are read (the Pets border, `reduce_zero_label`, `ignore_index`)
+    /// and drawn (`palette`).
     public var datasetOptions: DatasetOptions {
         var options = DatasetOptions(petsBorder: petsBorder)
         options.reduceZeroLabel = reduceZeroLabel
         options.ignoreIndex = UInt8(clamping: ignoreIndex)
+        options.palette = palette
         return options
     }
 
@@ -167,6 +169,7 @@ extension TrainingConfig {
 
     /// The recipe keys, appended to `keys`.
     static let recipeKeys: [ConfigKey] = [
+        .string("recipe", "the named recipe the values came from (segscope train --recipe list); applied first, under the other keys of the same file or command line", \.recipe),
         .string("loss", "loss terms, MMSeg's loss_decode: NAME[:WEIGHT] joined by '+', NAME one of ce, dice, focal, lovasz, ohem (e.g. ce+dice:0.5)", \.loss),
         .string("class_weights", "per-class weights of ce / ohem, comma-separated, one per class; empty = none", \.classWeights),
         .flag("avg_non_ignore", "ce / ohem: mean over the non-ignored pixels (MMSeg avg_non_ignore) instead of PyTorch's class-weighted mean", \.avgNonIgnore),
@@ -181,6 +184,8 @@ extension TrainingConfig {
         .integer("ignore_index", "label value ignored by losses and metrics besides 255 (mapped to void)", \.ignoreIndex),
         .flag("reduce_zero_label", "ADE20K: label 0 ('other') becomes void and every other label one less; the class list loses its first name", \.reduceZeroLabel),
         .choice("pets_border", "Oxford-IIIT Pet trimap border: its own class or void", \.petsBorder),
+        .choice("palette", "class colours of masks, overlays and legends: auto (classes.txt colours, else the built-in palette of the "
+                + "dataset's class names, else VOC's), voc, ade20k (MMSeg's 150) or cityscapes (the 19 train ids)", \.palette),
         .size("resize_scale", "random resize target [height, width] (MMSeg VOC: [512, 2048]); [0, 0] = the image's own size", \.resizeScale),
         .float("resize_ratio_min", "random resize: smallest ratio of resize_scale (MMSeg: 0.5; 1 with max 1 = off)", \.resizeRatioMin),
         .float("resize_ratio_max", "random resize: largest ratio of resize_scale (MMSeg: 2.0)", \.resizeRatioMax),

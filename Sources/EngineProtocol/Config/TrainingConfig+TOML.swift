@@ -13,6 +13,12 @@ extension TrainingConfig {
                                             allowed: "TOML (https://toml.io)", source: source)])
         }
         var errors: [ConfigError] = []
+        // The file's recipe first, under every key of the file (D-251).
+        if let entry = table.last(where: { $0.key == "recipe" }), case .string(let name) = entry.value, !name.isEmpty {
+            do throws(ConfigErrors) { self = try applying(recipe: name) } catch {
+                errors += error.errors.map { var e = $0; e.source = source; return e }
+            }
+        }
         for (name, raw) in table.sorted(by: { $0.key < $1.key }) {
             guard let key = Self.key(named: name) else {
                 errors.append(Self.unknownKey(name, source: source))

@@ -96,6 +96,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var iterations = 0
     public var optimizer: OptimizerKind = .adam
     public var lr = 1e-3
+    /// Changes of the base rate made while the run trained, `ITER:RATE,…` (`LearningRateChange`):
+    /// replayed at the same step boundaries, so the file reproduces the run's rates.
+    public var lrChanges = ""
     public var schedule: ScheduleKind = .poly
     public var polyPower = 0.9
     /// For `schedule = "step"`: multiply by `stepGamma` every `stepSize` iterations.
@@ -141,6 +144,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
 
     // Recipe keys (issue #15): losses, labels, augmentation, test-time augmentation. See
     // `TrainingConfig+Recipe.swift` for their meaning and checks.
+    /// The named recipe this configuration was expanded from (`ConfigRecipe`); empty = none.
+    /// Applied where it is read (a TOML file, `--set` / `--recipe`), under that source's other keys.
+    public var recipe = ""
     /// Loss terms, MMSegmentation's `loss_decode` as text: `ce`, `ce+dice:0.5`, `ohem+lovasz:0.5`.
     public var loss = "ce"
     /// Per-class cross-entropy / OHEM weights, comma-separated; empty = none.
@@ -164,6 +170,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var reduceZeroLabel = false
     /// The Pets trimap border: a class of its own or void.
     public var petsBorder: DatasetOptions.PetsBorder = .separateClass
+    /// Class colours of masks, overlays and legends: the dataset's own or a built-in palette.
+    public var palette: ClassPalette = .auto
     /// Random resize: target scale [height, width] ([0, 0] = the image's own size) times a ratio
     /// drawn from [resize_ratio_min, resize_ratio_max]; 1, 1 = off.
     public var resizeScale = PixelSize(square: 0)

@@ -104,10 +104,13 @@ public enum EngineEvent: Sendable, Codable, Equatable {
     case failed(Failure)
     case finished(RunSummary)
     case state(EngineState)
+    /// The base learning rate changed (a command, or the config's `lr_changes` replayed);
+    /// logged in metrics.jsonl; never dropped.
+    case learningRateChanged(LearningRateChanged)
 
     /// The cases by name, as in JSON's "type".
     public enum Kind: String, Sendable, CaseIterable {
-        case runStarted, step, evaluation, samplePrediction, checkpointSaved, warning, failed, finished, state
+        case runStarted, step, evaluation, samplePrediction, checkpointSaved, warning, failed, finished, state, learningRateChanged
     }
 
     public var kind: Kind {
@@ -121,6 +124,7 @@ public enum EngineEvent: Sendable, Codable, Equatable {
         case .failed: return .failed
         case .finished: return .finished
         case .state: return .state
+        case .learningRateChanged: return .learningRateChanged
         }
     }
 
@@ -151,6 +155,7 @@ public enum EngineEvent: Sendable, Codable, Equatable {
         case .failed: self = .failed(try Failure(from: decoder))
         case .finished: self = .finished(try RunSummary(from: decoder))
         case .state: self = .state(try c.decode(EngineState.self, forKey: .state))
+        case .learningRateChanged: self = .learningRateChanged(try LearningRateChanged(from: decoder))
         }
     }
 
@@ -168,6 +173,7 @@ public enum EngineEvent: Sendable, Codable, Equatable {
         case .failed(let p): try p.encode(to: encoder)
         case .finished(let p): try p.encode(to: encoder)
         case .state(let s): try c.encode(s, forKey: .state)
+        case .learningRateChanged(let p): try p.encode(to: encoder)
         }
     }
 }
@@ -371,6 +377,24 @@ public struct CheckpointSaved: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case path, kind, iteration, isBest = "is_best", mIoU }
+}
+
+/// The base learning rate changed: from iteration `iteration + 1` on it is `to` (the schedule's
+/// factor still applies), recorded in the run's `lr_changes` as `iteration:to`.
+public struct LearningRateChanged: Sendable, Codable, Equatable {
+    /// The last iteration trained at `from` (0: before the first).
+    public var iteration: Int
+    public var from: Double
+    public var to: Double
+    /// Whether the engine replayed it from the config's `lr_changes` (else a command made it).
+    public var replayed: Bool
+
+    public init(iteration: Int, from: Double, to: Double, replayed: Bool = false) {
+        self.iteration = iteration
+        self.from = from
+        self.to = to
+        self.replayed = replayed
+    }
 }
 
 public struct Failure: Sendable, Codable, Equatable, Error, CustomStringConvertible {

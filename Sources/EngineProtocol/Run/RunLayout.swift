@@ -15,6 +15,7 @@ public enum CheckpointKind: String, Sendable, Codable { case last, best }
 ///     predictions/index.json            the kept evaluations' sample predictions (`PredictionIndex`)
 ///     predictions/<%06d iteration>/     one evaluation's masks and overlays (`PredictionSet`)
 ///     engine.sock                       while the run's process lives: its Unix socket (`EngineServer`)
+///     engine.log                        a run started from the terminal front: its process's stderr
 public struct RunLayout: Sendable, Equatable {
     public let url: URL
 
@@ -27,6 +28,8 @@ public struct RunLayout: Sendable, Equatable {
     public static let indexName = "index.json"
     /// The socket a live run serves its events and takes commands on (`EngineServer`).
     public static let socketName = "engine.sock"
+    /// The stderr of a run's process started by the terminal front (`DetachedEngine`).
+    public static let engineLogName = "engine.log"
 
     public var configURL: URL { url.appendingPathComponent(Self.configName) }
     public var metricsURL: URL { url.appendingPathComponent(Self.metricsName) }
@@ -34,6 +37,7 @@ public struct RunLayout: Sendable, Equatable {
     public var predictionsURL: URL { url.appendingPathComponent(Self.predictionsName) }
     public var predictionIndexURL: URL { predictionsURL.appendingPathComponent(Self.indexName) }
     public var socketURL: URL { url.appendingPathComponent(Self.socketName) }
+    public var engineLogURL: URL { url.appendingPathComponent(Self.engineLogName) }
 
     public func weightsURL(_ kind: CheckpointKind) -> URL { checkpointsURL.appendingPathComponent("\(kind.rawValue).safetensors") }
     public var resumeURL: URL { checkpointsURL.appendingPathComponent("last.resume.safetensors") }

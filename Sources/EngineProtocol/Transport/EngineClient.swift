@@ -55,6 +55,16 @@ public final class EngineClient: EngineHost, @unchecked Sendable {
     public var gaps: Int { locked { _gaps } }
     /// Why the connection ended, once it has.
     public var ended: String? { locked { _ended } }
+    /// Whether this viewer ended the connection (`detach`), rather than the run's process.
+    public var wasDetached: Bool { locked { detached } }
+
+    /// Whether `event` is the warning a connection's end is reported with (the last event of a
+    /// connection).
+    public static func isClosingNotice(_ event: EngineEvent) -> Bool {
+        if case .warning(let text) = event { return text.hasSuffix(")") && text.contains(closingMarker) }
+        return false
+    }
+    static let closingMarker = "; showing its last state (event "
 
     private func open(since: Int?) throws {
         let fd = try UnixSocket.connect(to: path)
@@ -202,7 +212,7 @@ public final class EngineClient: EngineHost, @unchecked Sendable {
         writeLock.lock()
         if fd >= 0 { Glibc.close(fd) }
         writeLock.unlock()
-        events.post(.warning("\(why); showing its last state (event \(seq))"))
+        events.post(.warning("\(why)\(Self.closingMarker)\(seq))"))
     }
 
     private func writeLoop() {

@@ -273,6 +273,11 @@ public final class EngineServer: @unchecked Sendable {
         }
         if let path { unlink(path) }
         for viewer in all { viewer.finish() }
+        // The process usually exits next: let each viewer's writer send what is pending (the
+        // run's last events, `finished` among them) first. Bounded: a viewer that does not read
+        // does not hold the exit up for long.
+        let deadline = DispatchTime.now() + 5
+        for viewer in all { viewer.waitForWriter(until: deadline) }
     }
 
     private func locked<T>(_ body: () -> T) -> T {
@@ -294,6 +299,8 @@ final class Viewer: @unchecked Sendable {
     var control = false
     private let lock = NSLock()
     private var running = 2
+    /// Signalled when the writer thread has ended.
+    private let writerEnded = DispatchSemaphore(value: 0)
 
     init(id: Int, fd: Int32, backlog: Int) {
         self.id = id
@@ -316,6 +323,7 @@ final class Viewer: @unchecked Sendable {
             }
             finish()
             release()
+            writerEnded.signal()
         }
         w.name = "segscope.viewer.\(id).out"
         r.start()
@@ -326,6 +334,11 @@ final class Viewer: @unchecked Sendable {
     func finish() {
         out.close()
         shutdown(fd, Int32(SHUT_RD))
+    }
+
+    /// Waits until the writer has sent what was pending and ended (after `finish`), or `deadline`.
+    func waitForWriter(until deadline: DispatchTime) {
+        if writerEnded.wait(timeout: deadline) == .success { writerEnded.signal() }
     }
 
     /// A viewer that does not keep up: nothing more is sent.

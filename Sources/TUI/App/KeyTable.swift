@@ -53,12 +53,13 @@ public struct KeyTable<Action: Sendable>: Sendable {
 
     /// Footer entries (key label, text) of the bindings available in `state`; optional ones
     /// are left out, last first, until the rest fit `state.columns`.
-    public func footerEntries(_ state: AppState) -> [(key: String, text: String)] {
+    /// `reserving` cells at the right are kept for a notice (optional entries give way first).
+    public func footerEntries(_ state: AppState, reserving: Int = 0) -> [(key: String, text: String)] {
         var entries: [(key: String, text: String, optional: Bool)] = bindings.compactMap { b in
             guard let text = b.footer, b.disabledReason(state) == nil else { return nil }
             return (b.label, text, b.footerOptional)
         }
-        while !CellGrid.footerFits(entries.map { ($0.key, $0.text) }, width: state.columns),
+        while !CellGrid.footerFits(entries.map { ($0.key, $0.text) }, width: state.columns - reserving),
               let last = entries.lastIndex(where: \.optional) {
             entries.remove(at: last)
         }
@@ -79,13 +80,15 @@ extension CellGrid {
         return 1 + cells <= width - 1
     }
 
-    /// The footer line: "key text  key text …", as many entries as fit.
-    public mutating func footer(_ entries: [(key: String, text: String)], y: Int, styles: Styles) {
+    /// The footer line: "key text  key text …", as many entries as fit (in the first `room`
+    /// cells: the rest is left for a notice).
+    public mutating func footer(_ entries: [(key: String, text: String)], y: Int, styles: Styles, room: Int? = nil) {
         fill(Rect(x: 0, y: y, width: width, height: 1), with: Cell(" ", styles.footer))
+        let end = min(width, room ?? width)
         var x = 1
         for entry in entries {
             let w = TextWidth.width(entry.key) + 1 + TextWidth.width(entry.text)
-            if x + w > width - 1 { break }
+            if x + w > end - 1 { break }
             x = put(entry.key, x: x, y: y, style: styles.footerKey)
             x = put(" " + entry.text, x: x, y: y, style: styles.footer) + 2
         }

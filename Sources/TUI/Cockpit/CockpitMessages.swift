@@ -15,6 +15,8 @@ public enum CockpitEvent: Sendable {
     case saved(directory: String, Result<SavedEvaluation, MessageError>)
     /// A run's per-sample metrics (latest evaluation) for the browser's columns.
     case sampleMetrics(directory: String, Result<SampleMetricsFile, MessageError>)
+    /// The engine now watches the live run `name` (runs browser), or could not.
+    case attached(name: String, Result<String, MessageError>)
 }
 
 /// A past run read from its directory.
@@ -49,6 +51,8 @@ public enum CockpitCommand: Sendable, Equatable {
     case loadSaved(directory: String, iteration: Int?)
     /// Read a run's per-sample metrics (`predictions/<latest>/samples.json`).
     case loadSampleMetrics(directory: String)
+    /// Watch and steer the live run served on `socket` (its name: `name`) instead.
+    case attachRun(socket: String, name: String)
 }
 
 /// The front's end of an engine: its two queues, and a thread that forwards events to the
@@ -222,6 +226,18 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
                                               iteration: iteration)
                 }.mapError { MessageError($0) }
                 post(.cockpit(.saved(directory: directory, result)))
+                done()
+            }
+        case .attachRun(let socket, let name):
+            guard let link, let host = link.host as? any LiveRunHost else {
+                post(.cockpit(.attached(name: name, .failure(MessageError("this front cannot attach to a live run; use segscope attach \((socket as NSString).deletingLastPathComponent)")))))
+                done()
+                return
+            }
+            link.launch()
+            runsQueue.async {
+                let result = Result { try host.attach(socket: socket).runDirectory }.mapError { MessageError($0) }
+                post(.cockpit(.attached(name: name, result)))
                 done()
             }
         case .loadSampleMetrics(let directory):

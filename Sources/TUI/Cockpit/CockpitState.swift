@@ -36,6 +36,9 @@ public struct RunHistory: Sendable {
     public var finished: RunSummary?
     public var failure: Failure?
     public var lastCheckpoint: CheckpointSaved?
+    /// The base learning rate in effect (the config's `lr` and `lr_changes`, then every
+    /// `learningRateChanged`): what `L` changes; a step's rate is it times the schedule's factor.
+    public var baseLearningRate: Double?
     /// Steps seen since the run started (the ETA is held back for the first few).
     public var stepsSeen = 0
     /// Increases with every evaluation (views use it to notice a new one).
@@ -60,6 +63,7 @@ public struct RunHistory: Sendable {
             log = keepLog
             started = r
             engineState = .running
+            baseLearningRate = r.config.baseLearningRate(forIteration: (r.resumedFromIteration ?? 0) + 1)
             let from = r.resumedFromIteration.map { " (resumed at it \($0))" } ?? ""
             append(.info, place: "", "run started: \(r.model.name), \(r.trainSamples) train / \(r.valSamples) val images, \(r.totalIterations) iterations\(from) → \(r.runDirectory)")
         case .step(let s):
@@ -92,8 +96,15 @@ public struct RunHistory: Sendable {
             append(.info, place: "it \(summary.iterations)", "finished (\(summary.reason.rawValue))\(best)")
         case .state(let s):
             engineState = s
+        case .learningRateChanged(let c):
+            baseLearningRate = c.to
+            append(.info, place: "it \(c.iteration)",
+                   "base learning rate \(Self.formatRate(c.from)) → \(Self.formatRate(c.to))" + (c.replayed ? " (lr_changes of the config)" : ""))
         }
     }
+
+    /// A learning rate as the cockpit shows it (`0.001`, `3e-05`).
+    public static func formatRate(_ lr: Double) -> String { String(format: "%g", lr) }
 
     mutating func append(_ kind: LogLine.Kind, place: String, _ text: String) {
         log.append(LogLine(kind, place: place, text))
@@ -121,6 +132,14 @@ public struct RunHistory: Sendable {
 public struct LearningRatePrompt: Equatable, Sendable {
     public var text: String
     public var error: String?
+    /// The base rate when the prompt opened (what it changes).
+    public var base: Double?
+
+    public init(text: String, error: String? = nil, base: Double? = nil) {
+        self.text = text
+        self.error = error
+        self.base = base
+    }
 }
 
 /// The quit question asked while a run is in progress.
@@ -148,6 +167,9 @@ public struct CockpitState: Sendable {
     /// A live run in another process this front watches over its socket (`segscope attach`):
     /// quitting detaches (the run goes on) unless asked to stop it.
     public var attachment: Attachment?
+    /// Runs started here are processes of their own (`DetachedEngine`): quitting during one asks
+    /// whether to detach (it keeps training) or stop it (D-261).
+    public var detachable = false
 
     public init() {}
 

@@ -113,6 +113,14 @@ public final class MPICommunicator: @unchecked Sendable {
         return PendingReduction(communicator: self, request: request)
     }
 
+    /// Starts a non-blocking in-place sum of `count` doubles at `buffer` (valid and untouched
+    /// until the reduction completed).
+    public func startAllReduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) throws -> PendingReduction {
+        var request: UnsafeMutableRawPointer?
+        try Self.check(cmpi_iallreduce_sum_double(buffer, count, &request), "MPI_Iallreduce")
+        return PendingReduction(communicator: self, request: request)
+    }
+
     /// Seconds spent inside MPI calls since the start (blocking calls and waits), for
     /// `bench train --distributed`.
     public private(set) var communicationSeconds = 0.0
@@ -174,6 +182,16 @@ public final class PendingReduction {
         let timer = CommunicationTimer(communicator)
         defer { timer.stop() }
         try MPICommunicator.check(cmpi_wait(&request), "MPI_Wait")
+    }
+
+    /// Whether the reduction has completed (MPI_Test: it also progresses it); once true, the
+    /// buffer holds the result and `wait` returns at once.
+    public func test() throws -> Bool {
+        guard !done else { return true }
+        var flag: Int32 = 0
+        try MPICommunicator.check(cmpi_test(&request, &flag), "MPI_Test")
+        if flag != 0 { done = true }
+        return done
     }
 }
 

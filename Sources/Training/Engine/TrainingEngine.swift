@@ -80,10 +80,15 @@ public final class TrainingEngine: @unchecked Sendable {
                 guard let command = commands.wait() else { shutdownRequested = true; continue }
                 handle(command)
             case .paused:
+                if let run, run.agreement != nil {
+                    waitWhilePaused(run)
+                    continue
+                }
                 guard let command = commands.wait() else { shutdownRequested = true; requestStop(.stopped); continue }
                 handle(command)
             case .running:
                 while state == .running, let command = commands.poll() { handle(command) }
+                if state == .running, run?.agreement != nil { coordinate() }
                 if state == .running { FaultInjection.trigger(.engineTrap); iterate() }
             case .stopping:
                 finishRun()
@@ -112,6 +117,7 @@ public final class TrainingEngine: @unchecked Sendable {
     // MARK: - Commands
 
     private func handle(_ command: EngineCommand) {
+        if let run, run.agreement != nil, state == .running || state == .paused, hold(command, in: run) { return }
         switch (command, state) {
         case (.start(let config), .idle):
             start(config)
@@ -142,7 +148,11 @@ public final class TrainingEngine: @unchecked Sendable {
                 warn("setLearningRate ignored: \(lr) is not a learning rate (allowed: \(LearningRateLimit.allowed))")
                 return
             }
-            run.baseLearningRate = lr
+            guard lr != run.baseLearningRate else {
+                warn("setLearningRate ignored: the base learning rate is already \(lr)")
+                return
+            }
+            record(run.changeLearningRate(to: lr), run)
         case (.setLearningRate, _):
             warn("setLearningRate ignored: no run is in progress; set lr in the configuration of the next start")
 
@@ -169,10 +179,120 @@ public final class TrainingEngine: @unchecked Sendable {
         }
     }
 
+    // MARK: - Commands of a distributed run (D-167)
+
+    /// What this rank was asked since the ranks last agreed.
+    struct HeldControl {
+        var stop = false
+        var save = false
+        var evaluate = false
+        /// The paused state asked for (rank 0), nil: unchanged.
+        var pause: Bool?
+        var learningRate: Double?
+        /// When a stop was first held (a rank waiting for a paused rank 0 gives up after a while).
+        var stopSince: Double?
+    }
+
+    /// Seconds a rank other than 0 waits for a paused rank 0 after it was told to stop (a signal
+    /// sent to it alone) before it gives up and the job is aborted.
+    static let pausedStopGrace = 10.0
+
+    /// Keeps a steering command of a distributed run for the next agreement instead of applying
+    /// it on this rank alone (the ranks' collectives would no longer match); false when the
+    /// command is not one of those (predict: rank 0 alone answers it).
+    private func hold(_ command: EngineCommand, in run: ActiveRun) -> Bool {
+        let leader = run.agreement?.isLeader ?? true
+        let paused = run.held.pause ?? (state == .paused)
+        func leaderOnly(_ what: String) -> Bool {
+            guard !leader else { return false }
+            warn("\(what) ignored on rank \(run.agreement?.rank ?? 0) of a distributed run: steer rank 0 (segscope attach RUN --control)")
+            return true
+        }
+        switch command {
+        case .stop, .shutdown:
+            if case .shutdown = command { shutdownRequested = true }
+            run.held.stop = true
+            if run.held.stopSince == nil { run.held.stopSince = clock() }
+        case .saveCheckpoint:
+            run.held.save = true
+        case .pause:
+            if leaderOnly("pause") { return true }
+            if paused { warn("pause ignored: the run is already paused; send resume to continue") } else { run.held.pause = true }
+        case .resume:
+            if leaderOnly("resume") { return true }
+            if paused { run.held.pause = false } else { warn("resume ignored: the run is already running") }
+        case .setLearningRate(let lr):
+            if leaderOnly("setLearningRate") { return true }
+            guard LearningRateLimit.allows(lr) else {
+                warn("setLearningRate ignored: \(lr) is not a learning rate (allowed: \(LearningRateLimit.allowed))")
+                return true
+            }
+            run.held.learningRate = lr
+        case .evaluateNow:
+            if leaderOnly("evaluateNow") { return true }
+            run.held.evaluate = true
+        case .start, .predict:
+            return false
+        }
+        return true
+    }
+
+    /// Agrees with the other ranks on what was held, and applies the decision on every rank alike.
+    private func coordinate(abandon: (() -> Bool)? = nil) {
+        guard let run, let agreement = run.agreement else { return }
+        let held = run.held
+        run.held = HeldControl()
+        let proposal = ControlDecision(stop: held.stop, saveCheckpoint: held.save, evaluateNow: held.evaluate,
+                                       paused: held.pause ?? (state == .paused), baseLearningRate: held.learningRate)
+        let decision: ControlDecision
+        do {
+            guard let agreed = try agreement.agree(proposal, abandon: abandon) else {
+                fail("rank \(agreement.rank) was told to stop while rank 0 keeps the run paused; stopping every rank "
+                     + "(resume or stop the run from rank 0's viewer, or send the signal to mpirun)")
+                return
+            }
+            decision = agreed
+        } catch {
+            fail("rank \(agreement.rank) cannot agree with the other ranks after iteration \(run.iteration): \(error)")
+            return
+        }
+        if let lr = decision.baseLearningRate { run.baseLearningRate = lr }
+        if decision.saveCheckpoint { saveLast() }
+        if decision.evaluateNow { evaluate() }
+        guard state == .running || state == .paused else { return }
+        if decision.stop {
+            requestStop(.stopped)
+        } else {
+            setState(decision.paused ? .paused : .running)
+        }
+    }
+
+    /// A paused distributed run: rank 0 waits for its viewers' commands and agrees after each
+    /// one; the other ranks wait in the agreement (polling, not spinning), taking their own
+    /// commands (a signal's stop) meanwhile.
+    private func waitWhilePaused(_ run: ActiveRun) {
+        if run.agreement?.isLeader ?? true {
+            if let command = commands.wait() {
+                handle(command)
+            } else {
+                shutdownRequested = true
+                run.held.stop = true
+            }
+            coordinate()
+        } else {
+            coordinate(abandon: { [self] in
+                while let command = commands.poll() { handle(command) }
+                guard let since = run.held.stopSince else { return false }
+                return clock() - since > Self.pausedStopGrace
+            })
+        }
+    }
+
     // MARK: - A run
 
     final class ActiveRun {
-        let config: TrainingConfig
+        /// The run's configuration; learning-rate changes are recorded in it (`lr_changes`).
+        var config: TrainingConfig
         let session: any TrainingSession
         /// nil on a distributed run's ranks other than 0.
         let directory: RunDirectory?
@@ -200,10 +320,14 @@ public final class TrainingEngine: @unchecked Sendable {
         var lastCheckpointIteration: Int?
         var lastEvaluationIteration: Int?
         var failed = false
+        /// The ranks of a distributed run (nil: one process) and the commands held for their next agreement.
+        let agreement: (any RankAgreement)?
+        var held = HeldControl()
 
         init(config: TrainingConfig, session: any TrainingSession, directory: RunDirectory?) {
             self.config = config
             self.session = session
+            agreement = session.rankAgreement
             self.directory = directory
             iterationsPerEpoch = max(1, session.iterationsPerEpoch)
             totalIterations = config.countsEpochs ? config.epochs * iterationsPerEpoch : config.iterations
@@ -317,6 +441,7 @@ public final class TrainingEngine: @unchecked Sendable {
             run.epochIndex = epoch
             run.epochLossSum = 0; run.epochSteps = 0; run.epochCorrect = 0; run.epochLabeled = 0
         }
+        if let change = run.replayLearningRateChange() { record(change, run) }
         let lr = run.learningRate(iteration: it)
         let began = ProcessInfo.processInfo.systemUptime
         let result: StepResult
@@ -374,6 +499,18 @@ public final class TrainingEngine: @unchecked Sendable {
         if it >= run.totalIterations { requestStop(.completed) }
     }
 
+    /// Reports a learning-rate change and records it in metrics.jsonl and, made by a command, in
+    /// config.toml; a failed write is a warning (the run goes on at the new rate).
+    private func record(_ change: LearningRateChanged, _ run: ActiveRun) {
+        post(.learningRateChanged(change))
+        do {
+            try run.directory?.log(learningRateChange: change, config: change.replayed ? nil : run.config)
+        } catch {
+            warn("cannot record the learning-rate change after iteration \(change.iteration) in \(run.directory?.url.path ?? ""): "
+                 + "\(error); the run goes on at \(change.to), but its config.toml does not reproduce it")
+        }
+    }
+
     private func evaluate() {
         guard let run else { return }
         let began = ProcessInfo.processInfo.systemUptime
@@ -418,7 +555,8 @@ public final class TrainingEngine: @unchecked Sendable {
                                                    keep: run.config.keepPredictions,
                                                    metrics: result.sampleMetrics.isEmpty ? nil
                                                        : SampleMetricsFile(iteration: run.iteration, epoch: report.epoch, split: run.config.valSplit,
-                                                                           classNames: run.session.classNames, samples: result.sampleMetrics))
+                                                                           classNames: run.session.classNames, samples: result.sampleMetrics),
+                                                   palette: run.session.palette)
             } catch {
                 warn("cannot save the sample predictions of iteration \(run.iteration): \(error)")
             }

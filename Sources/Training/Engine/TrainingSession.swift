@@ -11,6 +11,8 @@ import NN
 public protocol TrainingSession: AnyObject {
     var model: ModelOverview { get }
     var classNames: [String] { get }
+    /// The classes' colours (256 entries, the dataset's `palette`) for saved masks and overlays.
+    var palette: [RGB] { get }
     var trainSamples: Int { get }
     var valSamples: Int { get }
     /// Iterations in one epoch (≥ 1): ⌈train samples / batch⌉ or ⌊…⌋ when the last partial
@@ -33,6 +35,19 @@ public protocol TrainingSession: AnyObject {
 
     /// Restores from a resume file written from `checkpoint()` (weights, optimizer, RNG, …).
     func restore(from file: SafetensorsFile) throws
+
+    /// The ranks of a distributed run, which must agree on every command before one takes
+    /// effect (D-167); nil for a single process.
+    var rankAgreement: (any RankAgreement)? { get }
+}
+
+extension TrainingSession {
+    public var rankAgreement: (any RankAgreement)? { nil }
+}
+
+extension TrainingSession {
+    /// Sessions without a dataset of their own: the built-in palette of their class names.
+    public var palette: [RGB] { Palette.automatic(for: classNames) }
 }
 
 /// What one iteration measured.

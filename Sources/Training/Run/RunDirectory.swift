@@ -148,6 +148,14 @@ public final class RunDirectory {
                         step: step.iteration)
     }
 
+    /// Appends a learning-rate change to metrics.jsonl (flushed at once) and, when given, rewrites
+    /// config.toml with the configuration that records it (atomically, as every config write).
+    public func log(learningRateChange change: LearningRateChanged, config: TrainingConfig?) throws {
+        metrics.append(line: try MessageCoding.jsonLine(EngineEvent.learningRateChanged(change)))
+        try metrics.flush()
+        if let config { try writeConfig(config) }
+    }
+
     /// Appends an evaluation and flushes both logs to disk.
     public func log(evaluation e: EvaluationReport) throws {
         metrics.append(line: try MessageCoding.jsonLine(EngineEvent.evaluation(e)))

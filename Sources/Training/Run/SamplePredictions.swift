@@ -42,13 +42,15 @@ extension RunDirectory {
         return kept
     }
 
-    /// Writes one evaluation's sample predictions and updates `predictions/index.json`.
+    /// Writes one evaluation's sample predictions (masks and overlays in `palette`, the
+    /// dataset's colours) and updates `predictions/index.json`.
     /// With `keep` > 0, only the folders of the best evaluation and of the last `keep` ones
     /// stay: the index is rewritten without the others first, then their folders (and any
     /// `%06d` folder the index does not list) are removed. Returns the evaluation's folder.
     @discardableResult
     public func writePredictions(_ samples: [EvaluatedSample], iteration: Int, epoch: Int, split: String,
-                                 mIoU: Double, isBest: Bool, keep: Int = 0, metrics: SampleMetricsFile? = nil) throws -> URL {
+                                 mIoU: Double, isBest: Bool, keep: Int = 0, metrics: SampleMetricsFile? = nil,
+                                 palette: [RGB] = Palette.voc) throws -> URL {
         let fm = FileManager.default
         let name = Self.predictionFolder(iteration: iteration)
         let final = predictionsURL.appendingPathComponent(name)
@@ -66,8 +68,9 @@ extension RunDirectory {
             while used.contains(stem) { stem += "_" }
             used.insert(stem)
             let mask = "\(stem).png", overlay = "\(stem)_overlay.png"
-            try ImageCodec.writePalettedPNG(sample.prediction, palette: Palette.voc, to: temp.appendingPathComponent(mask))
-            try ImageCodec.writeRGBPNG(Overlay.blend(sample.image, sample.prediction), to: temp.appendingPathComponent(overlay))
+            try ImageCodec.writePalettedPNG(sample.prediction, palette: palette, to: temp.appendingPathComponent(mask))
+            try ImageCodec.writeRGBPNG(Overlay.blend(sample.image, sample.prediction, palette: palette),
+                                       to: temp.appendingPathComponent(overlay))
             entries.append(PredictionSet.Entry(
                 id: sample.id, width: sample.prediction.width, height: sample.prediction.height,
                 mIoU: sample.score.mIoU.isFinite ? sample.score.mIoU : nil,
@@ -129,15 +132,16 @@ extension RunDirectory {
 
 /// Colour overlays of predicted masks.
 public enum Overlay {
-    /// The image with each pixel's class colour (VOC palette) blended in at 50%; background
-    /// (class 0) and void are left as they are.
-    public static func blend(_ image: RGBImage, _ mask: LabelMap, palette: [RGB] = Palette.voc) -> RGBImage {
+    /// The image with each pixel's class colour blended in at 50%; void and classes coloured
+    /// black (VOC's and Pets' background) are left as they are.
+    public static func blend(_ image: RGBImage, _ mask: LabelMap, palette: [RGB]) -> RGBImage {
         var out = image
         let count = min(image.width * image.height, mask.values.count)
         for i in 0..<count {
             let v = Int(mask.values[i])
-            guard v != 0, v != Int(LabelMap.void), v < palette.count else { continue }
+            guard v != Int(LabelMap.void), v < palette.count else { continue }
             let c = palette[v]
+            guard c != RGB(0, 0, 0) else { continue }
             out.pixels[3 * i] = UInt8((Int(out.pixels[3 * i]) + Int(c.r)) / 2)
             out.pixels[3 * i + 1] = UInt8((Int(out.pixels[3 * i + 1]) + Int(c.g)) / 2)
             out.pixels[3 * i + 2] = UInt8((Int(out.pixels[3 * i + 2]) + Int(c.b)) / 2)

@@ -9,6 +9,7 @@ import NN
 public final class ModelTrainingSession: TrainingSession {
     public let model: ModelOverview
     public let classNames: [String]
+    public let palette: [RGB]
     public let trainSamples: Int
     public let valSamples: Int
     public let iterationsPerEpoch: Int
@@ -32,6 +33,8 @@ public final class ModelTrainingSession: TrainingSession {
     /// rank 0 only (`segscope train --dump-gradients`: checks data-parallel training against one
     /// process with the whole batch).
     public var gradientDump: URL?
+    /// A job of more than one rank agrees on every command (D-167).
+    public var rankAgreement: (any RankAgreement)? { distributed.flatMap { $0.size > 1 ? $0 : nil } }
 
     /// State-dict prefix of optimizer slots and the metadata key of the RNG in checkpoints.
     static let optimizerPrefix = "optimizer."
@@ -46,6 +49,7 @@ public final class ModelTrainingSession: TrainingSession {
 
         dataset = try config.openDataset()
         classNames = dataset.classNames
+        palette = dataset.palette
         let spec = try ModelRegistry.spec(named: config.model)
         network = try spec.build(ModelOptions(classes: classNames.count, seed: UInt64(config.seed)))
         if !config.backboneWeights.isEmpty {
@@ -251,7 +255,8 @@ public final class ModelTrainingSession: TrainingSession {
         let rng = Generator.default.state.map { String($0) }.joined(separator: ",")
         let names = (try? MessageCoding.jsonLine(classNames)) ?? "[]"
         return Checkpoint(weights: weights, trainingState: slots,
-                          metadata: [Self.rngKey: rng, Predictor.classNamesKey: names])
+                          metadata: [Self.rngKey: rng, Predictor.classNamesKey: names,
+                                     Predictor.classColorsKey: Predictor.colorsText(palette, classes: classNames.count)])
     }
 
     public func restore(from file: SafetensorsFile) throws {

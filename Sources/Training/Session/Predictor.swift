@@ -25,6 +25,24 @@ public final class Predictor {
 
     /// Checkpoint metadata key holding the class names as a JSON array.
     public static let classNamesKey = "segscope.class_names"
+    /// Checkpoint metadata key holding the classes' colours as a JSON array of `[r, g, b]`.
+    public static let classColorsKey = "segscope.class_colors"
+
+    /// The metadata text of the first `classes` colours of `palette`.
+    static func colorsText(_ palette: [RGB], classes: Int) -> String {
+        (try? MessageCoding.jsonLine(palette.prefix(classes).map { [$0.r, $0.g, $0.b] })) ?? "[]"
+    }
+
+    /// The 256-entry palette a checkpoint's metadata gives its classes: the colours the run's
+    /// dataset drew them in, or (checkpoints written before colours were saved) `config`'s
+    /// `palette` key applied to the class names.
+    static func palette(metadata: [String: String], classNames: [String], config: TrainingConfig) -> [RGB] {
+        if let text = metadata[classColorsKey], let colors = try? MessageCoding.decode([[UInt8]].self, jsonLine: text),
+           colors.count == classNames.count, colors.allSatisfy({ $0.count == 3 }) {
+            return Palette.filled(colors.map { RGB($0[0], $0[1], $0[2]) })
+        }
+        return config.palette.palette(for: classNames, own: Palette.automatic(for: classNames))
+    }
 
     public init(network: SegmentationModel, sizeMultiple: Int, config: TrainingConfig) {
         self.network = network
@@ -248,9 +266,10 @@ public final class Predictor {
     }
 
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the
-    /// run's configuration (`config.toml` of the run directory) and its class names; `key`
-    /// picks the state dict of a PyTorch checkpoint that wraps it.
-    public static func load(checkpoint: URL, key: String? = nil) throws -> (predictor: Predictor, config: TrainingConfig, classNames: [String]) {
+    /// run's configuration (`config.toml` of the run directory), its class names and their
+    /// colours; `key` picks the state dict of a PyTorch checkpoint that wraps it.
+    public static func load(checkpoint: URL, key: String? = nil) throws
+        -> (predictor: Predictor, config: TrainingConfig, classNames: [String], palette: [RGB]) {
         let file = try WeightsFile.read(from: checkpoint, key: key)
         let runURL = RunDirectory.owning(checkpoint: checkpoint)
         let configURL = runURL.appendingPathComponent("config.toml")
@@ -278,6 +297,7 @@ public final class Predictor {
             throw Failure(message: "\(checkpoint.path): \(error)", iteration: nil)
         }
         network.eval()
-        return (Predictor(network: network, sizeMultiple: spec.sizeMultiple, config: config), config, classNames)
+        return (Predictor(network: network, sizeMultiple: spec.sizeMultiple, config: config), config, classNames,
+                palette(metadata: file.metadata, classNames: classNames, config: config))
     }
 }

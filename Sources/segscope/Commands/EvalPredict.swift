@@ -20,12 +20,13 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try selectBackend(backend, precision: precision)
-        let (predictor, config, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint), key: key)
+        let (predictor, config, classNames, _) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint), key: key)
         if let mode { predictor.mode = mode }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
         let dataPath = data ?? config.data
         let root = dataPath.isEmpty ? try DemoDataset.ensureDefault() : URL(fileURLWithPath: dataPath)
-        let dataset = try DatasetLoader.open(root, format: data == nil ? config.format : .auto)
+        // The labels read as the run read them (reduce_zero_label, ignore_index, the Pets border).
+        let dataset = try DatasetLoader.open(root, format: data == nil ? config.format : .auto, options: config.datasetOptions)
         guard dataset.classNames.count == classNames.count else {
             throw ValidationError("\(root.path) has \(dataset.classNames.count) classes; the checkpoint was trained on \(classNames.count)")
         }
@@ -51,17 +52,17 @@ struct Eval: ParsableCommand {
 
 extension InferenceMode: ExpressibleByArgument {}
 
-/// `segscope predict`: VOC-palette masks and colour overlays for images, from a run's checkpoint
-/// or from a registered model with a weights file (torchvision's `.pth` files as they are).
+/// `segscope predict`: masks in the classes' colours and colour overlays for images, from a run's
+/// checkpoint or from a registered model with a weights file (torchvision's `.pth` files as they are).
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Predict masks for images: VOC-palette PNGs (value = class index) and overlays.",
+        abstract: "Predict masks for images: paletted PNGs (value = class index) in the run's class colours, and overlays.",
         discussion: """
-            Either --checkpoint (a run's checkpoint: the model and class names come from the run) \
-            or --model with --weights (safetensors or a PyTorch .pth / .pt with state_dict names, \
-            e.g. torchvision's fcn_resnet101_coco-7ecb50ca.pth). With --weights the photo gets \
-            torchvision's preset preprocessing: the shorter side resized to 520 (Pillow's \
-            antialiased bilinear resize, as torchvision's Resize on a PIL image), ImageNet \
+            Either --checkpoint (a run's checkpoint: the model, class names and colours come from \
+            the run) or --model with --weights (safetensors or a PyTorch .pth / .pt with state_dict \
+            names, e.g. torchvision's fcn_resnet101_coco-7ecb50ca.pth; VOC colours). With --weights \
+            the photo gets torchvision's preset preprocessing: the shorter side resized to 520 \
+            (Pillow's antialiased bilinear resize, as torchvision's Resize on a PIL image), ImageNet \
             mean / std. --resize N and --center-crop N change it (the tutorial's --resize 256 \
             --center-crop 224). The mask is written at the photo's size: the logits are resized \
             back onto the part of the photo the network saw; outside a centre crop it is void (255).
@@ -102,12 +103,13 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try selectBackend(backend, precision: precision)
-        let predictor: Predictor, classNames: [String]
+        let predictor: Predictor, classNames: [String], palette: [RGB]
         if let checkpoint {
-            (predictor, _, classNames) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint), key: key)
+            (predictor, _, classNames, palette) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint), key: key)
             if resize != nil || centerCrop != nil { predictor.preprocessing = TorchvisionPreprocessing(resize: resize, centerCrop: centerCrop) }
         } else {
             (predictor, classNames) = try Predictor.load(model: model ?? "", weights: URL(fileURLWithPath: weights ?? ""), key: key)
+            palette = Palette.voc
             predictor.preprocessing = TorchvisionPreprocessing(resize: resize ?? TorchvisionPreprocessing.presetResize,
                                                                centerCrop: centerCrop)
         }
@@ -126,8 +128,8 @@ struct Predict: ParsableCommand {
                 let image = try ImageCodec.readRGB(url)
                 let mask = try predictor.predict(image)
                 let stem = url.deletingPathExtension().lastPathComponent
-                try ImageCodec.writePalettedPNG(mask, palette: Palette.voc, to: outURL.appendingPathComponent("\(stem).png"))
-                try ImageCodec.writeRGBPNG(Overlay.blend(image, mask), to: outURL.appendingPathComponent("\(stem)_overlay.png"))
+                try ImageCodec.writePalettedPNG(mask, palette: palette, to: outURL.appendingPathComponent("\(stem).png"))
+                try ImageCodec.writeRGBPNG(Overlay.blend(image, mask, palette: palette), to: outURL.appendingPathComponent("\(stem)_overlay.png"))
                 var counts = [Int](repeating: 0, count: 256)
                 for v in mask.values { counts[Int(v)] += 1 }
                 var present = classNames.indices.filter { counts[$0] > 0 }.map { "\(classNames[$0]) \(counts[$0])" }

@@ -11,8 +11,9 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model headless (same engine as the terminal front).",
         discussion: """
-            Settings come from --config (TOML; see a run's config.toml), then the flags below, then \
-            every --set key=value. Ctrl-C writes a checkpoint, flushes the logs and exits 130 \
+            Settings come from --config (TOML; see a run's config.toml), then --recipe NAME, then the \
+            flags below, then every --set key=value; the run's config.toml holds them expanded. \
+            `--recipe list` prints the recipes and what each sets. Ctrl-C writes a checkpoint, flushes the logs and exits 130 \
             (SIGTERM: 143, SIGHUP: 129); continue exactly with --resume RUN/checkpoints/last.resume.safetensors \
             (the run's own config.toml is the base then, unless --config is given).
             """)
@@ -22,6 +23,8 @@ struct Train: ParsableCommand {
     @Option(help: "A TOML configuration file.") var config: String?
     @Option(help: "Dataset directory (default: the demo set in the cache directory).") var data: String?
     @Option(help: "Model: xunet, unet or fcn-resnet18.") var model: String?
+    @Option(help: "A named recipe (a tutorial's or reference's settings) under the flags and --set; `list` prints them.")
+    var recipe: String?
     @Option(parsing: .unconditional, help: "Images per iteration.") var batch: Int?
     @Option(parsing: .unconditional, help: "Passes over the training split.") var epochs: Int?
     @Option(parsing: .unconditional, help: "Iterations to train (instead of epochs).") var iterations: Int?
@@ -46,6 +49,13 @@ struct Train: ParsableCommand {
     @Flag(help: "Start the run paused (resume it from `segscope attach --control`).") var paused = false
 
     func run() throws {
+        if recipe?.lowercased() == "list" {
+            print(ConfigRecipe.listing)
+            return
+        }
+        if recipe != nil && resume != nil && config == nil {
+            throw ValidationError("--recipe with --resume: a resumed run keeps its own settings (change single keys with --set)")
+        }
         var configuration = TrainingConfig()
         if let config {
             var isDirectory: ObjCBool = false
@@ -65,7 +75,7 @@ struct Train: ParsableCommand {
         }
         var overrides: [(key: String, value: String)] = []
         func add(_ key: String, _ value: CustomStringConvertible?) { if let value { overrides.append((key, "\(value)")) } }
-        add("data", data); add("model", model); add("batch", batch); add("epochs", epochs)
+        add("recipe", recipe); add("data", data); add("model", model); add("batch", batch); add("epochs", epochs)
         add("iterations", iterations); add("lr", lr); add("crop", crop); add("threads", threads)
         add("runs_dir", runsDir)
         add("backend", backend); add("precision", precision)
@@ -176,9 +186,11 @@ final class HeadlessRun: @unchecked Sendable {
     func run() -> Int32 {
         installSignalHandlers()
         let events = server.relay(from: engine.events)
-        engine.launch()
+        // Queued before the engine thread starts, so a paused start runs no iteration.
         engine.send(.start(config))
-        if startPaused { engine.send(.pause) }
+        // A distributed run pauses on rank 0's word (the ranks agree on it, D-167).
+        if startPaused && isReporter { engine.send(.pause) }
+        engine.launch()
         var failed = false
         var started = false
         loop: while true {
@@ -225,6 +237,10 @@ final class HeadlessRun: @unchecked Sendable {
                 break loop
             case .state(let state):
                 if state == .idle && failed { break loop }
+            case .learningRateChanged(let change):
+                guard isReporter else { continue }
+                endBar()
+                eprint(learningRateLine(change))
             case .samplePrediction:
                 break
             }
@@ -233,11 +249,16 @@ final class HeadlessRun: @unchecked Sendable {
         engine.join(timeout: 30)
         server.close()
         let status = exitStatus != 0 ? exitStatus : failed ? 1 : 0
-        if let group, status != 0 {
-            // The other ranks may wait in a collective for this one: stop the whole job (this
-            // rank's logs and checkpoints are written; rank 0's last checkpoint stays intact).
-            eprint("\(rankPrefix)stopping all \(group.size) ranks (MPI_Abort, exit status \(status))")
-            group.communicator.abort(code: status)
+        if let group {
+            if failed {
+                // The other ranks may wait in a collective for this one: stop the whole job (this
+                // rank's logs and checkpoints are written; rank 0's last checkpoint stays intact).
+                eprint("\(rankPrefix)stopping all \(group.size) ranks (MPI_Abort, exit status \(status))")
+                group.communicator.abort(code: status)
+            }
+            // A stop (a viewer's, a signal's) is agreed by every rank at the same step (D-167):
+            // all of them end here, rank 0 after its last checkpoint.
+            do { try group.communicator.barrier() } catch { group.communicator.abort(code: status == 0 ? 1 : status) }
         }
         return status
     }
@@ -265,6 +286,12 @@ final class HeadlessRun: @unchecked Sendable {
             lastBarLength = 0
         }
     }
+}
+
+/// `learning rate (base) 0.001 → 0.005 after iteration 12 (recorded in config.toml: lr_changes)`.
+func learningRateLine(_ change: LearningRateChanged) -> String {
+    "learning rate (base) \(change.from) → \(change.to) after iteration \(change.iteration)"
+        + (change.replayed ? " (replayed from lr_changes)" : " (recorded in config.toml: lr_changes)")
 }
 
 func formatDuration(_ seconds: Double) -> String {

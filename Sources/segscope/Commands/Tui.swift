@@ -27,6 +27,12 @@ struct Tui: ParsableCommand {
     @Option(help: "Read only the first N samples of each split.")
     var limit: Int?
 
+    @Option(help: "Oxford-IIIT Pet trimap border: class (its own class 2, as the Keras example trains it) or void (ignored); also the launcher's pets_border.")
+    var petsBorder = "class"
+
+    @Option(help: "Class colours: auto (the dataset's classes.txt colours, else the built-in palette of its class names, else VOC's), voc, ade20k or cityscapes; also the launcher's palette key.")
+    var palette = "auto"
+
     @Option(help: "Colour depth: auto, direct (truecolor), 256, 16 or mono. auto follows terminfo, COLORTERM and NO_COLOR.")
     var color = "auto"
 
@@ -60,7 +66,15 @@ struct Tui: ParsableCommand {
             throw ValidationError("--format \(format): expected one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let limit, limit <= 0 { throw ValidationError("--limit \(limit): must be a positive number of samples") }
-        let dataset = try openDataset(format: datasetFormat)
+        guard let classPalette = ClassPalette(rawValue: palette.lowercased()) else {
+            throw ValidationError("--palette \(palette): expected one of \(ClassPalette.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let border = DatasetOptions.PetsBorder(rawValue: petsBorder.lowercased()) else {
+            throw ValidationError("--pets-border \(petsBorder): expected one of \(DatasetOptions.PetsBorder.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var options = DatasetOptions(limit: limit, petsBorder: border)
+        options.palette = classPalette
+        let dataset = try openDataset(format: datasetFormat, options: options)
         var browser = BrowserState(dataset: dataset)
         if let split {
             guard let index = browser.splits.firstIndex(of: split) else {
@@ -89,17 +103,23 @@ struct Tui: ParsableCommand {
                              graphics: driver.showsGraphics, browser: browser)
         state.dashboard.glyphs = ChartGlyphs.detect()
         if let past { App.openPastRun(&state, name: past.name, history: past.history, overlay: past.overlay) }
-        state.launcher.base = launchBase(format: datasetFormat)
+        state.launcher.base = launchBase(format: datasetFormat, options: options)
         state.runs.root = runsDir
-        // The training engine runs in this process; its thread starts with the launcher's start.
-        // Attached, the engine is the live run's process behind its socket.
+        // Every run is a process of its own (D-261): the launcher's start runs `segscope train`,
+        // watched over its socket; quitting may leave it training. Attached, the engine is the
+        // live run's process behind its socket.
         let link: EngineLink
+        let detached: DetachedEngine?
         if let attach {
             link = EngineLink(host: attach.client)
+            detached = nil
             state.cockpit.attachment = attach.attachment
             state.screen = .cockpit
         } else {
-            link = EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
+            let engine = DetachedEngine(executable: Self.executablePath)
+            link = EngineLink(host: engine)
+            detached = engine
+            state.cockpit.detachable = true
         }
         let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link, modelSummary: Tui.modelSummary)
         let runtime = AppRuntime(state: state, driver: driver, performer: performer)
@@ -112,29 +132,45 @@ struct Tui: ParsableCommand {
         }
         let signal = runtime.run()
         driver.shutdown()
-        // A run still in progress (a signal, or a second ^C while stopping) is stopped with its
-        // last checkpoint before the process ends: a run is never lost silently.
         if let attach {
             // Quitting detaches (the client never sends shutdown); a stop asked for was sent.
             _ = link.shutdown(timeout: 5)
             if runtime.state.cockpit.history.isActive {
                 FileHandle.standardError.write(Data("segscope: detached; the run goes on (segscope attach \(attach.client.path))\n".utf8))
             }
-        } else if link.isLaunched {
-            if runtime.state.cockpit.history.isActive {
+        } else if let detached, link.isLaunched {
+            let cockpit = runtime.state.cockpit
+            let active = cockpit.history.isActive && !cockpit.isReadOnly
+            // SIGTERM / SIGINT stop a run in progress with its last checkpoint, as before; a
+            // hang-up (the terminal or ssh connection went) and the question's `d` detach.
+            if active, let signal, signal != SIGHUP {
                 FileHandle.standardError.write(Data("segscope: stopping the training run (writing checkpoints/last)…\n".utf8))
+                link.send(.stop)
+                if !detached.waitForRunEnd(timeout: 600) {
+                    FileHandle.standardError.write(Data("segscope: the run did not stop within 10 minutes; it goes on in its own process\n".utf8))
+                }
             }
-            if !link.shutdown(timeout: 600) {
-                FileHandle.standardError.write(Data("segscope: the training engine did not stop within 10 minutes; exiting anyway\n".utf8))
+            _ = link.shutdown(timeout: 5)
+            if active, signal == nil || signal == SIGHUP, let directory = detached.runDirectory {
+                let what = cockpit.quitQuestion == .stoppingThenQuit ? "the run is stopping in its own process" : "detached; the run goes on"
+                FileHandle.standardError.write(Data("segscope: \(what) (segscope attach \(directory))\n".utf8))
             }
         }
         if let signal { throw ExitCode(128 + signal) }
     }
 
-    /// The launcher's starting configuration: this session's dataset (the demo set without --data).
-    private func launchBase(format: DatasetFormat) -> TrainingConfig {
+    /// This program, for the runs it starts (`segscope train`).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// The launcher's starting configuration: this session's dataset (the demo set without --data),
+    /// Pets border and palette.
+    private func launchBase(format: DatasetFormat, options: DatasetOptions) -> TrainingConfig {
         var config = TrainingConfig()
         config.runsDir = runsDir
+        config.palette = options.palette
+        config.petsBorder = options.petsBorder
         if let data {
             config.data = URL(fileURLWithPath: (data as NSString).expandingTildeInPath).standardizedFileURL.path
             config.format = format
@@ -166,8 +202,7 @@ struct Tui: ParsableCommand {
         return (main.0, main.1, other.map { (name: $0.0, history: $0.1) })
     }
 
-    private func openDataset(format: DatasetFormat) throws -> any SegmentationDataset {
-        let options = DatasetOptions(limit: limit)
+    private func openDataset(format: DatasetFormat, options: DatasetOptions) throws -> any SegmentationDataset {
         guard let data else {
             // The demo set lives in the user's cache directory; the first run generates it.
             let root: URL

@@ -72,18 +72,15 @@ extension BrowserState {
     /// The figure a sort orders by (lower first; nil: not scored, listed last); for a confusion
     /// cell the negated pixel count.
     static func key(_ sort: SampleSort, _ m: SampleMetrics?) -> Double? {
-        guard let m else { return nil }
-        let v: Double
         switch sort {
-        case .name: return 0
-        case .iou: v = m.mIoU
-        case .accuracy: v = m.pixelAccuracy
-        case .labelQuality: v = m.labelQuality
+        case .name: return m == nil ? nil : 0
+        case .iou: return SampleFigure.iou.value(m)
+        case .accuracy: return SampleFigure.acc.value(m)
+        case .labelQuality: return SampleFigure.lq.value(m)
         case .confusion(let t, let p):
-            let n = m.confused(truth: t, predicted: p)
-            return n > 0 ? -Double(n) : nil
+            guard let n = m?.confused(truth: t, predicted: p), n > 0 else { return nil }
+            return -Double(n)
         }
-        return v.isFinite ? v : nil
     }
 
     /// `indices` (into `ids`) in `sort` order; a confusion sort keeps only samples with that

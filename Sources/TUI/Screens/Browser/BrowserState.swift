@@ -38,6 +38,9 @@ public struct BrowserState: Sendable {
     public var editingFilter = false
     /// Why `filter` does not parse (SampleQuery), shown in the list; nil when it does.
     public private(set) var filterError: String?
+    /// What the footer says about the filter: how many samples its iou / acc / lq terms could
+    /// not score (those terms are false for them); nil when every sample was scored.
+    public private(set) var filterNote: String?
     /// Indices into the split's ids that pass the filter.
     public private(set) var visible: [Int] = []
     /// Position of the selection in `visible`.
@@ -108,12 +111,14 @@ public struct BrowserState: Sendable {
     }
 
     /// Recomputes `visible` from the filter, a `SampleQuery` (`dog sheep`, `dog | cat`,
-    /// `!person`, `person>20%`, `id:2008`; a bare word matches an id substring or a class-name
-    /// prefix). A query that does not parse shows nothing and sets `filterError`. Keeps the
-    /// selected id when possible.
+    /// `!person`, `person>20%`, `id:2008`, `iou<0.3`; a bare word matches an id substring or a
+    /// class-name prefix). A query that does not parse shows nothing and sets `filterError`.
+    /// Keeps the selected id when possible.
     public mutating func applyFilter() {
         let previous = selectedID
         let all = splitIDs
+        let scores = metrics?.loaded
+        filterNote = nil
         do {
             let query = try SampleQuery.parse(filter, classNames: classNames)
             filterError = nil
@@ -123,9 +128,11 @@ public struct BrowserState: Sendable {
                 visible = all.indices.filter { i in
                     let id = all[i]
                     let scan = info[id]
-                    return query.matches(id: id, info: scan, objectClasses: scan.map { objectClasses($0) } ?? [])
+                    return query.matches(id: id, info: scan, objectClasses: scan.map { objectClasses($0) } ?? [],
+                                         metrics: scores?.byID[id])
                 }
             }
+            filterNote = Self.unscoredNote(query.figures, ids: all, metrics: scores, split: split)
         } catch {
             filterError = "\(error)"
             visible = []
@@ -138,6 +145,20 @@ public struct BrowserState: Sendable {
             scroll = 0
         }
     }
+
+    /// Says how many of `ids` lack a figure the query compares (nil: none, or no figure term).
+    static func unscoredNote(_ figures: Set<SampleFigure>, ids: [String], metrics: BrowserMetrics?, split: Split?) -> String? {
+        guard !figures.isEmpty else { return nil }
+        let names = figures.sorted().map(\.rawValue).joined(separator: " / ")
+        guard let metrics else { return "no sample scored: \(names) terms false (v loads an evaluation)" }
+        let unscored = ids.filter { id in figures.contains { $0.value(metrics.byID[id]) == nil } }.count
+        guard unscored > 0 else { return nil }
+        let other = metrics.file.split != split ? " (scored: \(metrics.file.split))" : ""
+        return "\(unscored) unscored: \(names) terms false\(other)"
+    }
+
+    /// The footer's status text: the filter's note.
+    public var status: String? { filterNote }
 
     /// Scan progress of the current split: (scanned, total).
     public var scanProgress: (done: Int, total: Int) {

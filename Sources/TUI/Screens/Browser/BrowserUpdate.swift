@@ -28,7 +28,7 @@ extension App {
         KeyBinding([.char("m")], footer: "mode", help: "View mode: image | mask side by side, image, mask, overlay", action: .mode),
         KeyBinding([.char("o")], footer: "opacity", help: "Overlay opacity 25% → 50% → 75% → 100%", action: .opacity,
                    disabledReason: { $0.browser.mode == .overlay ? nil : "only in overlay mode (m)" }),
-        KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name: words ANDed (dog sheep), a | b, !person, person>20% (pixel share), id:2008 (Enter keeps, Esc clears)", action: .filter),
+        KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name: words ANDed (dog sheep), a | b, !person, person>20% (pixel share), id:2008; after v iou<0.3, acc>=0.9, lq<0.2 (Enter keeps, Esc clears)", action: .filter),
         KeyBinding([.escape], footer: nil, help: "Clear the filter / close this help", action: .clearFilter),
         KeyBinding([.char("v")], footer: "eval", footerOptional: true,
                    help: "Per-sample IoU, accuracy and label quality of the dashboard run's latest evaluation (again: hide)",

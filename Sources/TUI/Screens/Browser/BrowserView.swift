@@ -5,7 +5,6 @@ extension App {
     /// Draws the browser and returns the graphics placements of its previews.
     static func drawBrowser(_ grid: inout CellGrid, _ state: AppState) -> [GraphicPlacement] {
         let b = state.browser
-        let styles = state.styles
         let layout = browserLayout(state)
         drawHeader(&grid, state, layout.header)
         if !b.zoomed {
@@ -14,8 +13,21 @@ extension App {
         }
         let graphics = drawPreview(&grid, state, layout.preview)
         drawLegend(&grid, state, layout.legend)
-        grid.footer(browserKeys.footerEntries(state), y: layout.footer.y, styles: styles)
+        drawBrowserFooter(&grid, state, layout.footer)
         return graphics
+    }
+
+    /// The key footer, with the browser's status (what the filter could not score) at its right.
+    static func drawBrowserFooter(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
+        let s = state.styles
+        guard let status = state.browser.status else {
+            grid.footer(browserKeys.footerEntries(state), y: rect.y, styles: s)
+            return
+        }
+        let text = " " + TextWidth.truncate(status, to: max(0, rect.width * 2 / 3)) + " "
+        let room = rect.width - TextWidth.width(text)
+        grid.footer(browserKeys.footerEntries(state, reserving: TextWidth.width(text)), y: rect.y, styles: s, room: room)
+        grid.put(text, x: rect.maxX - TextWidth.width(text), y: rect.y, style: Style(fg: s.warning.fg, bg: s.footer.bg))
     }
 
     static func drawHeader(_ grid: inout CellGrid, _ state: AppState, _ rect: Rect) {
@@ -100,7 +112,7 @@ extension App {
                 : b.filter.isEmpty ? "no sample has this confusion" : "no sample matches “\(b.filter)”"
             grid.put(text, x: inner.x + 1, y: inner.y, style: s.dim, maxWidth: inner.width - 1)
             if !all.isEmpty, inner.height > 2 {
-                grid.wrapped("words are ANDed; also a | b, !a, person>20%, id:2008", in:
+                grid.wrapped(b.filterNote ?? "words are ANDed; also a | b, !a, person>20%, id:2008; after v: iou<0.3, lq<0.2", in:
                              Rect(x: inner.x + 1, y: inner.y + 2, width: inner.width - 1, height: inner.height - 2), style: s.dim)
             }
             return

@@ -1,4 +1,5 @@
 import Datasets
+import EngineProtocol
 
 /// The browser's filter as a small query language over the scanned samples:
 ///
@@ -8,11 +9,15 @@ import Datasets
 ///     person>20%           person covers more than 20% of the labelled pixels (<, <=, >, >=, =)
 ///     (dog | cat) !person  parentheses group
 ///     id:2008              ids containing "2008"
+///     iou<0.3              after `v`: the evaluation's per-sample IoU below 0.3 (also acc, lq;
+///                          `30%` and `30` mean 0.3 as for shares)
 ///
 /// A bare word matches a sample whose id contains it or one of whose object classes starts with
 /// it (case-insensitive), as the filter always did. Class names in thresholds are resolved when
 /// parsing: an exact name, or a prefix of exactly one class; anything else is an error that
-/// names the word and the choices.
+/// names the word and the choices. `iou`, `acc` and `lq` (and `miou`, `accuracy`, `quality`)
+/// before a comparison are the per-sample figures of D-188, not class names; on a sample the
+/// evaluation did not score (or whose figure is undefined) such a term is false.
 public indirect enum SampleQuery: Equatable, Sendable {
     /// Matches every sample (the empty query).
     case all
@@ -22,6 +27,8 @@ public indirect enum SampleQuery: Equatable, Sendable {
     case id(String)
     /// The pixel share of class `index` (of labelled pixels, void left out) compared with `value` (0...1).
     case share(index: Int, Comparison, Double)
+    /// An evaluation's per-sample figure compared with `value` (0...1); false without one.
+    case metric(SampleFigure, Comparison, Double)
     case not(SampleQuery)
     case and([SampleQuery])
     case or([SampleQuery])
@@ -147,16 +154,24 @@ public indirect enum SampleQuery: Equatable, Sendable {
             for op in Comparison.allCases {
                 guard let range = w.range(of: op.rawValue) else { continue }
                 let name = String(w[..<range.lowerBound])
+                guard !name.isEmpty else {
+                    throw ParseError(message: "“\(w)”: a class name or iou / acc / lq goes before \(op.rawValue)")
+                }
+                let figure = SampleFigure(name: name)
+                let example = figure.map { "\($0.rawValue)\(op.rawValue)0.3" } ?? "\(name)\(op.rawValue)20%"
                 var number = String(w[range.upperBound...])
-                guard !name.isEmpty else { throw ParseError(message: "“\(w)”: a class name goes before \(op.rawValue)") }
                 let percent = number.hasSuffix("%")
                 if percent { number.removeLast() }
                 guard let value = Double(number), value.isFinite, value >= 0 else {
-                    throw ParseError(message: "“\(w)”: expected a share after \(op.rawValue), e.g. \(name)\(op.rawValue)20%")
+                    throw ParseError(message: "“\(w)”: expected \(figure == nil ? "a share" : "a number") after \(op.rawValue), e.g. \(example)")
                 }
-                let share = percent || value > 1 ? value / 100 : value
-                guard share <= 1 else { throw ParseError(message: "“\(w)”: a share is at most 100%") }
-                return .share(index: try resolveClass(name), op, share)
+                let fraction = percent || value > 1 ? value / 100 : value
+                if let figure {
+                    guard fraction <= 1 else { throw ParseError(message: "“\(w)”: \(figure.title) is at most 1 (100%)") }
+                    return .metric(figure, op, fraction)
+                }
+                guard fraction <= 1 else { throw ParseError(message: "“\(w)”: a share is at most 100%") }
+                return .share(index: try resolveClass(name), op, fraction)
             }
             return .word(w.lowercased())
         }
@@ -175,9 +190,20 @@ public indirect enum SampleQuery: Equatable, Sendable {
 
     // MARK: Matching
 
-    /// Whether the sample `id` (with its scan, when done) passes. Class terms need the scan: an
-    /// unscanned sample passes only on its id.
-    public func matches(id: String, info: SampleInfo?, objectClasses: [String]) -> Bool {
+    /// The per-sample figures the query's terms compare (empty: it needs no evaluation).
+    public var figures: Set<SampleFigure> {
+        switch self {
+        case .all, .word, .id, .share: return []
+        case .metric(let figure, _, _): return [figure]
+        case .not(let q): return q.figures
+        case .and(let qs), .or(let qs): return qs.reduce(into: []) { $0.formUnion($1.figures) }
+        }
+    }
+
+    /// Whether the sample `id` (with its scan, when done, and its evaluation figures, when
+    /// loaded) passes. Class terms need the scan: an unscanned sample passes only on its id. A
+    /// figure term is false for a sample without that figure (not scored, or undefined).
+    public func matches(id: String, info: SampleInfo?, objectClasses: [String], metrics: SampleMetrics? = nil) -> Bool {
         switch self {
         case .all: return true
         case .word(let w):
@@ -188,9 +214,51 @@ public indirect enum SampleQuery: Equatable, Sendable {
             let labelled = info.counts.prefix(255).reduce(0, +)
             guard labelled > 0 else { return false }
             return op.holds(Double(info.counts[index]) / Double(labelled), value)
-        case .not(let q): return !q.matches(id: id, info: info, objectClasses: objectClasses)
-        case .and(let qs): return qs.allSatisfy { $0.matches(id: id, info: info, objectClasses: objectClasses) }
-        case .or(let qs): return qs.contains { $0.matches(id: id, info: info, objectClasses: objectClasses) }
+        case .metric(let figure, let op, let value):
+            guard let v = figure.value(metrics) else { return false }
+            return op.holds(v, value)
+        case .not(let q): return !q.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics)
+        case .and(let qs): return qs.allSatisfy { $0.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics) }
+        case .or(let qs): return qs.contains { $0.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics) }
         }
+    }
+}
+
+/// One of an evaluation's per-sample figures (D-188), as queries and sorts name it.
+public enum SampleFigure: String, Sendable, CaseIterable, Comparable {
+    case iou, acc, lq
+
+    /// `iou` / `miou`, `acc` / `accuracy`, `lq` / `quality` (any case); nil for anything else.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "iou", "miou": self = .iou
+        case "acc", "accuracy": self = .acc
+        case "lq", "quality": self = .lq
+        default: return nil
+        }
+    }
+
+    public var title: String {
+        switch self {
+        case .iou: return "IoU"
+        case .acc: return "accuracy"
+        case .lq: return "label quality"
+        }
+    }
+
+    /// The figure of `m`; nil when there is no record or the figure is undefined (NaN).
+    public func value(_ m: SampleMetrics?) -> Double? {
+        guard let m else { return nil }
+        let v: Double
+        switch self {
+        case .iou: v = m.mIoU
+        case .acc: v = m.pixelAccuracy
+        case .lq: v = m.labelQuality
+        }
+        return v.isFinite ? v : nil
+    }
+
+    public static func < (a: SampleFigure, b: SampleFigure) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 }

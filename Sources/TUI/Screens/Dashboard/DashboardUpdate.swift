@@ -22,7 +22,7 @@ extension App {
                    disabledReason: { noRun($0) }),
         KeyBinding([.char("s")], footer: "stop", help: "Stop the run (writes the last checkpoint, then goes idle)", action: .stop,
                    disabledReason: { noRun($0) }),
-        KeyBinding([.char("L")], footer: "lr", help: "Set the learning rate (a prompt; Enter sends, Esc cancels)", action: .learningRate,
+        KeyBinding([.char("L")], footer: "lr", help: "Set the base learning rate (a prompt; Enter sends, Esc cancels; recorded in the run's config.toml)", action: .learningRate,
                    disabledReason: { noRun($0) }),
         KeyBinding([.char("e")], footer: "eval", help: "Evaluate on the validation split now", action: .evaluate,
                    disabledReason: { noRun($0) }),
@@ -79,7 +79,7 @@ extension App {
                 commands.append(.quit)
             }
             return commands
-        case .runs, .runOpened:
+        case .runs, .runOpened, .attached:
             runsEvent(event, &state)
             return []
         case .saved(let directory, let result):
@@ -134,8 +134,9 @@ extension App {
         case .stop:
             return [.cockpit(.engine(.stop))]
         case .learningRate:
-            let lr = state.cockpit.history.lastStep?.learningRate ?? state.cockpit.history.started?.config.lr ?? 1e-3
-            state.dashboard.prompt = LearningRatePrompt(text: formatLR(lr), error: nil)
+            let h = state.cockpit.history
+            let base = h.baseLearningRate ?? h.started?.config.lr ?? 1e-3
+            state.dashboard.prompt = LearningRatePrompt(text: formatLR(base), error: nil, base: base)
             return []
         case .evaluate:
             return [.cockpit(.engine(.evaluateNow))]
@@ -170,9 +171,7 @@ extension App {
         }
     }
 
-    static func formatLR(_ lr: Double) -> String {
-        String(format: "%g", lr)
-    }
+    static func formatLR(_ lr: Double) -> String { RunHistory.formatRate(lr) }
 
     /// The learning-rate prompt: digits, '.', 'e', '-' edit; Enter sends when valid.
     static func editLearningRate(_ state: inout AppState, _ key: Key) -> [Command] {
@@ -189,7 +188,11 @@ extension App {
                 return []
             }
             state.dashboard.prompt = nil
-            state.cockpit.notice = "learning rate → \(formatLR(lr))"
+            guard lr != prompt.base else {
+                state.cockpit.notice = "base learning rate unchanged (\(formatLR(lr)))"
+                return []
+            }
+            state.cockpit.notice = "base learning rate \(prompt.base.map(formatLR) ?? "?") → \(formatLR(lr))"
             return [.cockpit(.engine(.setLearningRate(lr)))]
         case .backspace:
             if !prompt.text.isEmpty { prompt.text.removeLast() }
@@ -216,7 +219,7 @@ extension App {
             return []
         }
         switch key {
-        case .char("d") where state.cockpit.attachment != nil:
+        case .char("d") where state.cockpit.attachment != nil || state.cockpit.detachable:
             // Detach: the run's own process keeps training.
             state.quit = true
             return [.quit]

@@ -62,18 +62,22 @@ extension App {
             grid.fill(rect, with: Cell(" ", s.overlay))
             let text = question == .asking
                 ? (c.attachment != nil
-                    ? " Attached to a live run.  d  detach (it keeps training)   s  stop it (last checkpoint written) and quit   Esc  cancel"
-                    : " A run is in progress.  s  stop it (last checkpoint written) and quit   k/Esc  keep training")
+                    ? " Attached to a live run.  d  detach (it keeps training)   s  stop it with a checkpoint   Esc  cancel"
+                    : c.detachable
+                        ? " A run is in progress.  d  detach (it keeps training)   s  stop it with a checkpoint   Esc  cancel"
+                        : " A run is in progress.  s  stop it (last checkpoint written) and quit   k/Esc  keep training")
                 : " stopping the run and writing its checkpoint… (^C quits at once)"
             grid.put(text, x: rect.x, y: rect.y, style: s.overlayKey, maxWidth: rect.width)
             return
         }
         if let prompt = state.dashboard.prompt {
             grid.fill(rect, with: Cell(" ", s.overlay))
-            var x = grid.put(" learning rate: ", x: rect.x, y: rect.y, style: s.overlayKey)
+            var x = grid.put(" base learning rate: ", x: rect.x, y: rect.y, style: s.overlayKey)
             x = grid.put(prompt.text, x: x, y: rect.y, style: s.overlay)
             grid.set(x, rect.y, Cell("▏", s.overlayKey))
-            let hint = prompt.error ?? "Enter sends · Esc cancels"
+            // The step's rate is the base times the schedule's factor: say what it is now.
+            let now = state.cockpit.history.lastStep.map { "now \(String(format: "%.3g", $0.learningRate)) after the schedule · " } ?? ""
+            let hint = prompt.error ?? "\(now)Enter sends · Esc cancels"
             grid.put(hint, x: x + 3, y: rect.y, style: prompt.error == nil ? s.overlay : s.error.with(bg: s.overlay.bg),
                      maxWidth: rect.maxX - x - 3)
             return

@@ -8,7 +8,7 @@ import Foundation
 public struct LauncherState: Sendable {
     /// The keys the form shows, in order.
     public static let fieldKeys = ["model", "data", "format", "split", "val_split", "crop", "batch", "epochs", "iterations", "optimizer", "lr",
-                                   "schedule", "threads", "eval_interval", "backend"]
+                                   "schedule", "threads", "eval_interval", "backend", "pets_border"]
     /// The configuration the form started from (its other keys are kept as they are).
     public var base: TrainingConfig
     /// Text of each field, by key.
@@ -80,7 +80,11 @@ extension App {
     static func openLauncher(_ state: inout AppState) {
         if state.launcher.form == nil {
             var base = state.launcher.base ?? TrainingConfig()
-            if let previous = state.cockpit.history.started?.config { base = previous }
+            if let previous = state.cockpit.history.started?.config {
+                base = previous
+                // A new run starts at the form's lr: the rate changes were the last run's (D-260).
+                base.lrChanges = ""
+            }
             state.launcher.form = LauncherState(base: base)
         }
         state.screen = .launcher

@@ -43,7 +43,7 @@ extension App {
     public static let runsKeys = KeyTable<RunsAction>([
         KeyBinding([(.up, .up), (.down, .down), (.char("k"), .up), (.char("j"), .down)], label: "↑↓ j k",
                    footer: "run", help: "Previous / next run"),
-        KeyBinding([.enter], footer: "open", help: "Open the run read-only on the dashboard (with the overlay run's curves, if one is picked)",
+        KeyBinding([.enter], footer: "open", help: "Open the run read-only on the dashboard (with the overlay run's curves, if one is picked); attach to a live one",
                    action: .open, disabledReason: { $0.runs.browser?.selected == nil ? "no run to open" : nil }),
         KeyBinding([.char("o")], footer: "overlay", help: "Pick / drop this run as the overlay: its curves are drawn, dimmed, under the run opened next",
                    action: .overlay, disabledReason: { $0.runs.browser?.selected == nil ? "no run to pick" : nil }),
@@ -59,6 +59,19 @@ extension App {
     /// not be replaced.
     static func runsUnavailable(_ state: AppState) -> String? {
         state.cockpit.history.isActive && !state.cockpit.isReadOnly ? "a run is in progress; its dashboard cannot be replaced" : nil
+    }
+
+    /// Whether a run in this state is still training (a finished one's process is only ending).
+    static func isLive(_ state: EngineState) -> Bool { state != .idle }
+
+    /// The status column of a run a process serves.
+    static func liveLabel(_ state: EngineState) -> String? {
+        switch state {
+        case .running: return "live"
+        case .paused: return "paused"
+        case .stopping: return "ending"
+        case .idle: return nil
+        }
     }
 
     /// Why there is no config diff to show: it needs a run picked with `o` and another selected.
@@ -98,6 +111,11 @@ extension App {
                 break
             }
             runs.opening = entry.path
+            if entry.liveState.map(isLive) == true {
+                // A run a process still serves: watch and steer it (D-261).
+                state.runs.browser = runs
+                return [.cockpit(.attachRun(socket: RunLayout(URL(fileURLWithPath: entry.path)).socketURL.path, name: entry.name))]
+            }
             let overlay = runs.overlayPath == entry.path ? nil : runs.overlayPath
             state.runs.browser = runs
             return [.cockpit(.openRun(path: entry.path, overlay: overlay))]
@@ -134,6 +152,20 @@ extension App {
             runs.selection = max(0, min(runs.selection, runs.list.count - 1))
             runs.scroll = min(runs.scroll, runs.selection)
             state.runs.browser = runs
+        case .attached(let name, let result):
+            state.runs.browser?.opening = nil
+            switch result {
+            case .success:
+                // The run's snapshot rebuilds the history (its runStarted resets it).
+                state.cockpit.readOnlyName = nil
+                state.cockpit.overlay = nil
+                state.cockpit.overlayName = nil
+                state.cockpit.attachment = Attachment(name: name, control: true)
+                state.compare.saved = nil
+                state.screen = .cockpit
+            case .failure(let error):
+                state.cockpit.notice = error.description
+            }
         case .runOpened(let path, let result):
             guard state.runs.browser?.opening == path else { return }
             state.runs.browser?.opening = nil
@@ -214,7 +246,7 @@ extension App {
             let marker = entry.path == runs.overlayPath ? "◆" : (selected ? "▸" : " ")
             let its = entry.totalIterations > 0 ? "\(entry.iterations)/\(entry.totalIterations)" : (entry.iterations > 0 ? "\(entry.iterations)" : "—")
             let best = entry.bestMIoU.map { String(format: "%.3f", $0) } ?? "—"
-            let status = entry.name == live ? "running" : entry.status
+            let status = entry.name == live ? "running" : entry.liveState.flatMap(liveLabel) ?? entry.status
             let text = entry.problem.map { row([(entry.name, nameWidth, false)]) + "  ✗ " + $0 }
                 ?? row(columns(entry.name, entry.model, entry.dataset, status, entry.date, its, entry.seconds.map(duration) ?? "—",
                                String(entry.evaluations), best))
@@ -239,7 +271,7 @@ extension App {
             }
         }
         let noteY = inner.maxY - 1
-        var note = "Enter opens the selected run read-only"
+        var note = runs.selected?.liveState.map(isLive) == true ? "Enter attaches to the selected live run" : "Enter opens the selected run read-only"
         if let overlay = runs.overlayPath {
             note = "overlay: \((overlay as NSString).lastPathComponent) (◆) — its curves go under the run opened next; o on it drops it"
             if let a = runs.selected, let b = runs.picked, a.path != b.path {
