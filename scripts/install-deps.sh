@@ -13,6 +13,7 @@ PACKAGES=(
   tmux                            # end-to-end terminal tests
   xvfb xterm x11-apps             # sixel check in a real VT340 xterm (SixelXtermTests: Xvfb, xterm, xwd)
   libopenmpi-dev openmpi-bin      # distributed training (optional at run time; mpirun tests)
+  openssh-server openssh-client   # remote attach test: a run's socket forwarded by ssh -L (RemoteAttachTests)
 )
 
 missing=()

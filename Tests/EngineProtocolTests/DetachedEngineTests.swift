@@ -88,8 +88,10 @@ final class DetachedEngineTests: XCTestCase {
     func testShuttingDownWhileTheProcessStartsLeavesItRunning() throws {
         let release = work.appendingPathComponent("release")
         let engine = DetachedEngine(executable: try script("""
-            while [ ! -e '\(release.path)' ]; do sleep 0.05; done
+            while [ ! -e '\(release.path)' ] && [ -d '\(work.path)' ]; do sleep 0.05; done
             """))
+        // The stand-in ends on the release file, or once the test's folder is gone (tearDown may
+        // remove it before the stand-in looked again: it then ran for ever).
         addTeardownBlock { FileManager.default.createFile(atPath: release.path, contents: nil) }
         engine.launch()
         var config = TrainingConfig()
