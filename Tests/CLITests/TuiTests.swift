@@ -69,6 +69,61 @@ final class TuiTests: XCTestCase {
         XCTAssertFalse(screen.contains("Samples ·"), "the alternate screen was left:\n\(screen)")
     }
 
+    /// Tags (D-241): x marks the selection and the file under --runs-dir keeps it across runs;
+    /// X names a tag; /tagged filters; e exports the list as shown, the path in the footer; the
+    /// CLI's `data export` reads the same tags.
+    func testTagsPersistAndTheListExports() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-tui-tags-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let idle = root.appendingPathComponent("idle")
+        let runs = root.appendingPathComponent("runs")
+        let args = "tui --data '\(Fixtures.voc.path)' --split trainval --runs-dir '\(runs.path)'"
+        var session = try start(args, columns: 120, rows: 30, idleFile: idle)
+        var screen = try session.waitFor { $0.contains("▸2007_000032 500×281") }
+        XCTAssertFalse(screen.contains("●"), screen)
+        try session.sendKeys("x")
+        screen = try session.waitFor { $0.contains("▸●2007_000032") && $0.contains("tagged 2007_000032 “marked”") }
+        XCTAssertTrue(screen.contains("▸●2007_000032"), screen)
+        try session.sendKeys("j")
+        try session.sendKeys("j")
+        try session.sendKeys("X")
+        try session.sendKeys("-l", "suspect")
+        screen = try session.waitFor { $0.contains("tag: suspect▏") }
+        try session.sendKeys("Enter")
+        screen = try session.waitFor { $0.contains("▸●2007_000039") && $0.contains("· ● suspect") }
+        XCTAssertTrue(screen.contains(" ●2007_000032"), "the first keeps its mark:\n\(screen)")
+        try session.sendKeys("/")
+        try session.sendKeys("-l", "tagged")
+        try session.sendKeys("Enter")
+        screen = try session.waitFor { $0.contains("/tagged 2/4") }
+        XCTAssertFalse(screen.contains("2007_000033"), screen)
+        screen = try press(session, "e", idle: idle)
+        screen = try session.waitFor { $0.contains("exported 2 samples") }
+        let csv = runs.appendingPathComponent("exports/samples-trainval-1.csv")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: csv.path), screen)
+        let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 3, "\(lines)")
+        XCTAssertTrue(lines[1].hasPrefix("2007_000032,500,281,aeroplane person,marked"), "\(lines)")
+        XCTAssertTrue(lines[2].hasPrefix("2007_000039,500,375,tvmonitor,suspect"), "\(lines)")
+        try session.sendKeys("q")
+        screen = try session.waitFor { $0.contains("segscope exited") }
+        XCTAssertTrue(screen.contains("segscope exited 0"), screen)
+
+        // A new session on the same runs folder shows the marks again.
+        session = try start(args, columns: 120, rows: 30, idleFile: idle)
+        screen = try session.waitFor { $0.contains("▸●2007_000032") }
+        XCTAssertTrue(screen.contains(" ●2007_000039"), screen)
+        XCTAssertTrue(screen.contains("  2007_000033"), screen)
+        try session.sendKeys("q")
+        try session.waitFor { $0.contains("segscope exited") }
+
+        let exported = try CLI.run(["data", "export", Fixtures.voc.path, "--split", "trainval", "--runs-dir", runs.path,
+                                    "--query", "tag:suspect"])
+        XCTAssertEqual(exported.status, 0, exported.stderr)
+        XCTAssertEqual(exported.stdout.split(separator: "\n").map { String($0.prefix(11)) }, ["id,width,he", "2007_000039"])
+    }
+
     func testSIGTERMRestoresTheTerminal() throws {
         let session = try start("tui --data '\(Fixtures.voc.path)'")
         try session.waitFor { $0.contains("Samples ·") }
@@ -275,6 +330,23 @@ final class TuiTests: XCTestCase {
             XCTAssertNotNil(object[key] as? Double, "\(key) missing: \(result.stdout)")
         }
         XCTAssertGreaterThan(object["training_iterations"] as? Int ?? 0, 0, "no training ran meanwhile: \(result.stdout)")
+    }
+
+    /// `bench tui --latency --attach`: the same measurement with the run in a process of its own,
+    /// its events over the socket (D-261); the run's process is stopped before the bench exits.
+    func testLatencyBenchOverTheSocketMeasuresEveryKey() throws {
+        let result = try CLI.run(["bench", "tui", "--latency", "--attach", "--keys", "6", "--interval-ms", "20", "--crop", "32",
+                                  "--batch", "2", "--threads", "1", "--columns", "100", "--rows", "30", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
+        XCTAssertEqual(object["keys"] as? Int, 6, result.stdout)
+        XCTAssertEqual(object["engine"] as? String, "own process, over its socket", result.stdout)
+        for key in ["p50_ms", "p95_ms", "max_ms", "target_p95_ms"] {
+            XCTAssertNotNil(object[key] as? Double, "\(key) missing: \(result.stdout)")
+        }
+        XCTAssertGreaterThan(object["training_iterations"] as? Int ?? 0, 0, "no training ran meanwhile: \(result.stdout)")
+        XCTAssertNil(Self.pid(of: "train --config \(FileManager.default.temporaryDirectory.path)/segscope-latency-"),
+                     "the bench's run was stopped")
     }
 
     /// The `__metadata__` of a safetensors file (8-byte little-endian header length, JSON header).

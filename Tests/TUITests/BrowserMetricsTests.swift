@@ -191,6 +191,20 @@ final class BrowserMetricsTests: XCTestCase {
         XCTAssertTrue(driver.screen.text.contains("number after <, e.g. iou<0.3"), "a bad number names the term:\n\(driver.screen.text)")
     }
 
+    /// With tags the list gains a mark column; the metrics' column names stay over their figures.
+    func testTagMarksAndMetricsColumnsLineUp() throws {
+        let (runtime, driver) = try open(try makeRun())
+        runtime.send([.key(.char("v")), .key(.char("j")), .key(.char("x"))])
+        let text = driver.screen.text
+        XCTAssertTrue(text.contains("▸●2007_000033  0.35  0.97  0.72"), text)
+        XCTAssertTrue(text.contains("  2007_000032  0.61  0.93  0.40"), text)
+        let header = driver.screen.line(3), row = driver.screen.line(5)
+        func end(_ line: String, _ text: String) -> Int? { line.range(of: text).map { line.distance(from: line.startIndex, to: $0.upperBound) } }
+        // As without tags (browser-metrics-*): a column name ends one cell before its figures' last digit.
+        XCTAssertEqual(end(header, "IoU").map { $0 + 1 }, end(row, "0.35"), "the names moved with the mark:\n\(header)\n\(row)")
+        assertGolden(text, named: "browser-metrics-tags-100x30")
+    }
+
     func testSortOrderIsPureAndKeepsUnscoredLast() {
         let ids = ["a", "b", "c", "d"]
         let file = SampleMetricsFile(iteration: 1, epoch: 1, split: "val", classNames: ["bg", "x"], samples: [

@@ -1,4 +1,5 @@
 import Datasets
+import EngineProtocol
 import Foundation
 import TestSupport
 import Training
@@ -13,7 +14,10 @@ final class CompareSavedEvaluationsTests: XCTestCase {
     /// A run directory as training leaves it: config.toml, metrics.jsonl with evaluations at
     /// `evaluations` (iteration, pooled mIoU), and their sample predictions — the fixtures' true
     /// masks shifted right by a different amount per evaluation, so each looks different.
-    func writeRun(_ evaluations: [(iteration: Int, mIoU: Double, shift: Int)]) throws -> URL {
+    /// `saving`: the ids whose masks are saved; `scored`: (mIoU, accuracy) per id written as the
+    /// evaluations' samples.json (nil: none, as runs before D-188).
+    func writeRun(_ evaluations: [(iteration: Int, mIoU: Double, shift: Int)], saving: [String] = ids,
+                  scored: [String: (Double, Double)]? = nil) throws -> URL {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("segscope-saved-evals-\(UUID().uuidString)")
         addTeardownBlock { try? FileManager.default.removeItem(at: root) }
         let dir = root.appendingPathComponent("20261121-170000-xunet")
@@ -34,7 +38,7 @@ final class CompareSavedEvaluationsTests: XCTestCase {
         var best = -1.0
         for e in evaluations {
             var samples: [EvaluatedSample] = []
-            for id in Self.ids {
+            for id in saving {
                 let sample = try voc.sample(id: id)
                 guard case .samplePrediction(let p) = try CompareTests.shiftedPrediction(id, shift: e.shift, iteration: e.iteration) else {
                     throw MessageError("no prediction for \(id)")
@@ -43,8 +47,14 @@ final class CompareSavedEvaluationsTests: XCTestCase {
             }
             let isBest = e.mIoU > best
             if isBest { best = e.mIoU }
+            let metrics = scored.map { figures in
+                SampleMetricsFile(iteration: e.iteration, epoch: (e.iteration - 1) / 20 + 1, split: "val", classNames: EngineScript.vocClasses,
+                                  samples: Self.ids.compactMap { id in
+                                      figures[id].map { SampleMetrics(id: id, mIoU: $0.0, pixelAccuracy: $0.1, pixels: 1000, labelQuality: 0.5) }
+                                  })
+            }
             try run.writePredictions(samples, iteration: e.iteration, epoch: (e.iteration - 1) / 20 + 1, split: "val",
-                                     mIoU: e.mIoU, isBest: isBest)
+                                     mIoU: e.mIoU, isBest: isBest, metrics: metrics)
         }
         return dir
     }
@@ -104,6 +114,34 @@ final class CompareSavedEvaluationsTests: XCTestCase {
         let help = driver.screen.text
         XCTAssertTrue(help.contains("the best evaluation (highest val"), help)
         XCTAssertTrue(help.contains("[ ]"), help)
+    }
+
+    /// Worst first on a past run ranks every sample its evaluation scored (samples.json), not
+    /// only the few whose masks it saved; those without a mask show their figures and say so.
+    func testWorstFirstRanksEveryScoredSampleNotOnlyTheSavedOnes() throws {
+        let run = try writeRun([(20, 0.5, 40)], saving: ["2007_000032", "2007_000033"],
+                               scored: ["2007_000032": (0.7, 0.95), "2007_000033": (0.6, 0.93), "2007_000039": (0.2, 0.9),
+                                        "2007_000042": (0.4, 0.8)])
+        let (runtime, driver) = try openCompare(run)
+        XCTAssertEqual(App.gallery(runtime.state).map(\.id), ["2007_000039", "2007_000042", "2007_000033", "2007_000032"])
+        var text = driver.screen.text
+        XCTAssertTrue(text.contains("Worst first (4)"), text)
+        XCTAssertTrue(text.contains("2007_000039 · mIoU 0.200 · acc 0.900 · no saved mask"), text)
+        XCTAssertTrue(text.contains("mask not saved (the run keeps 2)"), text)
+        assertGolden(text, named: "compare-saved-all-scored-100x30")
+        press(runtime, .down)
+        press(runtime, .down)
+        XCTAssertEqual(App.compareSelectedID(runtime.state), "2007_000033")
+        text = driver.screen.text
+        XCTAssertTrue(text.contains("2007_000033 · mIoU"), text)
+        XCTAssertTrue(text.contains("predicted at it 20"), "a saved one shows its mask:\n\(text)")
+
+        // A damaged samples.json: the saved images are ranked, and the log says why.
+        try Data("{\"version\": 1, \"samp".utf8).write(to: run.appendingPathComponent("predictions/000020/samples.json"))
+        let (again, _) = try openCompare(run)
+        XCTAssertEqual(App.gallery(again.state).map(\.id).sorted(), ["2007_000032", "2007_000033"])
+        XCTAssertTrue(again.state.cockpit.history.log.contains { $0.text.contains("samples.json") && $0.text.contains("saved images only") },
+                      "\(again.state.cockpit.history.log.map(\.text))")
     }
 
     /// At 160 columns the optional footer entries (`a all`, `[ ] eval`) have room.

@@ -21,6 +21,12 @@ public struct SavedEvaluation: Sendable {
     public var saved: [PredictionIndex.Evaluation] = []
     /// The kept evaluation with the best pooled mIoU (the index's `best_iteration`).
     public var bestIteration: Int?
+    /// Every sample the evaluation scored, from its `samples.json` (D-188), in its order; nil
+    /// when the folder has none (runs before D-188) or it cannot be read (then in `problems`).
+    public var scoredSamples: [ImageScore]? = nil
+
+    /// What worst-first ranks: every scored sample when known, else the saved ones.
+    public var rankedScores: [ImageScore] { scoredSamples ?? scores }
 
     /// The newest kept evaluation.
     public var latestIteration: Int? { saved.map(\.iteration).max() }
@@ -84,10 +90,29 @@ extension RunArchive {
                 problems.append("\(url.path): \(describe(error))")
             }
         }
+        let scored = scoredSamples(in: folder, problems: &problems)
         let listed = index.evaluations.sorted { $0.iteration < $1.iteration }
         return SavedEvaluation(runDirectory: directory.path, iteration: set.iteration, epoch: set.epoch, mIoU: set.mIoU,
                                isBest: set.isBest, scores: scores, predictions: predictions, problems: problems,
-                               saved: listed, bestIteration: bestIteration(listed, named: index.bestIteration))
+                               saved: listed, bestIteration: bestIteration(listed, named: index.bestIteration),
+                               scoredSamples: scored)
+    }
+
+    /// The scores of every sample in an evaluation folder's `samples.json`; nil when absent,
+    /// and a problem line (the saved images are ranked instead) when it cannot be read.
+    static func scoredSamples(in folder: URL, problems: inout [String]) -> [ImageScore]? {
+        let url = folder.appendingPathComponent(SampleMetricsFile.fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            let file = try JSONDecoder().decode(SampleMetricsFile.self, from: Data(contentsOf: url))
+            guard file.version <= SampleMetricsFile.currentVersion else {
+                throw ArchiveError("version \(file.version) is newer than this segscope reads (\(SampleMetricsFile.currentVersion))")
+            }
+            return file.samples.map { ImageScore(id: $0.id, mIoU: $0.mIoU, pixelAccuracy: $0.pixelAccuracy, pixels: $0.pixels) }
+        } catch {
+            problems.append("\(url.path): \(describe(error)); worst first ranks the saved images only")
+            return nil
+        }
     }
 
     /// The index's best iteration when it lists that evaluation, else the listed one with the

@@ -22,6 +22,10 @@ public enum DatasetEvent: Sendable {
     case scanned([SampleInfo])
     /// The scan of a split finished.
     case scanFinished(split: Split)
+    /// The tags file was written (nil) or not (why).
+    case tagsSaved(path: String, error: String?)
+    /// The browser's list was exported: the path written and the number of samples, or why not.
+    case exported(Result<String, MessageError>, samples: Int)
 }
 
 /// An error as text, so messages stay `Sendable` and `Equatable`.
@@ -40,6 +44,10 @@ public enum Command: Sendable, Equatable {
     /// Decode every listed sample once to learn its size and classes (for the list and the
     /// class-frequency pane). Ids already scanned are skipped by the performer.
     case scan(split: Split, ids: [String])
+    /// Write the browser's tags to `path` (temp + rename; one write at a time, in order).
+    case saveTags(SampleTags, path: String)
+    /// Write the browser's list into `directory` as `<stem>-<n>.<format>`, n the first free number.
+    case exportSamples(SampleExport, format: SampleExport.Format, directory: String, stem: String)
     /// Commands of the training screens (engine commands, compare samples): `CockpitPerformer`.
     case cockpit(CockpitCommand)
 }

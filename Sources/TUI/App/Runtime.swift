@@ -199,6 +199,8 @@ public final class DatasetPerformer: CommandPerformer, @unchecked Sendable {
     private let listQueue = DispatchQueue(label: "segscope.tui.lists")
     private let loadQueue = DispatchQueue(label: "segscope.tui.load")
     private let scanQueue = DispatchQueue(label: "segscope.tui.scan", qos: .utility)
+    /// Tags and exports: serial, so two quick toggles reach the file in order.
+    private let saveQueue = DispatchQueue(label: "segscope.tui.save")
     private let lock = NSLock()
     private var latestRequest: String?
     private var scanned: Set<String> = []
@@ -259,6 +261,36 @@ public final class DatasetPerformer: CommandPerformer, @unchecked Sendable {
                 post(.dataset(.scanFinished(split: split)))
                 done()
             }
+        case .saveTags(let tags, let path):
+            saveQueue.async {
+                var problem: String?
+                do { try tags.write(to: URL(fileURLWithPath: path)) } catch { problem = "\(error)" }
+                post(.dataset(.tagsSaved(path: path, error: problem)))
+                done()
+            }
+        case .exportSamples(let export, let format, let directory, let stem):
+            saveQueue.async {
+                let result: Result<String, MessageError>
+                do {
+                    let url = Self.freeExportURL(directory: URL(fileURLWithPath: directory), stem: stem, format: format)
+                    try AtomicText.write(try export.encoded(format), to: url)
+                    result = .success(url.path)
+                } catch {
+                    result = .failure(error as? MessageError ?? MessageError(error))
+                }
+                post(.dataset(.exported(result, samples: export.samples.count)))
+                done()
+            }
+        }
+    }
+
+    /// The first `<stem>-<n>.<ext>` in `directory` that does not exist yet.
+    static func freeExportURL(directory: URL, stem: String, format: SampleExport.Format) -> URL {
+        var n = 1
+        while true {
+            let url = directory.appendingPathComponent("\(stem)-\(n).\(format.rawValue)")
+            if !FileManager.default.fileExists(atPath: url.path) { return url }
+            n += 1
         }
     }
 

@@ -9,7 +9,8 @@ struct BenchTui: ParsableCommand {
         commandName: "tui",
         abstract: "Time full browser frames, or (--latency) key-to-frame latency of the cockpit under training load.",
         discussion: """
-            With --latency: starts a real training run in this process (both cores by default), \
+            With --latency: starts a real training run in this process (with --attach: in a segscope \
+            train process of its own, its events over the run's socket; both cores by default), \
             shows its dashboard at --columns × --rows through the curses driver's output (to \
             /dev/null), injects --keys key presses about --interval-ms apart from another thread and \
             prints the p50 / p95 / max milliseconds from a key to the first frame showing its effect \
@@ -65,10 +66,13 @@ struct BenchTui: ParsableCommand {
     @Option(name: .customLong("interval-ms"), help: "With --latency: mean milliseconds between key presses.")
     var intervalMilliseconds = 150
 
+    @Flag(help: "With --latency: the run trains in a segscope train process of its own, watched over its socket (as the front's t starts runs).")
+    var attach = false
+
     func run() throws {
         if latency {
             try TuiLatencyBench(data: data, model: model, crop: crop, batch: batch, threads: threads, backend: backend, keys: keys,
-                                intervalMilliseconds: intervalMilliseconds, columns: columns, rows: rows, json: json).run()
+                                intervalMilliseconds: intervalMilliseconds, columns: columns, rows: rows, json: json, attach: attach).run()
             return
         }
         guard columns >= 64, rows >= 18, frames > 0 else {

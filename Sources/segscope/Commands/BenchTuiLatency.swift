@@ -24,6 +24,8 @@ struct TuiLatencyBench {
     var columns: Int
     var rows: Int
     var json: Bool
+    /// The run in a process of its own, over its socket (`DetachedEngine`, as the front runs it).
+    var attach = false
 
     static let targetP95Milliseconds = 100.0
 
@@ -68,11 +70,19 @@ struct TuiLatencyBench {
                              browser: BrowserState(dataset: dataset))
         state.dashboard.glyphs = .braille
         state.launcher.base = config
-        let link = EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
+        let detached = attach ? DetachedEngine(executable: Tui.executablePath) : nil
+        let link = detached.map { EngineLink(host: $0) }
+            ?? EngineLink.inProcess { config, context in try ModelTrainingSession(config: config, context: context) }
+        state.cockpit.detachable = attach
         let runtime = AppRuntime(state: state, driver: driver, performer: CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link))
         let poster = runtime.poster
         link.pump { poster(.cockpit(.engine($0))) }
         defer {
+            if let detached {
+                // The run's process is not ended by the front's exit: stop it first.
+                if link.isLaunched { link.send(.stop) }
+                _ = detached.waitForRunEnd(timeout: 600)
+            }
             link.shutdown(timeout: 600)
             output.shutdown()
         }
@@ -122,10 +132,11 @@ struct TuiLatencyBench {
                 "\"training_iterations\": \(iterations)", "\"training_images_per_second\": \(String(format: "%.2f", imagesPerSecond))",
                 "\"evaluations\": \(h.evaluations.count)", "\"loadavg_1m\": \"\(load)\"",
                 "\"columns\": \(columns)", "\"rows\": \(rows)", "\"model\": \"\(model)\"",
+                "\"engine\": \"\(attach ? "own process, over its socket" : "this process")\"",
             ]
             print("{" + fields.joined(separator: ", ") + "}")
         } else {
-            print("key-to-frame latency, cockpit \(columns)×\(rows) while training \(model) (crop \(crop), batch \(batch), threads \(threads == 0 ? "all" : String(threads)), \(backend) backend) in the same process")
+            print("key-to-frame latency, cockpit \(columns)×\(rows) while training \(model) (crop \(crop), batch \(batch), threads \(threads == 0 ? "all" : String(threads)), \(backend) backend) \(attach ? "in a process of its own, over its socket" : "in the same process")")
             print("  keys measured            \(latencies.count) (one every ~\(interval) ms, jittered ±50%)")
             print(String(format: "  p50 / p95 / max / mean   %.1f / %.1f / %.1f / %.1f ms", p50, p95, worst, mean))
             print(String(format: "  training meanwhile       %d iterations, %.1f img/s, %d evaluations; load average %@",

@@ -7,7 +7,7 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Inspect, validate and create segmentation datasets.",
-        subcommands: [DataInfo.self, DataCheck.self, DataDemo.self])
+        subcommands: [DataInfo.self, DataCheck.self, DataDemo.self, DataExport.self])
 }
 
 /// Options every `data` subcommand that reads a dataset shares.

@@ -74,8 +74,17 @@ struct Tui: ParsableCommand {
         }
         var options = DatasetOptions(limit: limit, petsBorder: border)
         options.palette = classPalette
-        let dataset = try openDataset(format: datasetFormat, options: options)
+        let (dataset, datasetURL) = try openDataset(format: datasetFormat, options: options)
         var browser = BrowserState(dataset: dataset)
+        // Tags live under the runs folder, one file per dataset directory (D-241).
+        let tagsFile = SampleTags.fileURL(runsRoot: URL(fileURLWithPath: runsDir), dataset: datasetURL)
+        browser.tagsFile = tagsFile
+        do {
+            browser.tags = try SampleTags.read(tagsFile, dataset: datasetURL.absoluteURL.standardizedFileURL.path)
+        } catch {
+            browser.tagsProblem = "\(error)"
+            FileHandle.standardError.write(Data("warning: \(error)\n".utf8))
+        }
         if let split {
             guard let index = browser.splits.firstIndex(of: split) else {
                 throw ValidationError("--split \(split): \(dataset.name) has the splits \(browser.splits.joined(separator: ", "))")
@@ -202,7 +211,8 @@ struct Tui: ParsableCommand {
         return (main.0, main.1, other.map { (name: $0.0, history: $0.1) })
     }
 
-    private func openDataset(format: DatasetFormat, options: DatasetOptions) throws -> any SegmentationDataset {
+    /// The dataset and its directory.
+    private func openDataset(format: DatasetFormat, options: DatasetOptions) throws -> (any SegmentationDataset, URL) {
         guard let data else {
             // The demo set lives in the user's cache directory; the first run generates it.
             let root: URL
@@ -211,11 +221,11 @@ struct Tui: ParsableCommand {
             } catch {
                 throw ValidationError("cannot create the demo dataset in \(DemoDataset.defaultURL.path): \(error)")
             }
-            return try DatasetLoader.open(root, format: .demo, options: options)
+            return (try DatasetLoader.open(root, format: .demo, options: options), root)
         }
         let url = URL(fileURLWithPath: (data as NSString).expandingTildeInPath)
         do {
-            return try DatasetLoader.open(url, format: format, options: options)
+            return (try DatasetLoader.open(url, format: format, options: options), url)
         } catch {
             throw ValidationError("cannot open \(data): \(error)")
         }

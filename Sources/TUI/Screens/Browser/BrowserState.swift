@@ -1,4 +1,5 @@
 import Datasets
+import Foundation
 
 /// What the preview pane shows.
 public enum PreviewMode: String, Sendable, CaseIterable {
@@ -57,12 +58,26 @@ public struct BrowserState: Sendable {
     /// An evaluation's per-sample figures shown as list columns (`v`), and the list's order.
     public var metrics: BrowserMetricsSlot?
     public var sort: SampleSort = .name
+    /// Tags on samples (`x`, `X`; `tag:NAME` / `tagged` in the filter) and the file they are
+    /// kept in (nil: not kept, as in tests that do not ask for it) (D-241).
+    public var tags: SampleTags
+    public var tagsFile: URL?
+    /// Why the tags file could not be read: tagging is off so the file is never overwritten.
+    public var tagsProblem: String?
+    /// The tag `x` toggles; `X` names another.
+    public var currentTag = SampleTags.defaultName
+    /// The tag-name prompt of `X` while it is open.
+    public var tagPrompt: String?
+    /// A passing message for the footer (a tag set, an export written, a write that failed);
+    /// cleared by the next key.
+    public var notice: String?
 
     public init(dataset: any SegmentationDataset) {
         datasetName = dataset.name
         classNames = dataset.classNames
         palette = dataset.palette
         splits = dataset.splits
+        tags = SampleTags(dataset: dataset.name)
     }
 
     public init(name: String, classNames: [String], palette: [RGB], splits: [Split]) {
@@ -70,6 +85,7 @@ public struct BrowserState: Sendable {
         self.classNames = classNames
         self.palette = palette
         self.splits = splits
+        tags = SampleTags(dataset: name)
     }
 
     /// Rows the list gives to the metrics' column header (or their error) above the samples.
@@ -129,7 +145,7 @@ public struct BrowserState: Sendable {
                     let id = all[i]
                     let scan = info[id]
                     return query.matches(id: id, info: scan, objectClasses: scan.map { objectClasses($0) } ?? [],
-                                         metrics: scores?.byID[id])
+                                         metrics: scores?.byID[id], tags: tags.names(of: id))
                 }
             }
             filterNote = Self.unscoredNote(query.figures, ids: all, metrics: scores, split: split)
@@ -146,19 +162,22 @@ public struct BrowserState: Sendable {
         }
     }
 
+    /// How the unscored note says to load figures (`segscope data export` says `--run`).
+    public static let noMetricsHint = "v loads an evaluation"
+
     /// Says how many of `ids` lack a figure the query compares (nil: none, or no figure term).
     static func unscoredNote(_ figures: Set<SampleFigure>, ids: [String], metrics: BrowserMetrics?, split: Split?) -> String? {
         guard !figures.isEmpty else { return nil }
         let names = figures.sorted().map(\.rawValue).joined(separator: " / ")
-        guard let metrics else { return "no sample scored: \(names) terms false (v loads an evaluation)" }
+        guard let metrics else { return "no sample scored: \(names) terms false (\(noMetricsHint))" }
         let unscored = ids.filter { id in figures.contains { $0.value(metrics.byID[id]) == nil } }.count
         guard unscored > 0 else { return nil }
         let other = metrics.file.split != split ? " (scored: \(metrics.file.split))" : ""
         return "\(unscored) unscored: \(names) terms false\(other)"
     }
 
-    /// The footer's status text: the filter's note.
-    public var status: String? { filterNote }
+    /// The footer's status text: a passing notice, else why tags are off, else the filter's note.
+    public var status: String? { notice ?? tagsProblem.map { "tags off: " + $0 } ?? filterNote }
 
     /// Scan progress of the current split: (scanned, total).
     public var scanProgress: (done: Int, total: Int) {

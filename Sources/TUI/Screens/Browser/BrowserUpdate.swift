@@ -1,5 +1,6 @@
 import Datasets
 import EngineProtocol
+import Foundation
 
 /// What browser keys do.
 public enum BrowserAction: Sendable, Equatable {
@@ -11,6 +12,8 @@ public enum BrowserAction: Sendable, Equatable {
     case runs
     /// Per-sample metrics of the dashboard's run (D-188): show / hide, sort, confusion cells.
     case metrics, sort, nextConfusion, previousConfusion
+    /// Tags (D-241): toggle the current tag on the selection, name another tag; export the list.
+    case tag, tagNamed, exportCSV, exportJSON
 }
 
 extension App {
@@ -28,7 +31,7 @@ extension App {
         KeyBinding([.char("m")], footer: "mode", help: "View mode: image | mask side by side, image, mask, overlay", action: .mode),
         KeyBinding([.char("o")], footer: "opacity", help: "Overlay opacity 25% → 50% → 75% → 100%", action: .opacity,
                    disabledReason: { $0.browser.mode == .overlay ? nil : "only in overlay mode (m)" }),
-        KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name: words ANDed (dog sheep), a | b, !person, person>20% (pixel share), id:2008; after v iou<0.3, acc>=0.9, lq<0.2 (Enter keeps, Esc clears)", action: .filter),
+        KeyBinding([.char("/")], footer: "filter", help: "Filter samples by id or class name: dog sheep (AND), a | b, !person, person>20%, id:2008, tag:NAME, iou<0.3 after v", action: .filter),
         KeyBinding([.escape], footer: nil, help: "Clear the filter / close this help", action: .clearFilter),
         KeyBinding([.char("v")], footer: "eval", footerOptional: true,
                    help: "Per-sample IoU, accuracy and label quality of the dashboard run's latest evaluation (again: hide)",
@@ -39,6 +42,12 @@ extension App {
         KeyBinding([(.char("c"), .nextConfusion), (.char("C"), .previousConfusion)], label: "c C", footer: "confusion", footerOptional: true,
                    help: "Samples behind a confusion cell (truth → predicted), largest cells in turn",
                    disabledReason: { ($0.browser.metrics?.loaded?.cells.isEmpty ?? true) ? "needs metrics (v)" : nil }),
+        KeyBinding([(.char("x"), .tag), (.char("X"), .tagNamed)], label: "x X", footer: "tag", footerOptional: true,
+                   help: "Tag / untag the selection; X names the tag (filter: tag:NAME)",
+                   disabledReason: { tagsUnavailable($0) }),
+        KeyBinding([(.char("e"), .exportCSV), (.char("E"), .exportJSON)], label: "e E", footer: "export", footerOptional: true,
+                   help: "Export the list as shown, as CSV / JSON, to <runs>/exports/",
+                   disabledReason: { $0.browser.visible.isEmpty ? "the list is empty" : nil }),
         KeyBinding([.char("t")], footer: "train", help: "Training: launch a run, or watch the one in progress", action: .training),
         KeyBinding([.char("r")], footer: "runs", help: "Past runs: open one read-only, overlay another one's curves", action: .runs,
                    disabledReason: { runsUnavailable($0) }),
@@ -50,9 +59,15 @@ extension App {
         switch msg {
         case .key(let key):
             if state.browser.editingFilter { return editFilter(&state, key) }
-            guard let binding = browserKeys.binding(for: key), let action = binding.action(for: key),
-                  binding.disabledReason(state) == nil
-            else { return [] }
+            if state.browser.tagPrompt != nil { return editTagPrompt(&state, key) }
+            state.browser.notice = nil
+            guard let binding = browserKeys.binding(for: key), let action = binding.action(for: key) else { return [] }
+            if let reason = binding.disabledReason(state) {
+                if [.tag, .tagNamed, .exportCSV, .exportJSON].contains(action) {
+                    state.browser.notice = "\(binding.label): \(reason)"
+                }
+                return []
+            }
             return perform(action, &state)
         case .mouse(let event):
             return mouse(event, &state)
@@ -126,6 +141,16 @@ extension App {
             return [.cockpit(.loadSampleMetrics(directory: run))]
         case .sort:
             return resort(state.browser.sort.next, &state)
+        case .tag:
+            return toggleTag(state.browser.currentTag, &state)
+        case .tagNamed:
+            state.browser.tagPrompt = ""
+            return []
+        case .exportCSV, .exportJSON:
+            let split = state.browser.split ?? "samples"
+            let directory = URL(fileURLWithPath: state.runs.root).appendingPathComponent("exports").path
+            return [.exportSamples(state.browser.export(), format: action == .exportCSV ? .csv : .json,
+                                   directory: directory, stem: "samples-\(split)")]
         case .nextConfusion, .previousConfusion:
             guard let cells = state.browser.metrics?.loaded?.cells, !cells.isEmpty else { return [] }
             var i = -1
@@ -135,6 +160,61 @@ extension App {
             i = action == .nextConfusion ? (i + 1) % cells.count : (i <= 0 ? cells.count - 1 : i - 1)
             return resort(.confusion(truth: cells[i].truth, predicted: cells[i].predicted), &state)
         }
+    }
+
+    /// Why `x` / `X` do nothing now (nil: they work).
+    static func tagsUnavailable(_ state: AppState) -> String? {
+        if state.browser.tagsProblem != nil { return "the tags file cannot be read (see the footer)" }
+        return state.browser.selectedID == nil ? "no sample selected" : nil
+    }
+
+    /// Adds or removes tag `name` on the selected sample, keeps the file, and keeps the
+    /// selection's place when a tag filter drops the sample from the list.
+    static func toggleTag(_ name: String, _ state: inout AppState) -> [Command] {
+        guard let id = state.browser.selectedID else { return [] }
+        let added = state.browser.tags.toggle(id, name)
+        state.browser.notice = "\(added ? "tagged" : "untagged") \(id) “\(name)”"
+        let place = state.browser.selection
+        state.browser.applyFilter()
+        if state.browser.selectedID != id {
+            state.browser.selection = max(0, min(place, state.browser.visible.count - 1))
+        }
+        clampScroll(&state)
+        var commands = selectionChanged(&state)
+        if let file = state.browser.tagsFile { commands.append(.saveTags(state.browser.tags, path: file.path)) }
+        return commands
+    }
+
+    /// The tag-name prompt of `X`: Enter toggles the typed tag (and makes it `x`'s), Esc cancels.
+    static func editTagPrompt(_ state: inout AppState, _ key: Key) -> [Command] {
+        var text = state.browser.tagPrompt ?? ""
+        switch key {
+        case .enter:
+            let name = text.lowercased()
+            if let problem = SampleTags.problem(name) {
+                state.browser.notice = problem
+                return []
+            }
+            state.browser.tagPrompt = nil
+            state.browser.currentTag = name
+            return toggleTag(name, &state)
+        case .escape:
+            state.browser.tagPrompt = nil
+            state.browser.notice = nil
+            return []
+        case .backspace:
+            if !text.isEmpty { text.removeLast() }
+        case .char(let c):
+            text.unicodeScalars.append(c)
+        case .ctrl("c"):
+            state.browser.tagPrompt = nil
+            return requestQuit(&state)
+        default:
+            return []
+        }
+        state.browser.tagPrompt = text
+        state.browser.notice = nil
+        return []
     }
 
     /// The run directory whose per-sample metrics `v` reads: the dashboard's run, live or past.
@@ -279,6 +359,15 @@ extension App {
             return []
         case .scanFinished(let split):
             state.browser.scannedSplits.insert(split)
+            return []
+        case .tagsSaved(_, let error):
+            if let error { state.browser.notice = "tags not saved: \(error)" }
+            return []
+        case .exported(.success(let path), let count):
+            state.browser.notice = "exported \(count) sample\(count == 1 ? "" : "s") → \(path)"
+            return []
+        case .exported(.failure(let error), _):
+            state.browser.notice = "export failed: \(error)"
             return []
         }
     }

@@ -76,17 +76,18 @@ extension App {
             : " · \(b.filter.isEmpty ? "" : "/\(b.filter) ")\(b.visible.count)/\(all.count)"
         var inner = grid.box(rect, title: title, border: s.focus, titleStyle: s.title)
         guard inner.width > 0, inner.height > 0 else { return }
-        if b.editingFilter {
+        if b.editingFilter || b.tagPrompt != nil {
             let y = inner.maxY - 1
             grid.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), with: Cell(" ", s.overlay))
-            let end = grid.put("/ " + b.filter, x: inner.x, y: y, style: s.overlay, maxWidth: inner.width - 1)
+            let text = b.editingFilter ? "/ " + b.filter : "tag: " + (b.tagPrompt ?? "")
+            let end = grid.put(text, x: inner.x, y: y, style: s.overlay, maxWidth: inner.width - 1)
             grid.set(end, y, Cell("▏", s.overlayKey))
             inner.height -= 1
         }
         let metrics = b.metrics?.loaded
         if b.listHeaderRows > 0 {
             let header = Rect(x: inner.x, y: inner.y, width: inner.width, height: b.listHeaderRows)
-            drawMetricsHeader(&grid, state, header, idWidth: listIDWidth(b, inner))
+            drawMetricsHeader(&grid, state, header, idWidth: listIDWidth(b, inner) + markWidth(b))
             inner.y += b.listHeaderRows
             inner.height -= b.listHeaderRows
             guard inner.height > 0 else { return }
@@ -129,6 +130,9 @@ extension App {
             let base = selected ? s.selected : s.main
             if selected { grid.fill(Rect(x: inner.x, y: y, width: inner.width, height: 1), with: Cell(" ", s.selected)) }
             var x = grid.put(selected ? "▸" : " ", x: inner.x, y: y, style: base)
+            if markWidth(b) > 0 {
+                x = grid.put(b.tags.names(of: id).isEmpty ? " " : tagMark, x: x, y: y, style: selected ? base : s.accent)
+            }
             x = grid.put(TextWidth.pad(id, to: idWidth), x: x, y: y, style: base) + 1
             if let metrics {
                 x = drawMetricsColumns(&grid, state, metrics.byID[id], x: x, y: y, selected: selected)
@@ -142,9 +146,14 @@ extension App {
                 grid.put(classes, x: x, y: y, style: selected ? base : s.accent.with(fg: s.main.fg),
                          maxWidth: inner.maxX - x)
             }
-            if TextWidth.width(id) > idWidth { grid.set(inner.x + idWidth, y, Cell("…", base)) }
+            if TextWidth.width(id) > idWidth { grid.set(inner.x + markWidth(b) + idWidth, y, Cell("…", base)) }
         }
     }
+
+    /// The mark of a tagged sample in the list, in a column shown once the dataset has a tag.
+    static let tagMark = "●"
+
+    static func markWidth(_ b: BrowserState) -> Int { b.tags.isEmpty ? 0 : 1 }
 
     static func listIDWidth(_ b: BrowserState, _ inner: Rect) -> Int {
         min(max(8, b.splitIDs.map { TextWidth.width($0) }.max() ?? 8), max(8, inner.width / 2))
@@ -273,6 +282,8 @@ extension App {
             func f(_ v: Double) -> String { v.isFinite ? String(format: "%.2f", v) : "—" }
             title += " · IoU \(f(m.mIoU)) acc \(f(m.pixelAccuracy)) LQ \(f(m.labelQuality))"
         }
+        let tagNames = b.tags.names(of: id)
+        if !tagNames.isEmpty { title += " · \(tagMark) " + tagNames.joined(separator: " ") }
         let inner = grid.box(rect, title: title, border: s.border, titleStyle: s.title)
         guard inner.width > 4, inner.height > 2 else { return [] }
         switch b.slot(for: id) {

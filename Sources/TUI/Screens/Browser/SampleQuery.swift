@@ -9,6 +9,7 @@ import EngineProtocol
 ///     person>20%           person covers more than 20% of the labelled pixels (<, <=, >, >=, =)
 ///     (dog | cat) !person  parentheses group
 ///     id:2008              ids containing "2008"
+///     tag:suspect          samples tagged "suspect" (`x` / `X` in the browser); `tagged`: any tag
 ///     iou<0.3              after `v`: the evaluation's per-sample IoU below 0.3 (also acc, lq;
 ///                          `30%` and `30` mean 0.3 as for shares)
 ///
@@ -25,6 +26,8 @@ public indirect enum SampleQuery: Equatable, Sendable {
     case word(String)
     /// Id substring only.
     case id(String)
+    /// Samples carrying the tag (lower-cased); nil: any tag (`tagged`).
+    case tag(String?)
     /// The pixel share of class `index` (of labelled pixels, void left out) compared with `value` (0...1).
     case share(index: Int, Comparison, Double)
     /// An evaluation's per-sample figure compared with `value` (0...1); false without one.
@@ -151,6 +154,12 @@ public indirect enum SampleQuery: Equatable, Sendable {
 
         func term(_ w: String) throws -> SampleQuery {
             if w.lowercased().hasPrefix("id:") { return .id(String(w.dropFirst(3)).lowercased()) }
+            if w.lowercased() == "tagged" { return .tag(nil) }
+            if w.lowercased().hasPrefix("tag:") {
+                let name = String(w.dropFirst(4)).lowercased()
+                guard !name.isEmpty else { throw ParseError(message: "“\(w)”: a tag name goes after tag:, e.g. tag:\(SampleTags.defaultName)") }
+                return .tag(name)
+            }
             for op in Comparison.allCases {
                 guard let range = w.range(of: op.rawValue) else { continue }
                 let name = String(w[..<range.lowerBound])
@@ -193,7 +202,7 @@ public indirect enum SampleQuery: Equatable, Sendable {
     /// The per-sample figures the query's terms compare (empty: it needs no evaluation).
     public var figures: Set<SampleFigure> {
         switch self {
-        case .all, .word, .id, .share: return []
+        case .all, .word, .id, .tag, .share: return []
         case .metric(let figure, _, _): return [figure]
         case .not(let q): return q.figures
         case .and(let qs), .or(let qs): return qs.reduce(into: []) { $0.formUnion($1.figures) }
@@ -202,13 +211,16 @@ public indirect enum SampleQuery: Equatable, Sendable {
 
     /// Whether the sample `id` (with its scan, when done, and its evaluation figures, when
     /// loaded) passes. Class terms need the scan: an unscanned sample passes only on its id. A
-    /// figure term is false for a sample without that figure (not scored, or undefined).
-    public func matches(id: String, info: SampleInfo?, objectClasses: [String], metrics: SampleMetrics? = nil) -> Bool {
+    /// figure term is false for a sample without that figure (not scored, or undefined). `tags`
+    /// are the sample's tag names.
+    public func matches(id: String, info: SampleInfo?, objectClasses: [String], metrics: SampleMetrics? = nil,
+                        tags: [String] = []) -> Bool {
         switch self {
         case .all: return true
         case .word(let w):
             return id.lowercased().contains(w) || objectClasses.contains { $0.lowercased().hasPrefix(w) }
         case .id(let w): return id.lowercased().contains(w)
+        case .tag(let name): return name.map { tags.contains($0) } ?? !tags.isEmpty
         case .share(let index, let op, let value):
             guard let info, info.error == nil, info.counts.count == 256 else { return false }
             let labelled = info.counts.prefix(255).reduce(0, +)
@@ -217,9 +229,9 @@ public indirect enum SampleQuery: Equatable, Sendable {
         case .metric(let figure, let op, let value):
             guard let v = figure.value(metrics) else { return false }
             return op.holds(v, value)
-        case .not(let q): return !q.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics)
-        case .and(let qs): return qs.allSatisfy { $0.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics) }
-        case .or(let qs): return qs.contains { $0.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics) }
+        case .not(let q): return !q.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics, tags: tags)
+        case .and(let qs): return qs.allSatisfy { $0.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics, tags: tags) }
+        case .or(let qs): return qs.contains { $0.matches(id: id, info: info, objectClasses: objectClasses, metrics: metrics, tags: tags) }
         }
     }
 }

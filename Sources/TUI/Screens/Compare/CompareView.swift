@@ -73,11 +73,12 @@ extension App {
     ])
 
     /// The gallery: the latest evaluation's images, worst per-image mIoU first; for a past run,
-    /// the samples saved with its latest evaluation.
+    /// every sample the shown evaluation scored (its samples.json), or without that file the
+    /// samples whose predictions it saved.
     static func gallery(_ state: AppState) -> [ImageScore] {
         if state.cockpit.isReadOnly {
             guard case .loaded(let saved)? = state.compare.saved else { return [] }
-            return ImageScore.rankedWorstFirst(saved.scores)
+            return ImageScore.rankedWorstFirst(saved.rankedScores)
         }
         return ImageScore.rankedWorstFirst(state.cockpit.history.latestEvaluation?.imageScores ?? [])
     }
@@ -392,6 +393,10 @@ extension App {
         if let p = prediction {
             title += String(format: " · mIoU %.3f · acc %.3f · predicted at it %d", p.score.mIoU, p.score.pixelAccuracy, p.iteration)
             if !state.cockpit.isReadOnly, let e = h.latestEvaluation, p.iteration < e.iteration { title += " (before the latest evaluation)" }
+        } else if state.cockpit.isReadOnly, let score = gallery(state).first(where: { $0.id == id }) {
+            // Scored by the evaluation (samples.json) without a saved mask.
+            func f(_ v: Double) -> String { v.isFinite ? String(format: "%.3f", v) : "—" }
+            title += " · mIoU \(f(score.mIoU)) · acc \(f(score.pixelAccuracy)) · no saved mask"
         }
         let inner = grid.box(rect, title: title, border: s.border, titleStyle: s.title)
         guard inner.width > 8, inner.height > 3 else { return [] }
@@ -442,7 +447,11 @@ extension App {
         } else {
             let note: String
             if state.cockpit.isReadOnly {
-                note = "no saved prediction"
+                if case .loaded(let e)? = c.saved, e.scoredSamples != nil {
+                    note = "mask not saved (the run keeps \(e.scores.count))"
+                } else {
+                    note = "no saved prediction"
+                }
             } else if h.isActive {
                 note = "predicting…"
             } else {
