@@ -81,5 +81,5 @@ let package = Package(
         + testTarget("TrainingTests", ["Training", "EngineProtocol", "Models", "NN", "TestSupport"], resources: ["Golden"])
         + testTarget("EngineProtocolTests", ["EngineProtocol", "Queues", "TestSupport"])
         + testTarget("TUITests", ["TUI", "EngineProtocol", "Training", "TestSupport"], resources: ["Golden"])
-        + testTarget("CLITests", ["TestSupport"])
+        + testTarget("CLITests", ["TestSupport", "Datasets"])
 )

@@ -3,7 +3,7 @@
 
 ../shared/bench/torch_reference.py (read-only here) knows the first three networks only; this
 script times torchvision's own fcn_resnet50 / fcn_resnet101 / deeplabv3_resnet50 /
-deeplabv3_resnet101 the same way (its `timed`: 2 warm-ups, median of --iters; same JSON keys).
+deeplabv3_resnet101 / lraspp_mobilenet_v3_large the same way (its `timed`: 2 warm-ups, median of --iters; same JSON keys).
 Inference builds them with aux_loss=False: Segscope's inference runs the main head only, and the
 aux head would add work PyTorch's tutorial output does not use. Peak RSS is the process's.
 
@@ -23,7 +23,8 @@ for candidate in [os.environ.get("SEGSCOPE_TORCH_REFERENCE", ""), os.path.join(o
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=["fcn-resnet50", "fcn-resnet101", "deeplabv3-resnet50", "deeplabv3-resnet101"],
+    p.add_argument("--model", choices=["fcn-resnet50", "fcn-resnet101", "deeplabv3-resnet50", "deeplabv3-resnet101",
+                                       "lraspp-mobilenet-v3-large"],
                    required=True)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--size", default="520x520")
@@ -44,11 +45,13 @@ def main():
     torch.manual_seed(0)
     h, w = map(int, a.size.lower().split("x"))
     build = getattr(S, a.model.replace("-", "_"))
+    has_aux = not a.model.startswith("lraspp")  # lraspp has no aux head (its builder refuses aux_loss)
+    aux = (lambda on: {"aux_loss": on}) if has_aux else (lambda on: {})
     x = torch.randn(a.batch, 3, h, w)
     out = {"model": a.model, "batch": a.batch, "size": [h, w], "classes": a.classes, "threads": a.threads,
            "torch": torch.__version__}
     if a.mode in ("infer", "both"):
-        model = build(weights=None, weights_backbone=None, num_classes=a.classes, aux_loss=False).eval()
+        model = build(weights=None, weights_backbone=None, num_classes=a.classes, **aux(False)).eval()
         out["params"] = sum(t.numel() for t in model.parameters())
 
         def infer():
@@ -58,14 +61,17 @@ def main():
         out["infer_ms"] = s * 1e3
         out["infer_img_s"] = a.batch / s
     if a.mode in ("train", "both"):
-        model = build(weights=None, weights_backbone=None, num_classes=a.classes, aux_loss=True).train()
+        model = build(weights=None, weights_backbone=None, num_classes=a.classes, **aux(True)).train()
         y = torch.randint(0, a.classes, (a.batch, h, w))
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
         def step():
             opt.zero_grad(set_to_none=True)
             o = model(x)
-            (F.cross_entropy(o["out"], y, ignore_index=255) + 0.5 * F.cross_entropy(o["aux"], y, ignore_index=255)).backward()
+            loss = F.cross_entropy(o["out"], y, ignore_index=255)
+            if has_aux:
+                loss = loss + 0.5 * F.cross_entropy(o["aux"], y, ignore_index=255)
+            loss.backward()
             opt.step()
         s = timed(step, a.iters)
         out["train_ms"] = s * 1e3

@@ -39,8 +39,8 @@ final class ModelCommandTests: XCTestCase {
         let result = try CLI.run(["model", "list", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
-        XCTAssertEqual(list.compactMap { $0["name"] as? String }, ["xunet", "unet", "fcn-resnet18", "fcn-resnet50", "fcn-resnet101", "deeplabv3-resnet50", "deeplabv3-resnet101"])
-        XCTAssertEqual(list.compactMap { $0["total"] as? Int }, [2_058_979, 26_917_781, 13_003_242, 35_376_874, 54_421_226, 42_061_290, 61_105_642])
+        XCTAssertEqual(list.compactMap { $0["name"] as? String }, ["xunet", "unet", "fcn-resnet18", "fcn-resnet50", "fcn-resnet101", "deeplabv3-resnet50", "deeplabv3-resnet101", "lraspp-mobilenet-v3-large"])
+        XCTAssertEqual(list.compactMap { $0["total"] as? Int }, [2_058_979, 26_917_781, 13_003_242, 35_376_874, 54_421_226, 42_061_290, 61_105_642, 3_246_194])
         let table = try CLI.run(["model", "list"])
         XCTAssertTrue(table.stdout.contains("2,058,979 (2,055,203 + 3,776)"), table.stdout)
     }

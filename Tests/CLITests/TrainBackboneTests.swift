@@ -53,4 +53,24 @@ final class TrainBackboneTests: XCTestCase {
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("nope.safetensors"), missing.stderr)
     }
+
+    /// `--backbone-weights-key` (config key `backbone_weights_key`) picks the state dict inside
+    /// the backbone file; a key the file lacks is named in the error, and the key alone is
+    /// refused as a config problem.
+    func testBackboneWeightsKey() throws {
+        let resnet = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ModelsTests/Golden/tv/resnet50-layout.pth").path
+        let demo = work.appendingPathComponent("demo")
+        XCTAssertEqual(try CLI.run(["data", "demo", "--out", demo.path, "--train", "2", "--val", "1"]).status, 0)
+        let common = ["train", "--data", demo.path, "--model", "fcn-resnet50", "--iterations", "1", "--batch", "2",
+                      "--crop", "64", "--threads", "2", "--runs-dir", work.appendingPathComponent("runs").path]
+        let badKey = try CLI.run(common + ["--backbone-weights", resnet, "--backbone-weights-key", "ema"])
+        XCTAssertNotEqual(badKey.status, 0)
+        XCTAssertTrue(badKey.stderr.contains("backbone_weights") && badKey.stderr.contains("ema")
+                      && badKey.stderr.contains("resnet50-layout.pth"), badKey.stderr)
+        let keyAlone = try CLI.run(common + ["--backbone-weights-key", "model"])
+        XCTAssertNotEqual(keyAlone.status, 0)
+        XCTAssertTrue(keyAlone.stderr.contains("backbone_weights_key") && keyAlone.stderr.contains("without backbone_weights"),
+                      keyAlone.stderr)
+    }
 }

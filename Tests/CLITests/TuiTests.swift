@@ -260,9 +260,15 @@ final class TuiTests: XCTestCase {
 
         // The runs table (issue #19): the stopped run with its dataset, status and duration.
         try session.sendKeys("r")
-        screen = try session.waitFor { $0.contains("past runs in") && $0.contains("stopped") }
-        let row = screen.split(separator: "\n").first { $0.contains(runs.first ?? "?") }.map(String.init) ?? ""
-        XCTAssertTrue(row.contains("stopped"), "runs table:\n\(screen)")
+        // Wait for the run's own row: the table is read in the background ("reading…"), and the
+        // log below it already says "finished (stopped)" (seen failing on a clean clone).
+        let runName = runs.first ?? "?"
+        screen = try session.waitFor { screen in
+            screen.contains("past runs in")
+                && screen.split(separator: "\n").contains { $0.contains(runName) && $0.contains("stopped") && !$0.contains("finished") }
+        }
+        let row = screen.split(separator: "\n").first { $0.contains(runName) && $0.contains("stopped") }.map(String.init) ?? ""
+        XCTAssertFalse(row.isEmpty, "runs table:\n\(screen)")
         XCTAssertNotNil(row.range(of: #"\d+s "#, options: .regularExpression), "no duration:\n\(screen)")
         XCTAssertTrue(screen.contains("dataset") && screen.contains("duration"), screen)
         try session.sendKeys("Escape")

@@ -85,6 +85,24 @@ final class DetachedEngineTests: XCTestCase {
         XCTAssertNil(engine.events.next(timeout: 1), "the events end with the engine")
     }
 
+    func testShuttingDownWhileTheProcessStartsLeavesItRunning() throws {
+        let release = work.appendingPathComponent("release")
+        let engine = DetachedEngine(executable: try script("""
+            while [ ! -e '\(release.path)' ]; do sleep 0.05; done
+            """))
+        addTeardownBlock { FileManager.default.createFile(atPath: release.path, contents: nil) }
+        engine.launch()
+        var config = TrainingConfig()
+        config.runsDir = work.appendingPathComponent("runs").path
+        engine.commands.send(.start(config))
+        engine.commands.send(.shutdown)
+        XCTAssertTrue(engine.join(timeout: 60), "the front does not wait for a run that is still starting")
+        let log = try XCTUnwrap(engine.abandonedStart)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: log.path))
+        let files = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("runs").path)
+        XCTAssertTrue(files.contains { $0.hasSuffix(".toml") }, "its configuration stays for it to read: \(files)")
+    }
+
     func testTheAttachLineNamesTheRunDirectory() throws {
         let log = work.appendingPathComponent("train.log")
         try "run /r/20261204-190000-xunet: xunet, 8 train / 3 val images\n".write(to: log, atomically: true, encoding: .utf8)
@@ -94,5 +112,9 @@ final class DetachedEngineTests: XCTestCase {
         XCTAssertNil(DetachedEngine.attachLine(in: work.appendingPathComponent("none.log")))
         XCTAssertEqual(EngineProcess.describe(64 << 8), "exited with status 64")
         XCTAssertEqual(EngineProcess.describe(SIGKILL), "was killed by signal 9 (SIGKILL)")
+        XCTAssertTrue(DetachedEngine.isOrderlyExit(0))
+        XCTAssertTrue(DetachedEngine.isOrderlyExit(143 << 8), "train stopped by SIGTERM with its checkpoint")
+        XCTAssertFalse(DetachedEngine.isOrderlyExit(1 << 8))
+        XCTAssertFalse(DetachedEngine.isOrderlyExit(SIGILL))
     }
 }

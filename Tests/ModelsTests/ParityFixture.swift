@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Models
 import XCTest
+import TestSupport
 
 /// The golden files written by `scripts/golden/models_golden.py` for one model: the PyTorch
 /// `state_dict` layout with fill specs and checksums, the loss and per-parameter gradient
@@ -73,44 +74,6 @@ struct ParityFixture {
             }
             ParityFill.fill(tensor.data, count: tensor.count, name: name, offset: Float(offset), scale: Float(scale))
             tensor.storage.markModified()
-        }
-    }
-}
-
-/// The name-seeded weight formula of `scripts/golden/models_golden.py`, bit for bit:
-///
-///     h = FNV-1a-32(name);  x = lowbias32(h + (i + 1)·0x9E3779B1);  u = (x >> 8) / 2^24 · 2 − 1
-///     value = offset + scale · u      (Float32 arithmetic)
-enum ParityFill {
-    static func fnv1a32(_ text: String) -> UInt32 {
-        var h: UInt32 = 2_166_136_261
-        for b in text.utf8 {
-            h ^= UInt32(b)
-            h = h &* 16_777_619
-        }
-        return h
-    }
-
-    @inline(__always)
-    static func unit(_ h: UInt32, _ i: Int) -> Float {
-        var x = UInt32(truncatingIfNeeded: UInt64(i + 1) &* 0x9E37_79B1) &+ h
-        x ^= x >> 16
-        x = x &* 0x7FEB_352D
-        x ^= x >> 15
-        x = x &* 0x846C_A68B
-        x ^= x >> 16
-        return Float(x >> 8) / 16_777_216 * 2 - 1
-    }
-
-    static func fill(_ p: UnsafeMutablePointer<Float>, count: Int, name: String, offset: Float, scale: Float) {
-        let h = fnv1a32(name)
-        for i in 0..<count { p[i] = offset + scale * unit(h, i) }
-    }
-
-    static func values(_ name: String, count: Int, offset: Float = 0, scale: Float = 1) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { buf, n in
-            fill(buf.baseAddress!, count: count, name: name, offset: offset, scale: scale)
-            n = count
         }
     }
 }

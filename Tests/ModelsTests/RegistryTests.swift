@@ -21,7 +21,7 @@ final class RegistryTests: XCTestCase {
     }
 
     func testDefaultsAndLookup() throws {
-        XCTAssertEqual(ModelRegistry.names, ["xunet", "unet", "fcn-resnet18", "fcn-resnet50", "fcn-resnet101", "deeplabv3-resnet50", "deeplabv3-resnet101"])
+        XCTAssertEqual(ModelRegistry.names, ["xunet", "unet", "fcn-resnet18", "fcn-resnet50", "fcn-resnet101", "deeplabv3-resnet50", "deeplabv3-resnet101", "lraspp-mobilenet-v3-large"])
         let spec = try ModelRegistry.spec(named: "FCN-ResNet18")
         XCTAssertEqual(spec.defaultInput, InputSize(height: 320, width: 480))
         XCTAssertEqual(spec.defaultClasses, 21)

@@ -73,7 +73,8 @@ final class DetachQuestionTests: XCTestCase {
 
         XCTAssertEqual(App.update(&state, .key(.enter)),
                        [.cockpit(.attachRun(socket: "/runs/20261204-190000-xunet/engine.sock", name: "20261204-190000-xunet"))])
-        _ = App.update(&state, .cockpit(.attached(name: "20261204-190000-xunet", .success("/runs/20261204-190000-xunet"))))
+        _ = App.update(&state, .cockpit(.attached(name: "20261204-190000-xunet",
+                                                  .success(Attachment(name: "20261204-190000-xunet", control: true)))))
         XCTAssertEqual(state.screen, .cockpit)
         XCTAssertEqual(state.cockpit.attachment, Attachment(name: "20261204-190000-xunet", control: true))
         XCTAssertNil(state.cockpit.readOnlyName)

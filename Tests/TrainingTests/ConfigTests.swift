@@ -93,7 +93,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(errors("iterations = 100").map(\.key), ["iterations"])
         XCTAssertEqual(errors("epochs = 0").map(\.key), ["epochs"])
         XCTAssertEqual(errors("schedule = \"step\"").map(\.key), ["step_size"])
-        XCTAssertEqual(errors("model = \"resnet\"").first?.allowed, "xunet, unet, fcn-resnet18, fcn-resnet50, fcn-resnet101, deeplabv3-resnet50, deeplabv3-resnet101")
+        XCTAssertEqual(errors("model = \"resnet\"").first?.allowed, "xunet, unet, fcn-resnet18, fcn-resnet50, fcn-resnet101, deeplabv3-resnet50, deeplabv3-resnet101, lraspp-mobilenet-v3-large")
     }
 
     func testSyntaxErrorsSayWhere() {

@@ -2,7 +2,8 @@
 """PyTorch golden values for the NN engine's tests (Tests/NNTests/GoldenTests.swift).
 
 Run by hand (CI only reads the committed files):
-    ~/torch-venv/bin/python scripts/golden/nn_golden.py
+    ~/torch-venv/bin/python scripts/golden/nn_golden.py [--mobilenet]
+(--mobilenet: only MobileNetV3 / LR-ASPP's ops, `mobilenet_cases`, with their own seed.)
 
 Writes Tests/NNTests/Golden/nn/<case>.safetensors, one file per case, every tensor float32
 (labels too). Naming inside a file:
@@ -16,6 +17,7 @@ after each step. Schedule file: <name> = learning rate at iterations 0..N-1.
 """
 import math
 import os
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +53,7 @@ def grads(y, inputs):
     return [t.grad if t is not None else None for t in inputs]
 
 
-def conv_case(name, x_shape, w_shape, stride=1, padding=0, groups=1, same=False, bias=True):
+def conv_case(name, x_shape, w_shape, stride=1, padding=0, groups=1, same=False, bias=True, dilation=1):
     x = torch.randn(x_shape, requires_grad=True)
     w = (torch.randn(w_shape) * 0.3).requires_grad_()
     b = torch.randn(w_shape[0], requires_grad=True) if bias else None
@@ -62,7 +64,7 @@ def conv_case(name, x_shape, w_shape, stride=1, padding=0, groups=1, same=False,
         l, r = same_pads(x_shape[3], kw, stride)
         xin = F.pad(x, (l, r, t, bo))
         padding = 0
-    y = F.conv2d(xin, w, b, stride=stride, padding=padding, groups=groups)
+    y = F.conv2d(xin, w, b, stride=stride, padding=padding, groups=groups, dilation=dilation)
     dx, dw, db = grads(y, [x, w, b])
     save(name, dict(x=x, weight=w, bias=b, y=y, dx=dx, dweight=dw, dbias=db))
 
@@ -212,14 +214,43 @@ def schedule_cases():
     save("schedules", out)
 
 
-conv_case("conv3x3_s1_p1", (2, 3, 8, 9), (4, 3, 3, 3), padding=1)
-conv_case("conv3x3_s2_same", (2, 3, 9, 8), (4, 3, 3, 3), stride=2, same=True)
-conv_case("conv1x1", (2, 5, 4, 6), (3, 5, 1, 1))
-conv_case("depthwise3x3", (2, 4, 7, 6), (4, 1, 3, 3), padding=1, groups=4)
-deconv_same_case("deconv3x3_s2_same", (2, 4, 5, 6), (4, 3, 3, 3), stride=2)
-fcn_head_case()
-bn_cases()
-pool_and_resize_cases()
-cross_entropy_cases()
-optimizer_cases()
-schedule_cases()
+def activation_case(name, f):
+    """x: randn · 3 over [2, 3, 5, 7] with the kinks ±3 (and 0) set exactly in the first elements."""
+    x = torch.randn(2, 3, 5, 7) * 3
+    x.view(-1)[:5] = torch.tensor([-3.0, 3.0, 0.0, -3.5, 3.5])
+    x.requires_grad_()
+    y = f(x)
+    (dx,) = grads(y, [x])
+    save(name, dict(x=x, y=y, dx=dx))
+
+
+def mobilenet_cases():
+    """MobileNetV3 / LR-ASPP's ops: hardswish, hardsigmoid, sigmoid, the per-channel scale of
+    squeeze-excitation (s [N, C, 1, 1] broadcast over x [N, C, H, W]), and its depthwise convs
+    (5×5 stride 2; 5×5 dilated by 2, as the dilated C4 stage)."""
+    torch.manual_seed(4321)
+    activation_case("hardswish", F.hardswish)
+    activation_case("hardsigmoid", F.hardsigmoid)
+    activation_case("sigmoid", torch.sigmoid)
+    x = torch.randn(2, 3, 4, 5, requires_grad=True)
+    s = torch.rand(2, 3, 1, 1, requires_grad=True)
+    y = x * s
+    dx, ds = grads(y, [x, s])
+    save("scale_channels", dict(x=x, s=s, y=y, dx=dx, ds=ds))
+    conv_case("depthwise5x5_s2", (2, 6, 11, 10), (6, 1, 5, 5), stride=2, padding=2, groups=6, bias=False)
+    conv_case("depthwise5x5_d2", (2, 6, 12, 11), (6, 1, 5, 5), padding=4, groups=6, dilation=2, bias=False)
+
+
+if "--mobilenet" not in sys.argv:
+    conv_case("conv3x3_s1_p1", (2, 3, 8, 9), (4, 3, 3, 3), padding=1)
+    conv_case("conv3x3_s2_same", (2, 3, 9, 8), (4, 3, 3, 3), stride=2, same=True)
+    conv_case("conv1x1", (2, 5, 4, 6), (3, 5, 1, 1))
+    conv_case("depthwise3x3", (2, 4, 7, 6), (4, 1, 3, 3), padding=1, groups=4)
+    deconv_same_case("deconv3x3_s2_same", (2, 4, 5, 6), (4, 3, 3, 3), stride=2)
+    fcn_head_case()
+    bn_cases()
+    pool_and_resize_cases()
+    cross_entropy_cases()
+    optimizer_cases()
+    schedule_cases()
+mobilenet_cases()

@@ -24,6 +24,7 @@ public struct ModelFacts: Sendable, Equatable {
         ModelFacts(name: "fcn-resnet101", sizeMultiple: 1, hasBackbone: true),
         ModelFacts(name: "deeplabv3-resnet50", sizeMultiple: 1, hasBackbone: true),
         ModelFacts(name: "deeplabv3-resnet101", sizeMultiple: 1, hasBackbone: true),
+        ModelFacts(name: "lraspp-mobilenet-v3-large", sizeMultiple: 1, hasBackbone: true),
     ]
 
     public static func named(_ name: String) -> ModelFacts? { all.first { $0.name == name } }

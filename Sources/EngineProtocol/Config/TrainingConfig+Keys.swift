@@ -96,7 +96,7 @@ extension ConfigKey {
 extension TrainingConfig {
     /// Every key, in the order `config.toml` lists them.
     public static let keys: [ConfigKey] = [
-        .string("model", "network to train: xunet (Keras Oxford-Pets U-Net), unet (TF2 U-Net), fcn-resnet18 (d2l FCN), fcn- / deeplabv3-resnet50 / 101 (torchvision)", \.model),
+        .string("model", "network to train: xunet (Keras Oxford-Pets U-Net), unet (TF2 U-Net), fcn-resnet18 (d2l FCN), fcn- / deeplabv3-resnet50 / 101, lraspp-mobilenet-v3-large (torchvision)", \.model),
         .string("data", "dataset directory; empty = the demo set in the cache directory", \.data),
         .choice("format", "dataset layout", \.format),
         .string("split", "split to train on", \.split),
@@ -131,7 +131,8 @@ extension TrainingConfig {
         .choice("precision", "convolution arithmetic: fp32, or bf16 (oneDNN AVX512-BF16 / AMX kernels; fp32 master weights, optimizer state, loss and metrics; fp32 with a notice on CPUs without them)", \.precision),
         .string("runs_dir", "directory that holds run directories", \.runsDir),
         .string("resume", "checkpoints/last.resume.safetensors of a run to continue exactly; empty = fresh run", \.resume),
-        .string("backbone_weights", "torchvision ImageNet ResNet weights (safetensors or .pth) for the backbone: resnet18 for fcn-resnet18, resnet50 / 101 for the torchvision models (fc.* ignored); empty = none", \.backboneWeights),
+        .string("backbone_weights", "torchvision ImageNet classifier weights (safetensors or .pth) for the backbone: resnet18 for fcn-resnet18, resnet50 / 101 for the fcn / deeplabv3 models (fc.* ignored), mobilenet_v3_large for lraspp-mobilenet-v3-large (classifier.* ignored); empty = none", \.backboneWeights),
+        .string("backbone_weights_key", "the state dict inside a PyTorch checkpoint given as backbone_weights that wraps it ('model', 'state_dict', 'a/b' for nested entries); empty = found automatically", \.backboneWeightsKey),
     ] + recipeKeys
 
     public static func key(named name: String) -> ConfigKey? { keys.first { $0.name == name } }
@@ -272,6 +273,8 @@ extension TrainingConfig {
         check(backboneWeights.isEmpty || withBackbone.contains(model), "backbone_weights",
               "is for a model with an ImageNet backbone, not \(model)",
               "empty, or a weights file (safetensors or .pth) with model = one of \(withBackbone.joined(separator: ", "))")
+        check(backboneWeightsKey.isEmpty || !backboneWeights.isEmpty, "backbone_weights_key",
+              "is set without backbone_weights", "empty, or the key of the state dict inside the backbone_weights checkpoint")
         errors += recipeProblems()
         errors += recipeNameProblems()
         return errors

@@ -139,6 +139,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var resume = ""
     /// torchvision ResNet-18 weights (safetensors) for fcn-resnet18's backbone; empty = none.
     public var backboneWeights = ""
+    /// The state dict inside a wrapping `backbone_weights` checkpoint; empty = found automatically.
+    public var backboneWeightsKey = ""
 
     // Recipe keys (issue #15): losses, labels, augmentation, test-time augmentation. See
     // `TrainingConfig+Recipe.swift` for their meaning and checks.

@@ -5,6 +5,8 @@ import Glibc
 
 /// An engine host that can turn to another live run (the runs browser's Enter on a live run).
 public protocol LiveRunHost: EngineHost {
+    /// Whether the runs it attaches to are steered (`control`), not only watched.
+    var viewerControl: Bool { get }
     /// Watches and steers the run served on `socket` from now on; the run watched so far, if
     /// any, is detached from (it goes on). Returns the server's hello.
     func attach(socket: String) throws -> WireProtocol.Hello
@@ -22,19 +24,26 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
     public let events = EventQueue()
     /// The program the runs are started with (`segscope` itself: `<executable> train --config F`).
     let executable: String
+    /// Whether `attach` subscribes with control (the runs started here are always steered).
+    public let viewerControl: Bool
     private let lock = NSLock()
     private var client: EngineClient?
-    private var child: EngineProcess?
     private var _runDirectory: String?
+    private var _abandonedStart: URL?
     private var launched = false
     private let done = DispatchSemaphore(value: 0)
     /// Seconds a started process may take to serve its run (dataset scan, model build).
     var startTimeout: TimeInterval = 600
 
-    public init(executable: String) { self.executable = executable }
+    public init(executable: String, viewerControl: Bool = true) {
+        self.executable = executable
+        self.viewerControl = viewerControl
+    }
 
     /// The directory of the run watched now (once started or attached).
     public var runDirectory: String? { lock.withLock { _runDirectory } }
+    /// The log of a run whose process was still starting when the front shut down (it goes on).
+    public var abandonedStart: URL? { lock.withLock { _abandonedStart } }
 
     public func launch() {
         guard lock.withLock({ () -> Bool in
@@ -66,12 +75,11 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
     }
 
     public func attach(socket: String) throws -> WireProtocol.Hello {
-        let client = try EngineClient(path: socket, control: true)
+        let client = try EngineClient(path: socket, control: viewerControl)
         let directory = client.hello?.runDirectory ?? (socket as NSString).deletingLastPathComponent
         let old = lock.withLock { () -> EngineClient? in
             defer {
                 self.client = client
-                child = nil
                 _runDirectory = directory
             }
             return self.client
@@ -129,7 +137,8 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
         let stamp = RunLayout.name(model: config.model, date: Date())
         let configFile = root.appendingPathComponent(".segscope-train-\(stamp)-\(UUID().uuidString.prefix(8)).toml")
         let log = root.appendingPathComponent("segscope-train-\(stamp).log")
-        defer { unlink(configFile.path) }
+        var removeConfig = true
+        defer { if removeConfig { unlink(configFile.path) } }
         let process: EngineProcess
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -146,6 +155,13 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
         var directory: String?
         while directory == nil {
             while let command = commands.poll() { queued.append(command) }
+            if queued.contains(.shutdown) && process.status == nil {
+                // The front is leaving: the run goes on without a viewer (its config file stays,
+                // the process may not have read it yet).
+                removeConfig = false
+                lock.withLock { _abandonedStart = process.log }
+                return queued
+            }
             if let status = process.status {
                 // It may have printed the line and ended (a trap at the first iteration).
                 directory = Self.attachLine(in: process.log)
@@ -182,12 +198,17 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
         }
         lock.withLock {
             self.client = client
-            child = process
             _runDirectory = directory
         }
         forward(client, child: process)
         client.launch()
         return queued
+    }
+
+    /// Exit 0, or train's statuses after a signal it stopped on with a checkpoint (128 + HUP / INT / TERM).
+    static func isOrderlyExit(_ status: Int32) -> Bool {
+        guard status & 0x7f == 0 else { return false }
+        return [0, 128 + SIGHUP, 128 + SIGINT, 128 + SIGTERM].contains((status >> 8) & 0xff)
     }
 
     /// `attach: segscope attach DIR` in train's log: the run's directory.
@@ -243,7 +264,9 @@ public final class DetachedEngine: LiveRunHost, @unchecked Sendable {
                 }
             }
             guard let child, !finished, !client.wasDetached, lock.withLock({ self.client === client }) else { return }
-            if let status = child.waitForExit(timeout: 30) {
+            // Exit 0 (or a signal's checkpointed stop: 129, 130, 143) is an orderly end whose last
+            // events did not arrive; anything else is a failure to show.
+            if let status = child.waitForExit(timeout: 30), !Self.isOrderlyExit(status) {
                 report(child, status: status, what: "ended before the run finished", iteration: lastIteration)
             }
             events.post(.state(.idle))

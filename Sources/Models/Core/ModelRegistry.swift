@@ -124,7 +124,14 @@ public enum ModelRegistry {
                   defaultClasses: 21, defaultInput: InputSize(height: 320, width: 480), sizeMultiple: 32,
                   supportsEncoderDropout: false, backbone: "torchvision resnet18",
                   make: { FCNResNet18(classes: $0.classes, inChannels: $0.inChannels, seed: $0.seed) }),
-    ] + TorchvisionSegmentation.Head.allCases.flatMap { head in [50, 101].map { torchvisionSpec(head, depth: $0) } }
+    ] + TorchvisionSegmentation.Head.allCases.flatMap { head in [50, 101].map { torchvisionSpec(head, depth: $0) } } + [
+        ModelSpec(name: "lraspp-mobilenet-v3-large",
+                  description: "LR-ASPP: MobileNetV3-Large (C4 stage dilated, output stride 16), low 40 / high 960 channels, inter 128",
+                  origin: "torchvision.models.segmentation.lraspp_mobilenet_v3_large (COCO with VOC labels)",
+                  defaultClasses: 21, defaultInput: InputSize(height: 520, width: 520), sizeMultiple: 1,
+                  supportsEncoderDropout: false, backbone: "torchvision mobilenet_v3_large",
+                  make: { LRASPPMobileNetV3(classes: $0.classes, inChannels: $0.inChannels, seed: $0.seed) }),
+    ]
 
     /// torchvision's `fcn_resnet50` … `deeplabv3_resnet101` (aux head on): any input size (the
     /// logits are resized to it), the 21 VOC classes and 520×520 of its preprocessing preset.

@@ -11,9 +11,14 @@ public protocol BackboneLoadable: SegmentationModel {
     /// Checks every backbone name and shape in `file`, reports all problems together, and only
     /// then copies; the model is untouched when there is any.
     func loadBackbone(_ file: SafetensorsFile) throws
+    /// The classifier's own tensors in such a file, which a backbone load ignores (`fc.*`).
+    func isClassifierTensor(_ name: String) -> Bool
 }
 
 extension BackboneLoadable {
+    /// An ImageNet ResNet's head.
+    public func isClassifierTensor(_ name: String) -> Bool { name.hasPrefix("fc.") }
+
     /// `loadBackbone(_:)` from a safetensors file or a PyTorch checkpoint; `key` selects the
     /// state dict inside a wrapping checkpoint.
     public func loadBackbone(from url: URL, key: String? = nil) throws {
@@ -52,9 +57,38 @@ extension TorchvisionSegmentation: BackboneLoadable {
     }
 
     public func loadBackbone(_ file: SafetensorsFile) throws {
-        let expected = backboneTensors()
-        let fit = WeightsFit(file: file, expected: expected.map { ($0.name, $0.tensor.shape) },
-                             ignoring: { $0.hasPrefix("fc.") })
+        try loadBackboneTensors(backboneTensors(), from: file)
+    }
+}
+
+extension LRASPPMobileNetV3: BackboneLoadable {
+    public var backboneSource: String { "torchvision mobilenet_v3_large" }
+
+    /// The ImageNet classifier's `features.*` are `backbone.*` here (`features.3.block.0.0.weight`
+    /// is `backbone.3.block.0.0.weight`): torchvision's lraspp builder takes that `features`
+    /// module whole (its dilation changes no shape). `classifier.*` in the file is ignored.
+    public func backboneLayout() -> [(name: String, shape: [Int])] {
+        backboneTensors().map { ($0.name, $0.tensor.shape) }
+    }
+
+    public func isClassifierTensor(_ name: String) -> Bool { name.hasPrefix("classifier.") }
+
+    func backboneTensors() -> [(name: String, tensor: Tensor)] {
+        let prefix = "backbone."
+        return stateDict().filter { $0.name.hasPrefix(prefix) }
+            .map { (name: "features." + $0.name.dropFirst(prefix.count), tensor: $0.tensor) }
+    }
+
+    public func loadBackbone(_ file: SafetensorsFile) throws {
+        try loadBackboneTensors(backboneTensors(), from: file)
+    }
+}
+
+extension BackboneLoadable {
+    /// Checks `expected` (file name → the model's tensor) against `file`, the classifier's
+    /// tensors ignored, then copies them all; nothing changes when anything does not fit.
+    func loadBackboneTensors(_ expected: [(name: String, tensor: Tensor)], from file: SafetensorsFile) throws {
+        let fit = WeightsFit(file: file, expected: expected.map { ($0.name, $0.tensor.shape) }, ignoring: isClassifierTensor)
         guard fit.fits else {
             throw ModelError.weightsMismatch(file: file.file, model: "\(name) backbone (\(backboneSource) names)",
                                              problems: fit.problems(of: backboneSource))

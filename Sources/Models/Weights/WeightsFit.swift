@@ -45,8 +45,7 @@ public struct WeightsFit: Sendable, Equatable {
     }
 
     public init(file: SafetensorsFile, expected: [(name: String, shape: [Int])], ignoring: (String) -> Bool = { _ in false }) {
-        let items = file.names.compactMap { name in file[name].map { Item(name: name, shape: $0.shape, dtype: $0.dtype.rawValue) } }
-        self.init(items: items, expected: expected, ignoring: ignoring)
+        self.init(items: WeightsFit.items(of: file), expected: expected, ignoring: ignoring)
     }
 
     /// How `items` fit `model`'s whole state dict.
@@ -82,9 +81,43 @@ public struct WeightsFit: Sendable, Equatable {
         if !missing.isEmpty { parts.append("missing \(missing.count) (\(names(missing.map(\.name))))") }
         if !unexpected.isEmpty { parts.append("unexpected \(unexpected.count) (\(names(unexpected.map(\.name))))") }
         if !wrong.isEmpty {
-            let wrongNames = wrong.map { $0.split(separator: "'").dropFirst().first.map(String.init) ?? $0 }
+            let wrongNames = wrong.map { $0.split(separator: "'", omittingEmptySubsequences: false).dropFirst().first.map(String.init) ?? $0 }
             parts.append("\(wrong.count) of the wrong shape or type (\(names(wrongNames)))")
         }
         return parts.joined(separator: "; ") + ignoredNote
+    }
+}
+
+extension ModelSpec {
+    /// How a file's tensors fit this model at its default classes or, when only the head's
+    /// shapes differ, at the classes the file's last layer has: that model, built layout-only
+    /// (`buildLayoutOnly`: its tensors are allocated, not initialised), and the fit.
+    public func fit(_ items: [WeightsFit.Item]) throws -> (model: SegmentationModel, fit: WeightsFit) {
+        let model = try buildLayoutOnly(ModelOptions(classes: defaultClasses))
+        let fit = WeightsFit(items: items, model: model)
+        if !fit.fits, fit.missing.isEmpty, fit.unexpected.isEmpty,
+           let classes = WeightsFit.classes(in: items, model: model), classes != model.classes {
+            let other = try buildLayoutOnly(ModelOptions(classes: classes))
+            let refit = WeightsFit(items: items, model: other)
+            if refit.fits { return (other, refit) }
+        }
+        return (model, fit)
+    }
+}
+
+extension WeightsFit {
+    /// The items of a weights file (names, shapes, dtypes).
+    public static func items(of file: SafetensorsFile) -> [Item] {
+        file.names.compactMap { name in file[name].map { Item(name: name, shape: $0.shape, dtype: $0.dtype.rawValue) } }
+    }
+
+    /// The first dimension the file gives the model's last tensor with `classes` rows (the
+    /// classifier's bias).
+    static func classes(in items: [Item], model: SegmentationModel) -> Int? {
+        let byName = Dictionary(items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (name, tensor) in model.stateDict().reversed() where tensor.shape.first == model.classes {
+            if let item = byName[name], let first = item.shape.first, first >= 1 { return first }
+        }
+        return nil
     }
 }

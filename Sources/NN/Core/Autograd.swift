@@ -94,14 +94,19 @@ extension Tensor {
         if requiresGrad { accumulate(gradient) }
         guard let root = node else { return }
         node = nil
-        // Reverse topological order of the nodes by an iterative depth-first search.
+        // Reverse topological order of the nodes by an iterative depth-first search (post-order).
+        // A node is marked when it is expanded, not when it is pushed: a node pushed as one
+        // input of a join and reached first through a sibling branch (`x * f(x)`, as in
+        // squeeze-excitation) must be finished inside that branch, or its gradient would be
+        // used before the branch's contribution arrives (D-236).
         var order: [Node] = []
-        var visited = Set<ObjectIdentifier>([ObjectIdentifier(root)])
+        var visited = Set<ObjectIdentifier>()
         var stack: [(Node, Bool)] = [(root, false)]
         while let (n, expanded) = stack.popLast() {
             if expanded { order.append(n); continue }
+            guard visited.insert(ObjectIdentifier(n)).inserted else { continue }
             stack.append((n, true))
-            for case .node(let input, _) in n.edges where visited.insert(ObjectIdentifier(input)).inserted {
+            for case .node(let input, _) in n.edges where !visited.contains(ObjectIdentifier(input)) {
                 stack.append((input, false))
             }
         }

@@ -16,7 +16,7 @@ public enum CockpitEvent: Sendable {
     /// A run's per-sample metrics (latest evaluation) for the browser's columns.
     case sampleMetrics(directory: String, Result<SampleMetricsFile, MessageError>)
     /// The engine now watches the live run `name` (runs browser), or could not.
-    case attached(name: String, Result<String, MessageError>)
+    case attached(name: String, Result<Attachment, MessageError>)
 }
 
 /// A past run read from its directory.
@@ -236,7 +236,10 @@ public final class CockpitPerformer: CommandPerformer, @unchecked Sendable {
             }
             link.launch()
             runsQueue.async {
-                let result = Result { try host.attach(socket: socket).runDirectory }.mapError { MessageError($0) }
+                let result = Result { () throws -> Attachment in
+                    _ = try host.attach(socket: socket)
+                    return Attachment(name: name, control: host.viewerControl)
+                }.mapError { MessageError($0) }
                 post(.cockpit(.attached(name: name, result)))
                 done()
             }

@@ -59,7 +59,7 @@ public final class ModelTrainingSession: TrainingSession {
             }
             let url = URL(fileURLWithPath: config.backboneWeights)
             do {
-                try fcn.loadBackbone(from: url)
+                try fcn.loadBackbone(from: url, key: config.backboneWeightsKey.isEmpty ? nil : config.backboneWeightsKey)
             } catch {
                 throw Failure(message: "config key 'backbone_weights' (\(url.path)): \(error)")
             }

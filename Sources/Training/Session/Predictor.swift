@@ -18,6 +18,10 @@ public final class Predictor {
     public var tta: TTAMode
     /// The scales of `ms` TTA, relative to the image's size.
     public var ttaScales: [Double]
+    /// torchvision's preprocessing (`segscope predict --weights`, `--resize`, `--center-crop`):
+    /// `predict` resizes / crops the photo first and resizes the logits back onto the crop's box
+    /// in the photo (void outside it); nil predicts the photo as it is.
+    public var preprocessing: TorchvisionPreprocessing?
 
     /// Checkpoint metadata key holding the class names as a JSON array.
     public static let classNamesKey = "segscope.class_names"
@@ -158,10 +162,25 @@ public final class Predictor {
         }
     }
 
-    /// The predicted label map (argmax over classes), the image's size.
+    /// The predicted label map (argmax over classes), the image's size. With `preprocessing`,
+    /// the network sees the resized (and cropped) photo; its logits are resized bilinearly
+    /// (align_corners = False) onto the crop's box in the photo before the argmax, and pixels
+    /// outside the box are void (255).
     public func predict(_ image: RGBImage) throws -> LabelMap {
         network.eval()
-        return labels(try logits(image), of: image)
+        guard let preprocessing else { return labels(try logits(image), of: image) }
+        let (input, plan) = try preprocessing.apply(image)
+        let box = plan.box
+        let (w, h) = (box.x1 - box.x0, box.y1 - box.y0)
+        let out = Self.resized(try logits(input), classes: classes, from: Size2D(height: input.height, width: input.width),
+                               toHeight: h, width: w)
+        let inside = Inference.argmax(out, classes: classes, height: h, width: w)
+        if w == image.width && h == image.height { return LabelMap(width: w, height: h, values: inside) }
+        var values = [UInt8](repeating: LabelMap.void, count: image.width * image.height)
+        for y in 0..<h {
+            for x in 0..<w { values[(box.y0 + y) * image.width + box.x0 + x] = inside[y * w + x] }
+        }
+        return LabelMap(width: image.width, height: image.height, values: values)
     }
 
     /// The argmax label map of `image`'s class logits.
@@ -235,11 +254,39 @@ public final class Predictor {
                                 singleScaleConfusion: tta == .ss ? nil : singleScale)
     }
 
+    /// A registered network with a weights file's tensors (`segscope predict --model M
+    /// --weights FILE`: torchvision's `.pth` files, safetensors; `key` picks the state dict of a
+    /// wrapping checkpoint), at the classes the file's head has, with torchvision's preset
+    /// preprocessing. Class names: VOC's for 21 classes, else `class N`. A file that does not fit
+    /// is refused with what is missing / unexpected and the models it does fit.
+    public static func load(model name: String, weights url: URL, key: String? = nil) throws
+        -> (predictor: Predictor, classNames: [String]) {
+        let spec = try ModelRegistry.spec(named: name)
+        let file = try WeightsFile.read(from: url, key: key)
+        let items = WeightsFit.items(of: file)
+        let (network, fit) = try spec.fit(items)
+        guard fit.fits else {
+            let others = try ModelRegistry.all.filter { $0.name != spec.name }.filter { try $0.fit(items).fit.fits }.map(\.name)
+            let hint = others.isEmpty ? "it fits no registered model" : "it fits --model \(others.joined(separator: " / "))"
+            throw Failure(message: "\(url.path) does not fit --model \(spec.name): \(fit.summary); \(hint) "
+                          + "(`segscope weights inspect \(url.path)` lists every tensor)")
+        }
+        // Every tensor is in the file, so the layout-only network needs no initialisation.
+        try network.loadWeights(file)
+        network.eval()
+        let classNames = network.classes == Palette.vocClassNames.count ? Palette.vocClassNames
+            : (0..<network.classes).map { "class \($0)" }
+        let predictor = Predictor(network: network, sizeMultiple: spec.sizeMultiple, config: TrainingConfig())
+        predictor.preprocessing = TorchvisionPreprocessing()
+        return (predictor, classNames)
+    }
+
     /// A trained network from a run's checkpoint (`…/checkpoints/best.safetensors`), with the
-    /// run's configuration (`config.toml` of the run directory), its class names and their colours.
-    public static func load(checkpoint: URL) throws
+    /// run's configuration (`config.toml` of the run directory), its class names and their
+    /// colours; `key` picks the state dict of a PyTorch checkpoint that wraps it.
+    public static func load(checkpoint: URL, key: String? = nil) throws
         -> (predictor: Predictor, config: TrainingConfig, classNames: [String], palette: [RGB]) {
-        let file = try WeightsFile.read(from: checkpoint)
+        let file = try WeightsFile.read(from: checkpoint, key: key)
         let runURL = RunDirectory.owning(checkpoint: checkpoint)
         let configURL = runURL.appendingPathComponent("config.toml")
         var config = TrainingConfig()

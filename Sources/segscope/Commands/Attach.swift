@@ -50,15 +50,18 @@ struct Attach: ParsableCommand {
         if events || !parsed.isEmpty {
             throw ExitCode(try Self.plainViewer(path: path, control: control, since: since, send: parsed, follow: events))
         }
-        let client: EngineClient
-        do { client = try EngineClient(path: path, control: control) } catch { throw ValidationError("\(error)") }
+        // The front's engine as `tui` has it, attached to this run: its runs browser can turn to
+        // another live run, and a run started from it is a process of its own (D-261).
+        let engine = DetachedEngine(executable: Tui.executablePath, viewerControl: control)
+        let hello: WireProtocol.Hello
+        do { hello = try engine.attach(socket: path) } catch { throw ValidationError("\(error)") }
         var tui = try Tui.parse([])
         tui.color = color
         tui.theme = theme
         tui.data = data
         tui.runsDir = runsDir
-        let name = client.hello.map { $0.runID.isEmpty ? path : $0.runID } ?? path
-        try tui.runFront(attachingTo: (client, Attachment(name: name, control: control)))
+        let name = hello.runID.isEmpty ? path : hello.runID
+        try tui.runFront(attachingTo: (engine, Attachment(name: name, control: control), path))
     }
 
     /// The socket `target` names, or the newest live run's.

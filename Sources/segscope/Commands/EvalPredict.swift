@@ -9,6 +9,7 @@ struct Eval: ParsableCommand {
         abstract: "Evaluate a checkpoint on a dataset split (per-class IoU / Acc / Dice table).")
 
     @Option(help: "A checkpoint written by segscope train (…/checkpoints/best.safetensors).") var checkpoint: String
+    @Option(help: ArgumentHelp(checkpointKeyHelp)) var key: String?
     @Option(help: "Dataset directory (default: the one the run trained on).") var data: String?
     @Option(help: "Split to evaluate.") var split = "val"
     @Option(help: "Inference mode: whole or slide (default: the run's).") var mode: InferenceMode?
@@ -21,7 +22,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try selectBackend(backend, precision: precision)
-        let (predictor, config, classNames, _) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
+        let (predictor, config, classNames, _) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint), key: key)
         if let mode { predictor.mode = mode }
         if let tta { predictor.tta = tta }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
@@ -63,12 +64,31 @@ struct Eval: ParsableCommand {
 extension InferenceMode: ExpressibleByArgument {}
 extension TTAMode: ExpressibleByArgument {}
 
-/// `segscope predict`: masks in the classes' colours and colour overlays for images.
+/// `segscope predict`: masks in the classes' colours and colour overlays for images, from a run's
+/// checkpoint or from a registered model with a weights file (torchvision's `.pth` files as they are).
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Predict masks for images: paletted PNGs (value = class index) in the run's class colours, and overlays.")
+        abstract: "Predict masks for images: paletted PNGs (value = class index) in the run's class colours, and overlays.",
+        discussion: """
+            Either --checkpoint (a run's checkpoint: the model, class names and colours come from \
+            the run) or --model with --weights (safetensors or a PyTorch .pth / .pt with state_dict \
+            names, e.g. torchvision's fcn_resnet101_coco-7ecb50ca.pth; VOC colours). With --weights \
+            the photo gets torchvision's preset preprocessing: the shorter side resized to 520 \
+            (Pillow's antialiased bilinear resize, as torchvision's Resize on a PIL image), ImageNet \
+            mean / std. --resize N and --center-crop N change it (the tutorial's --resize 256 \
+            --center-crop 224). The mask is written at the photo's size: the logits are resized \
+            back onto the part of the photo the network saw; outside a centre crop it is void (255).
+            """)
 
-    @Option(help: "A checkpoint written by segscope train.") var checkpoint: String
+    @Option(help: "A checkpoint written by segscope train.") var checkpoint: String?
+    @Option(help: "A registered model (see `segscope model list`) for --weights.") var model: String?
+    @Option(help: "A weights file for --model: safetensors or a PyTorch .pth / .pt with the model's state_dict names.")
+    var weights: String?
+    @Option(help: ArgumentHelp(checkpointKeyHelp)) var key: String?
+    @Option(help: "Resize the photo's shorter side to N first (Pillow's bilinear, as torchvision's Resize); default with --weights: 520, torchvision's preset.")
+    var resize: Int?
+    @Option(help: "Then keep the centre N x N of the resized photo (torchvision's CenterCrop); the mask is void outside it.")
+    var centerCrop: Int?
     @Argument(help: "Images (JPEG or PNG).") var images: [String]
     @Option(help: "Output directory.") var out: String
     @Option(help: "Most pixels one forward pass takes; larger images are predicted in overlapping tiles (default: the run's max_whole_image_pixels).") var maxWholeImagePixels: Int?
@@ -78,9 +98,35 @@ struct Predict: ParsableCommand {
     @Option(help: "Numeric backend: dnnl (default) or reference.") var backend: String?
     @Option(help: "Convolution arithmetic: fp32 (default) or bf16 (AVX512-BF16 / AMX; fp32 with a notice elsewhere).") var precision: String?
 
+    func validate() throws {
+        switch (checkpoint, weights) {
+        case (nil, nil):
+            throw ValidationError("give --checkpoint RUN/checkpoints/best.safetensors (a segscope run) or --model M --weights FILE (e.g. a torchvision .pth)")
+        case (.some, .some):
+            throw ValidationError("--checkpoint and --weights both given; use one: a run's checkpoint, or --model with a weights file")
+        case (.some, nil) where model != nil:
+            throw ValidationError("--model goes with --weights; a checkpoint's run names its model")
+        case (nil, .some(let file)) where model == nil:
+            throw ValidationError("--weights needs --model (`segscope weights inspect \(file)` names the models it fits)")
+        default:
+            break
+        }
+        if let resize, resize < 1 { throw ValidationError("--resize \(resize): the shorter side must be at least 1 pixel") }
+        if let centerCrop, centerCrop < 1 { throw ValidationError("--center-crop \(centerCrop): the crop must be at least 1 pixel") }
+    }
+
     func run() throws {
         try selectBackend(backend, precision: precision)
-        let (predictor, _, classNames, palette) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint))
+        let predictor: Predictor, classNames: [String], palette: [RGB]
+        if let checkpoint {
+            (predictor, _, classNames, palette) = try Predictor.load(checkpoint: URL(fileURLWithPath: checkpoint), key: key)
+            if resize != nil || centerCrop != nil { predictor.preprocessing = TorchvisionPreprocessing(resize: resize, centerCrop: centerCrop) }
+        } else {
+            (predictor, classNames) = try Predictor.load(model: model ?? "", weights: URL(fileURLWithPath: weights ?? ""), key: key)
+            palette = Palette.voc
+            predictor.preprocessing = TorchvisionPreprocessing(resize: resize ?? TorchvisionPreprocessing.presetResize,
+                                                               centerCrop: centerCrop)
+        }
         if let mode { predictor.mode = mode }
         if let tta { predictor.tta = tta }
         if let maxWholeImagePixels { predictor.sizeLimit = try sizeLimit(maxWholeImagePixels) }
@@ -99,12 +145,15 @@ struct Predict: ParsableCommand {
                 let stem = url.deletingPathExtension().lastPathComponent
                 try ImageCodec.writePalettedPNG(mask, palette: palette, to: outURL.appendingPathComponent("\(stem).png"))
                 try ImageCodec.writeRGBPNG(Overlay.blend(image, mask, palette: palette), to: outURL.appendingPathComponent("\(stem)_overlay.png"))
-                var counts = [Int](repeating: 0, count: classNames.count)
-                for v in mask.values where Int(v) < counts.count { counts[Int(v)] += 1 }
-                let present = counts.indices.filter { counts[$0] > 0 }
-                    .map { "\(classNames[$0]) \(counts[$0])" }.joined(separator: ", ")
-                print("\(path): \(image.width)x\(image.height) → \(stem).png  [\(present)]")
+                var counts = [Int](repeating: 0, count: 256)
+                for v in mask.values { counts[Int(v)] += 1 }
+                var present = classNames.indices.filter { counts[$0] > 0 }.map { "\(classNames[$0]) \(counts[$0])" }
+                if counts[Int(LabelMap.void)] > 0 { present.append("void (outside the crop) \(counts[Int(LabelMap.void)])") }
+                print("\(path): \(image.width)x\(image.height) → \(stem).png  [\(present.joined(separator: ", "))]")
             } catch let error as InputTooLargeError {
+                failures += 1
+                eprint("error: \(path): \(error)")
+            } catch let error as DatasetError {
                 failures += 1
                 eprint("error: \(path): \(error)")
             } catch {

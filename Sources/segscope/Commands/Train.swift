@@ -36,6 +36,8 @@ struct Train: ParsableCommand {
     @Option(help: "Directory that holds run directories.") var runsDir: String?
     @Option(help: ArgumentHelp(backboneWeightsHelp))
     var backboneWeights: String?
+    @Option(help: "The state dict inside a --backbone-weights checkpoint that wraps it (config key backbone_weights_key); default: found automatically.")
+    var backboneWeightsKey: String?
     @Option(help: "Continue a run exactly from its checkpoints/last.resume.safetensors.") var resume: String?
     @Option(name: .customLong("set"), help: "Any configuration key, as key=value (repeatable).")
     var settings: [String] = []
@@ -77,7 +79,7 @@ struct Train: ParsableCommand {
         add("iterations", iterations); add("lr", lr); add("crop", crop); add("threads", threads)
         add("runs_dir", runsDir)
         add("backend", backend); add("precision", precision)
-        add("backbone_weights", backboneWeights); add("resume", resume)
+        add("backbone_weights", backboneWeights); add("backbone_weights_key", backboneWeightsKey); add("resume", resume)
         if iterations != nil && epochs == nil { add("epochs", 0) }
         for item in settings {
             guard let eq = item.firstIndex(of: "=") else {

@@ -58,7 +58,7 @@ struct Tui: ParsableCommand {
 
     /// The terminal front; with `attachingTo`, watching (and with control steering) a live run in
     /// another process over its socket instead of owning an engine (`segscope attach`).
-    func runFront(attachingTo attach: (client: EngineClient, attachment: Attachment)?) throws {
+    func runFront(attachingTo attach: (engine: DetachedEngine, attachment: Attachment, target: String)?) throws {
         // Everything that can fail with a message happens before curses owns the screen.
         let depthOption: ColorDepth?
         do { depthOption = try ColorDepth.parse(option: color) } catch { throw ValidationError("\(error)") }
@@ -117,19 +117,17 @@ struct Tui: ParsableCommand {
         // Every run is a process of its own (D-261): the launcher's start runs `segscope train`,
         // watched over its socket; quitting may leave it training. Attached, the engine is the
         // live run's process behind its socket.
-        let link: EngineLink
-        let detached: DetachedEngine?
+        let detached: DetachedEngine
         if let attach {
-            link = EngineLink(host: attach.client)
-            detached = nil
+            detached = attach.engine
             state.cockpit.attachment = attach.attachment
             state.screen = .cockpit
         } else {
-            let engine = DetachedEngine(executable: Self.executablePath)
-            link = EngineLink(host: engine)
-            detached = engine
+            detached = DetachedEngine(executable: Self.executablePath)
             state.cockpit.detachable = true
         }
+        let link = EngineLink(host: detached)
+        let attachedFirst = detached.runDirectory
         let performer = CockpitPerformer(inner: DatasetPerformer(dataset: dataset), link: link, modelSummary: Tui.modelSummary)
         let runtime = AppRuntime(state: state, driver: driver, performer: performer)
         let poster = runtime.poster
@@ -145,9 +143,11 @@ struct Tui: ParsableCommand {
             // Quitting detaches (the client never sends shutdown); a stop asked for was sent.
             _ = link.shutdown(timeout: 5)
             if runtime.state.cockpit.history.isActive {
-                FileHandle.standardError.write(Data("segscope: detached; the run goes on (segscope attach \(attach.client.path))\n".utf8))
+                // The run attached to first is named as it was reached (a forwarded socket, say).
+                let run = detached.runDirectory.flatMap { $0 == attachedFirst ? nil : $0 } ?? attach.target
+                FileHandle.standardError.write(Data("segscope: detached; the run goes on (segscope attach \(run))\n".utf8))
             }
-        } else if let detached, link.isLaunched {
+        } else if link.isLaunched {
             let cockpit = runtime.state.cockpit
             let active = cockpit.history.isActive && !cockpit.isReadOnly
             // SIGTERM / SIGINT stop a run in progress with its last checkpoint, as before; a
@@ -163,6 +163,8 @@ struct Tui: ParsableCommand {
             if active, signal == nil || signal == SIGHUP, let directory = detached.runDirectory {
                 let what = cockpit.quitQuestion == .stoppingThenQuit ? "the run is stopping in its own process" : "detached; the run goes on"
                 FileHandle.standardError.write(Data("segscope: \(what) (segscope attach \(directory))\n".utf8))
+            } else if let log = detached.abandonedStart {
+                FileHandle.standardError.write(Data("segscope: a run was still starting; it goes on in its own process (segscope runs lists it; its log: \(log.path))\n".utf8))
             }
         }
         if let signal { throw ExitCode(128 + signal) }

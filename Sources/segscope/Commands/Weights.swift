@@ -11,8 +11,9 @@ struct WeightsCommand: ParsableCommand {
         subcommands: [WeightsInspect.self, WeightsConvert.self])
 }
 
-let backboneWeightsHelp = "torchvision ImageNet ResNet weights (safetensors or .pth) for the backbone: resnet18 for "
-    + "fcn-resnet18, resnet50 / resnet101 for the torchvision models; fc.* is ignored."
+let backboneWeightsHelp = "torchvision ImageNet classifier weights (safetensors or .pth) for the backbone: resnet18 for "
+    + "fcn-resnet18, resnet50 / resnet101 for the fcn / deeplabv3 models, mobilenet_v3_large for lraspp; its head "
+    + "(fc.*, classifier.*) is ignored."
 let checkpointKeyHelp = "The state dict inside a PyTorch checkpoint that wraps it ('model', 'state_dict', "
     + "'a/b' for nested entries); default: found automatically."
 
@@ -66,10 +67,7 @@ struct WeightsInspect: ParsableCommand {
 
     func run() throws {
         let opened = try WeightsFile.open(URL(fileURLWithPath: file), key: key)
-        let st = opened.tensors
-        let items = st.names.compactMap { name in
-            st[name].map { WeightsFit.Item(name: name, shape: $0.shape, dtype: $0.dtype.rawValue) }
-        }
+        let items = WeightsFit.items(of: opened.tensors)
         let report = Report(
             file: file, kind: opened.kind.description, key: opened.checkpoint?.key,
             stripped_prefix: opened.checkpoint?.strippedPrefix, other_entries: opened.checkpoint?.otherEntries ?? [],
@@ -112,20 +110,12 @@ struct WeightsInspect: ParsableCommand {
     func fits(_ items: [WeightsFit.Item]) throws -> [Report.Fit] {
         var out: [Report.Fit] = []
         for spec in ModelRegistry.all {
-            var model = try spec.buildLayoutOnly(ModelOptions(classes: spec.defaultClasses))
-            var fit = WeightsFit(items: items, model: model)
-            // Another number of classes shows as wrong shapes in the head: try the file's.
-            if !fit.fits, fit.missing.isEmpty, fit.unexpected.isEmpty,
-               let classes = guessClasses(items, model: model), classes != model.classes {
-                let other = try spec.buildLayoutOnly(ModelOptions(classes: classes))
-                let refit = WeightsFit(items: items, model: other)
-                if refit.fits { model = other; fit = refit }
-            }
+            let (model, fit) = try spec.fit(items)
             out.append(.init(model: spec.name, classes: model.classes, as_: "", fits: fit.fits, summary: fit.summary,
                              matched: fit.matched, missing: fit.missing.map(\.name), unexpected: fit.unexpected.map(\.name),
                              wrong: fit.wrong))
             if let loadable = model as? BackboneLoadable {
-                let backbone = WeightsFit(items: items, expected: loadable.backboneLayout(), ignoring: { $0.hasPrefix("fc.") })
+                let backbone = WeightsFit(items: items, expected: loadable.backboneLayout(), ignoring: loadable.isClassifierTensor)
                 out.append(.init(model: spec.name, classes: model.classes, as_: "backbone", fits: backbone.fits,
                                  summary: backbone.summary, matched: backbone.matched,
                                  missing: backbone.missing.map(\.name), unexpected: backbone.unexpected.map(\.name),
@@ -133,15 +123,6 @@ struct WeightsInspect: ParsableCommand {
             }
         }
         return out
-    }
-
-    /// The first dimension the file gives the model's last tensor (the classifier's bias).
-    func guessClasses(_ items: [WeightsFit.Item], model: SegmentationModel) -> Int? {
-        let byName = Dictionary(items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for (name, tensor) in model.stateDict().reversed() where tensor.shape.first == model.classes {
-            if let item = byName[name], let first = item.shape.first, first >= 1 { return first }
-        }
-        return nil
     }
 
     /// Tensors grouped by their first two name parts (`backbone.layer1: 30 tensors, 215,808

@@ -155,12 +155,12 @@ extension App {
         case .attached(let name, let result):
             state.runs.browser?.opening = nil
             switch result {
-            case .success:
+            case .success(let attachment):
                 // The run's snapshot rebuilds the history (its runStarted resets it).
                 state.cockpit.readOnlyName = nil
                 state.cockpit.overlay = nil
                 state.cockpit.overlayName = nil
-                state.cockpit.attachment = Attachment(name: name, control: true)
+                state.cockpit.attachment = attachment
                 state.compare.saved = nil
                 state.screen = .cockpit
             case .failure(let error):
