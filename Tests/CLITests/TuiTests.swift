@@ -245,7 +245,8 @@ final class TuiTests: XCTestCase {
         screen = try session.waitFor(timeout: 60) { $0.contains("· running") }
         XCTAssertTrue(screen.contains("· running"), screen)
         try session.sendKeys("s")
-        screen = try session.waitFor(timeout: 120) { $0.contains("finished (stopped)") }
+        // `finished` comes a moment before the engine's `state(idle)`: wait for both.
+        screen = try session.waitFor(timeout: 120) { $0.contains("finished (stopped)") && $0.contains("· idle") }
         let stopped = try XCTUnwrap(screen.range(of: #"it (\d+) +· finished \(stopped\)"#, options: .regularExpression)
             .map { String(screen[$0]) }, "no finished line:\n\(screen)")
         let iteration = Int(stopped.split(separator: " ")[1])

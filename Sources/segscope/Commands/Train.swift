@@ -250,6 +250,9 @@ final class HeadlessRun: @unchecked Sendable {
         }
         engine.send(.shutdown)
         engine.join(timeout: 30)
+        // The engine's last events (`state(idle)` after `finished`) pass through the relay on its
+        // own thread: let it record and send them before the viewers are disconnected.
+        while events.next(timeout: 5) != nil {}
         server.close()
         let status = exitStatus != 0 ? exitStatus : failed ? 1 : 0
         if let group {
