@@ -56,11 +56,6 @@ final class BrowserMetricsTests: XCTestCase {
         return (runtime, driver)
     }
 
-    func listed(_ runtime: AppRuntime) -> [String] {
-        let ids = runtime.state.browser.splitIDs
-        return runtime.state.browser.visible.map { ids[$0] }
-    }
-
     func testSortsWorstFirstByEachFigureAndBackToNames() throws {
         let (runtime, driver) = try open(try makeRun())
         let names = listed(runtime)
@@ -217,5 +212,13 @@ final class BrowserMetricsTests: XCTestCase {
         XCTAssertEqual(BrowserState.sorted([0, 1, 2, 3], ids: ids, by: .labelQuality, metrics: m), [3, 1, 0, 2])
         XCTAssertEqual(BrowserState.sorted([2, 0], ids: ids, by: .name, metrics: m), [2, 0])
         XCTAssertEqual(BrowserState.sorted([0, 1, 2, 3], ids: ids, by: .confusion(truth: 1, predicted: 0), metrics: m), [])
+    }
+}
+
+extension XCTestCase {
+    /// The sample ids the browser lists now (filter and order applied).
+    func listed(_ runtime: AppRuntime) -> [String] {
+        let ids = runtime.state.browser.splitIDs
+        return runtime.state.browser.visible.map { ids[$0] }
     }
 }

@@ -126,11 +126,6 @@ final class SampleTagsTests: XCTestCase {
         return (runtime, driver)
     }
 
-    func listed(_ runtime: AppRuntime) -> [String] {
-        let ids = runtime.state.browser.splitIDs
-        return runtime.state.browser.visible.map { ids[$0] }
-    }
-
     func testTaggingMarksTheListKeepsTheFileAndFilters() throws {
         try XCTSkipUnless(FileManager.default.fileExists(atPath: Fixtures.voc.path), "fixtures not found")
         let root = try temporaryRoot()

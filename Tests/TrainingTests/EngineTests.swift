@@ -110,6 +110,21 @@ final class FakeSession: TrainingSession {
     }
 }
 
+extension XCTestCase {
+    /// Reads `engine`'s events until `stop` holds for one (included) or `seconds` pass.
+    @discardableResult
+    func collect(_ engine: TrainingEngine, seconds: Double = 20, until stop: (EngineEvent) -> Bool) -> [EngineEvent] {
+        var out: [EngineEvent] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, let event = engine.events.next(timeout: seconds) {
+            out.append(event)
+            if stop(event) { return out }
+        }
+        XCTFail("timed out; got \(out.map(\.name))")
+        return out
+    }
+}
+
 final class EngineTests: XCTestCase {
     var runs: URL!
 
@@ -139,17 +154,6 @@ final class EngineTests: XCTestCase {
         return config
     }
 
-    /// Reads events until `stop` holds for one (included) or 20 s pass.
-    func collect(_ engine: TrainingEngine, until stop: (EngineEvent) -> Bool) -> [EngineEvent] {
-        var out: [EngineEvent] = []
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, let event = engine.events.next(timeout: 20) {
-            out.append(event)
-            if stop(event) { return out }
-        }
-        XCTFail("timed out; got \(out.map(\.name))")
-        return out
-    }
 
     func isFinished(_ e: EngineEvent) -> Bool { if case .finished = e { return true } else { return false } }
     func isState(_ s: EngineState) -> (EngineEvent) -> Bool { { $0 == .state(s) } }

@@ -92,19 +92,6 @@ final class RankAgreementTests: XCTestCase {
         }
     }
 
-    /// Reads `engine`'s events until `stop` holds for one (included) or 30 s pass.
-    @discardableResult
-    private func collect(_ engine: TrainingEngine, until stop: (EngineEvent) -> Bool) -> [EngineEvent] {
-        var out: [EngineEvent] = []
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, let event = engine.events.next(timeout: 30) {
-            out.append(event)
-            if stop(event) { return out }
-        }
-        XCTFail("timed out; got \(out.map(\.name))")
-        return out
-    }
-
     private func warning(_ text: String) -> (EngineEvent) -> Bool {
         { if case .warning(let w) = $0 { return w.contains(text) } else { return false } }
     }
@@ -113,30 +100,30 @@ final class RankAgreementTests: XCTestCase {
         let group = ThreadedGroup(size: 2)
         let ranks = startTwoRanks(group)
         let (leader, follower) = (ranks[0].engine, ranks[1].engine)
-        for (engine, _) in ranks { collect(engine) { if case .step = $0 { return true } else { return false } } }
+        for (engine, _) in ranks { collect(engine, seconds: 30) { if case .step = $0 { return true } else { return false } } }
 
         // Rank 0 pauses: every rank pauses after the same number of steps.
         leader.send(.pause)
-        for (engine, _) in ranks { collect(engine) { $0 == .state(.paused) } }
+        for (engine, _) in ranks { collect(engine, seconds: 30) { $0 == .state(.paused) } }
         XCTAssertEqual(ranks[0].probe.steps.count, ranks[1].probe.steps.count)
         let pausedAt = ranks[0].probe.steps.count
 
         // Only rank 0 steers: the others say so and change nothing.
         follower.send(.setLearningRate(7))
-        collect(follower, until: warning("setLearningRate ignored on rank 1 of a distributed run"))
+        collect(follower, seconds: 30, until: warning("setLearningRate ignored on rank 1 of a distributed run"))
         leader.send(.pause)
-        collect(leader, until: warning("already paused"))
+        collect(leader, seconds: 30, until: warning("already paused"))
 
         // While paused: a new rate and an evaluation, on every rank.
         leader.send(.setLearningRate(0.5))
         leader.send(.evaluateNow)
-        for (engine, _) in ranks { collect(engine) { if case .evaluation = $0 { return true } else { return false } } }
+        for (engine, _) in ranks { collect(engine, seconds: 30) { if case .evaluation = $0 { return true } else { return false } } }
         XCTAssertEqual(ranks[1].probe.evaluations, 1, "rank 1 evaluated with rank 0 (a collective)")
         XCTAssertEqual(ranks[0].probe.steps.count, pausedAt, "nothing trains while paused")
 
         leader.send(.resume)
         for (engine, _) in ranks {
-            collect(engine) { if case .step(let s) = $0 { return s.iteration > pausedAt + 2 } else { return false } }
+            collect(engine, seconds: 30) { if case .step(let s) = $0 { return s.iteration > pausedAt + 2 } else { return false } }
         }
 
         // A signal's stop on rank 1 alone stops both, at the same iteration, after a checkpoint.
@@ -144,7 +131,7 @@ final class RankAgreementTests: XCTestCase {
         follower.send(.stop)
         var summaries: [RunSummary] = []
         for (engine, _) in ranks {
-            let end = collect(engine) { if case .finished = $0 { return true } else { return false } }
+            let end = collect(engine, seconds: 30) { if case .finished = $0 { return true } else { return false } }
             if case .finished(let summary) = end.last { summaries.append(summary) }
             if engine === leader {
                 XCTAssertTrue(end.contains { if case .checkpointSaved = $0 { return true } else { return false } })
@@ -166,9 +153,9 @@ final class RankAgreementTests: XCTestCase {
         let clock = EngineTests.ManualClock()
         let ranks = startTwoRanks(group, clock: { clock.now })
         let (leader, follower) = (ranks[0].engine, ranks[1].engine)
-        for (engine, _) in ranks { collect(engine) { if case .step = $0 { return true } else { return false } } }
+        for (engine, _) in ranks { collect(engine, seconds: 30) { if case .step = $0 { return true } else { return false } } }
         leader.send(.pause)
-        for (engine, _) in ranks { collect(engine) { $0 == .state(.paused) } }
+        for (engine, _) in ranks { collect(engine, seconds: 30) { $0 == .state(.paused) } }
 
         // A signal sent to rank 1 alone while rank 0 stays paused: rank 1 waits the grace period
         // (on the engine's clock), then fails, which aborts the real job.
@@ -181,7 +168,7 @@ final class RankAgreementTests: XCTestCase {
         }
         let message = try XCTUnwrap(failure, "rank 1 gave up").message
         XCTAssertTrue(message.contains("rank 1 was told to stop while rank 0 keeps the run paused"), message)
-        collect(follower) { if case .finished = $0 { return true } else { return false } }
+        collect(follower, seconds: 30) { if case .finished = $0 { return true } else { return false } }
         follower.send(.shutdown)
         XCTAssertTrue(follower.join(timeout: 30))
         // Rank 0, still paused, ends when it is shut down (its agreement completes the round rank 1 left).
