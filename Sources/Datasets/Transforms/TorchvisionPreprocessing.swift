@@ -86,60 +86,47 @@ extension Transforms {
     public static func resizePillowBilinear(_ image: RGBImage, to size: Size2D) -> RGBImage {
         let (sw, sh, dw, dh) = (image.width, image.height, size.width, size.height)
         var pixels = image.pixels
-        var width = sw
         if dw != sw {
-            let k = PillowCoefficients(inSize: sw, outSize: dw)
-            var out = [UInt8](repeating: 0, count: dw * sh * 3)
-            pixels.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for y in 0..<sh {
-                        let row = y * sw * 3
-                        for x in 0..<dw {
-                            let (start, count) = k.bounds[x]
-                            var s0 = PillowCoefficients.half, s1 = s0, s2 = s0
-                            for i in 0..<count {
-                                let w = k.weights[x * k.size + i], p = row + (start + i) * 3
-                                s0 += Int(src[p]) * w
-                                s1 += Int(src[p + 1]) * w
-                                s2 += Int(src[p + 2]) * w
-                            }
-                            let o = (y * dw + x) * 3
-                            dst[o] = PillowCoefficients.clip(s0)
-                            dst[o + 1] = PillowCoefficients.clip(s1)
-                            dst[o + 2] = PillowCoefficients.clip(s2)
-                        }
-                    }
-                }
-            }
-            pixels = out
-            width = dw
+            // Along each row: taps 3 bytes apart, rows sw (in) / dw (out) pixels long.
+            pixels = resamplePass(pixels, coefficients: PillowCoefficients(inSize: sw, outSize: dw), lines: sh, outputs: dw,
+                                  inLineStride: sw * 3, tapStride: 3, outLineStride: dw * 3, outStride: 3)
         }
         if dh != sh {
-            let k = PillowCoefficients(inSize: sh, outSize: dh)
-            var out = [UInt8](repeating: 0, count: width * dh * 3)
-            pixels.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for y in 0..<dh {
-                        let (start, count) = k.bounds[y]
-                        for x in 0..<width {
-                            var s0 = PillowCoefficients.half, s1 = s0, s2 = s0
-                            for i in 0..<count {
-                                let w = k.weights[y * k.size + i], p = ((start + i) * width + x) * 3
-                                s0 += Int(src[p]) * w
-                                s1 += Int(src[p + 1]) * w
-                                s2 += Int(src[p + 2]) * w
-                            }
-                            let o = (y * width + x) * 3
-                            dst[o] = PillowCoefficients.clip(s0)
-                            dst[o + 1] = PillowCoefficients.clip(s1)
-                            dst[o + 2] = PillowCoefficients.clip(s2)
+            // Along each column of the (already resized) width dw: taps one row apart.
+            pixels = resamplePass(pixels, coefficients: PillowCoefficients(inSize: sh, outSize: dh), lines: dw, outputs: dh,
+                                  inLineStride: 3, tapStride: dw * 3, outLineStride: 3, outStride: dw * 3)
+        }
+        return RGBImage(width: dw, height: dh, pixels: pixels)
+    }
+
+    /// One of Resample.c's two passes over RGB bytes: for each of `lines` lines, `outputs` pixels,
+    /// each the fixed-point weighted sum of its taps along the line, rounded and clipped to 8 bits.
+    /// Strides are in bytes: between lines and between taps of the input, between lines and
+    /// between pixels of the output.
+    private static func resamplePass(_ pixels: [UInt8], coefficients k: PillowCoefficients, lines: Int, outputs: Int,
+                                     inLineStride: Int, tapStride: Int, outLineStride: Int, outStride: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: lines * outputs * 3)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for line in 0..<lines {
+                    for j in 0..<outputs {
+                        let (start, count) = k.bounds[j]
+                        var s0 = PillowCoefficients.half, s1 = s0, s2 = s0
+                        for i in 0..<count {
+                            let w = k.weights[j * k.size + i], p = line * inLineStride + (start + i) * tapStride
+                            s0 += Int(src[p]) * w
+                            s1 += Int(src[p + 1]) * w
+                            s2 += Int(src[p + 2]) * w
                         }
+                        let o = line * outLineStride + j * outStride
+                        dst[o] = PillowCoefficients.clip(s0)
+                        dst[o + 1] = PillowCoefficients.clip(s1)
+                        dst[o + 2] = PillowCoefficients.clip(s2)
                     }
                 }
             }
-            pixels = out
         }
-        return RGBImage(width: dw, height: dh, pixels: pixels)
+        return out
     }
 
     /// The `x, y, size` part of an image.
